@@ -1,0 +1,1 @@
+"""admon flows package."""

@@ -1,0 +1,1 @@
+"""admon web package."""
