@@ -1,0 +1,270 @@
+"""Tests for models/change.py: change since baseline, series, difference in differences.
+
+Expected numbers are worked out by hand in the comments (z = 1.959964 for 95%).
+"""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from shapely.geometry import box
+
+from models.change import (
+    CHANGE_COLUMNS,
+    artifact_table,
+    programme_change,
+    programme_series,
+    programme_vs_other,
+    write_programme_change,
+)
+
+Z = 1.959963984540054
+
+
+def _est(year: int, rows: list[tuple[str, str, float, float]], run_id: str | None = None):
+    """District estimates as geo.area.district_estimates publishes them (normal 95% CI)."""
+    table = pd.DataFrame(
+        [
+            dict(
+                district_id=d,
+                district_name=f"name {d}",
+                year=year,
+                crop=c,
+                area_ha=a,
+                ci_low_ha=max(0.0, a - Z * se),
+                ci_high_ha=a + Z * se,
+                method="stratified",
+                n_reference=40,
+                se_ha=se,
+                map_area_ha=a * 1.25,
+            )
+            for d, c, a, se in rows
+        ]
+    )
+    if run_id:
+        table["run_id"] = run_id
+    return table
+
+
+def _programme(pid, ids, baseline_year=2024, poppy=np.nan, cannabis=np.nan):
+    return dict(
+        programme_id=pid,
+        district_ids=ids,
+        baseline_year=baseline_year,
+        baseline_opium_poppy_ha=poppy,
+        baseline_cannabis_ha=cannabis,
+    )
+
+
+def _row(change, pid, district, crop="opium_poppy"):
+    hit = change[
+        (change.programme_id == pid) & (change.district_id == district) & (change.crop == crop)
+    ]
+    assert len(hit) == 1, hit
+    return hit.iloc[0]
+
+
+def test_derived_baseline_interval_arithmetic_and_verdicts():
+    programmes = pd.DataFrame([_programme("P1", ["D01"]), _programme("P2", ["D02"])])
+    base = _est(
+        2024,
+        [
+            ("D01", "opium_poppy", 100, 5),
+            ("D02", "opium_poppy", 100, 5),
+            ("D01", "cannabis", 10, 2),
+            ("D02", "cannabis", 10, 2),
+        ],
+        run_id="run-2024",
+    )
+    now = _est(
+        2025,
+        [
+            ("D01", "opium_poppy", 80, 10),
+            ("D02", "opium_poppy", 50, 5),
+            ("D01", "cannabis", 20, 2),
+            ("D02", "cannabis", 10, 1),
+        ],
+    )
+    change = programme_change(programmes, now, base, year=2025, run_id="run-2025")
+    assert list(change.columns) == list(CHANGE_COLUMNS)
+
+    d1 = _row(change, "P1", "D01")
+    # change -20, SE sqrt(10² + 5²) = 11.1803, interval -20 ± 21.913 = [-41.913, 1.913]
+    assert d1["baseline_source"] == "derived" and d1["baseline_run_id"] == "run-2024"
+    assert d1["baseline_ha"] == 100 and d1["change_ha"] == -20 and d1["change_pct"] == -20
+    assert d1["change_ci_low_ha"] == pytest.approx(-41.9135, abs=1e-3)
+    assert d1["change_ci_high_ha"] == pytest.approx(1.9135, abs=1e-3)
+    assert d1["verdict"] == "no detectable change"
+    # -50 ± 1.96·sqrt(50) = -50 ± 13.859: decrease
+    d2 = _row(change, "P2", "D02")
+    assert d2["change_ci_high_ha"] == pytest.approx(-36.141, abs=1e-3)
+    assert d2["verdict"] == "decrease" and d2["change_pct"] == -50
+    # cannabis D01: +10 ± 1.96·sqrt(8) = [4.456, 15.544]: increase
+    c1 = _row(change, "P1", "D01", "cannabis")
+    assert c1["change_ci_low_ha"] == pytest.approx(4.4564, abs=1e-3) and c1["verdict"] == "increase"
+    # a 90% interval is narrower: 1.645·11.18 = 18.39
+    narrow = programme_change(programmes, now, base, year=2025, confidence=0.90)
+    assert _row(narrow, "P1", "D01")["change_ci_low_ha"] == pytest.approx(-38.390, abs=1e-3)
+    assert set(change["run_id"]) == {"run-2025"} and set(change["year"]) == {2025}
+
+
+def test_reported_single_district_baseline_has_no_sampling_error():
+    programmes = pd.DataFrame([_programme("P1", ["D01"], poppy=120.0)])
+    now = _est(2025, [("D01", "opium_poppy", 80, 10)])
+    change = programme_change(programmes, now, year=2025)
+    row = _row(change, "P1", "D01")
+    # -40 ± 1.96·10 = [-59.6, -20.4]
+    assert row["baseline_source"] == "reported" and row["baseline_se_ha"] == 0
+    assert row["change_ci_low_ha"] == pytest.approx(-59.5996, abs=1e-3)
+    assert row["change_pct"] == pytest.approx(-100 * 40 / 120)
+    assert row["verdict"] == "decrease"
+    # no cannabis baseline reported and no estimates of 2024 stored: no baseline
+    cannabis = _row(change, "P1", "D01", "cannabis")
+    assert cannabis["baseline_source"] == "missing" and cannabis["verdict"] == "no estimate"
+
+
+def test_reported_programme_baseline_is_allocated_by_baseline_shares_and_summed():
+    programmes = pd.DataFrame([_programme("P1", ["D01", "D02"], poppy=150.0)])
+    base = _est(2024, [("D01", "opium_poppy", 100, 8), ("D02", "opium_poppy", 200, 6)], "r24")
+    now = _est(2025, [("D01", "opium_poppy", 40, 3), ("D02", "opium_poppy", 90, 4)], "r25")
+    change = programme_change(programmes, pd.concat([base, now]), year=2025)
+    d1, d2, total = (_row(change, "P1", d) for d in ("D01", "D02", "ALL"))
+    # 150 split 1:2 -> 50 and 100
+    assert (d1["baseline_ha"], d2["baseline_ha"]) == pytest.approx((50.0, 100.0))
+    assert "allocated" in d1["note"] and d1["baseline_source"] == "reported"
+    assert set(change["run_id"]) == {"r25"}
+    # ALL: 130 ha now, SE sqrt(9 + 16) = 5; change -20 ± 9.80
+    assert total["baseline_ha"] == 150 and total["area_ha"] == 130
+    assert total["se_ha"] == pytest.approx(5.0)
+    assert total["ci_low_ha"] == pytest.approx(130 - Z * 5)
+    assert total["change_ci_high_ha"] == pytest.approx(-20 + Z * 5)
+    assert total["verdict"] == "decrease" and total["n_reference"] == 80
+
+
+def test_derived_programme_total_adds_baseline_variances():
+    programmes = pd.DataFrame([_programme("P1", ["D01", "D02"])])
+    base = _est(2024, [("D01", "cannabis", 30, 3), ("D02", "cannabis", 20, 4)], "r24")
+    now = _est(2025, [("D01", "cannabis", 30, 3), ("D02", "cannabis", 26, 0)], "r25")
+    total = _row(programme_change(programmes, now, base, year=2025), "P1", "ALL", "cannabis")
+    # baseline 50 (SE 5), now 56 (SE 3): +6 ± 1.96·sqrt(34) = +6 ± 11.43
+    assert total["baseline_source"] == "derived" and total["baseline_se_ha"] == pytest.approx(5)
+    assert total["change_se_ha"] == pytest.approx(math.sqrt(34))
+    assert total["verdict"] == "no detectable change"
+
+
+def test_district_without_estimate_this_year_is_reported_not_dropped():
+    programmes = pd.DataFrame([_programme("P1", ["D01", "D07"])])
+    base = _est(2024, [("D01", "opium_poppy", 10, 1), ("D07", "opium_poppy", 5, 1)])
+    now = _est(2025, [("D01", "opium_poppy", 12, 1)])
+    change = programme_change(programmes, now, {2024: base}, year=2025, baseline_run_id="b")
+    missing = _row(change, "P1", "D07")
+    assert missing["verdict"] == "no estimate" and "D07" in missing["note"]
+    assert np.isnan(missing["area_ha"]) and np.isnan(missing["change_ha"])
+    assert missing["baseline_ha"] == 5 and missing["baseline_run_id"] == "b"
+    total = _row(change, "P1", "ALL")
+    assert total["verdict"] == "no estimate" and "D07" in total["note"]
+    # 2 districts + ALL, × 2 crops; cannabis has no estimate anywhere yet keeps its rows
+    assert len(change) == 6
+    assert set(change[change.crop == "cannabis"]["verdict"]) == {"no estimate"}
+
+
+def test_multi_district_reported_baseline_without_baseline_estimates():
+    programmes = pd.DataFrame([_programme("P1", ["D01", "D02"], poppy=100.0)])
+    now = _est(2025, [("D01", "opium_poppy", 30, 2), ("D02", "opium_poppy", 40, 2)])
+    change = programme_change(programmes, now, year=2025)
+    assert _row(change, "P1", "D01")["verdict"] == "no baseline"
+    assert "see ALL" in _row(change, "P1", "D01")["note"]
+    total = _row(change, "P1", "ALL")
+    assert total["change_ha"] == -30 and total["verdict"] == "decrease"
+
+
+def test_estimate_without_se_gives_no_interval_verdict():
+    programmes = pd.DataFrame([_programme("P1", ["D01"], poppy=10.0)])
+    now = _est(2025, [("D01", "opium_poppy", 12, 1)])
+    now[["ci_low_ha", "ci_high_ha", "se_ha"]] = np.nan
+    row = _row(programme_change(programmes, now, year=2025), "P1", "D01")
+    assert row["change_ha"] == 2 and row["verdict"] == "no interval"
+
+
+def test_programme_series_sums_districts_per_year():
+    programmes = pd.DataFrame([_programme("P1", ["D01", "D02"])])
+    stored = pd.concat(
+        [
+            _est(2024, [("D01", "opium_poppy", 10, 3), ("D02", "opium_poppy", 20, 4)], "a"),
+            _est(2025, [("D01", "opium_poppy", 5, 1)], "b"),
+            # a rerun of 2025: the later run id is the one used
+            _est(2025, [("D01", "opium_poppy", 6, 1), ("D02", "opium_poppy", 9, 1)], "c"),
+        ]
+    )
+    series = programme_series(stored, programmes)
+    poppy = series[series.crop == "opium_poppy"].set_index("year")
+    assert poppy.loc[2024, "area_ha"] == 30 and poppy.loc[2024, "se_ha"] == pytest.approx(5)
+    assert poppy.loc[2024, "ci_high_ha"] == pytest.approx(30 + Z * 5)
+    assert poppy.loc[2025, "area_ha"] == 15 and poppy.loc[2025, "run_id"] == "c"
+    cannabis = series[series.crop == "cannabis"]
+    assert cannabis["area_ha"].isna().all() and set(cannabis["missing_districts"]) == {"D01;D02"}
+
+
+def test_difference_in_differences_matches_welch_t_interval():
+    programmes = pd.DataFrame([_programme("P1", ["D01", "D02"]), _programme("P2", ["D03"])])
+    before = {"D01": 50, "D02": 40, "D03": 30, "D04": 20, "D05": 25, "D06": 22}
+    after = {"D01": 30, "D02": 28, "D03": 15, "D04": 21, "D05": 24, "D06": 26}
+    stored = pd.concat(
+        [
+            _est(2024, [(d, "opium_poppy", a, 2) for d, a in before.items()]),
+            _est(2025, [(d, "opium_poppy", a, 2) for d, a in after.items()]),
+        ]
+    )
+    did = programme_vs_other(stored, programmes).set_index("crop").loc["opium_poppy"]
+    prog = [after[d] - before[d] for d in ("D01", "D02", "D03")]  # -20, -12, -15
+    other = [after[d] - before[d] for d in ("D04", "D05", "D06")]  # +1, -1, +4
+    assert did["programme_mean_change_ha"] == pytest.approx(-47 / 3)
+    assert did["other_mean_change_ha"] == pytest.approx(4 / 3)
+    assert did["did_ha"] == pytest.approx(-17)
+    welch = stats.ttest_ind(prog, other, equal_var=False).confidence_interval(0.95)
+    assert (did["did_ci_low_ha"], did["did_ci_high_ha"]) == pytest.approx(tuple(welch))
+    assert (did["n_programme"], did["n_other"], did["interval_method"]) == (3, 3, "welch")
+
+
+def test_difference_in_differences_falls_back_to_sampling_errors():
+    programmes = pd.DataFrame([_programme("P1", ["D01"])])
+    stored = pd.concat(
+        [
+            _est(2024, [("D01", "opium_poppy", 50, 3), ("D02", "opium_poppy", 20, 4)]),
+            _est(2025, [("D01", "opium_poppy", 30, 3), ("D02", "opium_poppy", 20, 4)]),
+        ]
+    )
+    did = programme_vs_other(stored, programmes).set_index("crop").loc["opium_poppy"]
+    # -20 - 0; variance 2·9 + 2·16 = 50
+    assert did["did_ha"] == -20 and did["interval_method"] == "sampling"
+    assert did["did_ci_low_ha"] == pytest.approx(-20 - Z * math.sqrt(50))
+
+
+def test_outputs_are_written_with_geometry_and_artifact_rows(tmp_path):
+    programmes = pd.DataFrame([_programme("P1", ["D01", "D02"])])
+    base = _est(2024, [("D01", "opium_poppy", 10, 1), ("D02", "opium_poppy", 5, 1)])
+    now = _est(2025, [("D01", "opium_poppy", 4, 1), ("D02", "opium_poppy", 5, 1)])
+    change = programme_change(programmes, now, base, year=2025)
+    districts = gpd.GeoDataFrame(
+        {"district_id": ["D01", "D02"]},
+        geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)],
+        crs="EPSG:32647",
+    )
+    progs = gpd.GeoDataFrame(programmes, geometry=[box(0, 0, 2000, 1000)], crs="EPSG:32647")
+    written = write_programme_change(change, tmp_path, districts=districts, programmes=progs)
+    back = pd.read_csv(written["csv"])
+    assert list(back.columns) == list(CHANGE_COLUMNS) and len(back) == len(change)
+    layer = gpd.read_file(written["gpkg"])
+    areas = dict(zip(layer["district_id"], layer.geometry.area, strict=False))
+    assert areas["D01"] == pytest.approx(1e6) and areas["ALL"] == pytest.approx(2e6)
+    assert not list(tmp_path.glob(".tmp-*"))
+    rows = artifact_table(change)
+    assert len(rows) == len(change) and rows[0]["verdict"] == change.iloc[0]["verdict"]
+    assert all(
+        v is None or not (isinstance(v, float) and math.isnan(v)) for r in rows for v in r.values()
+    )
