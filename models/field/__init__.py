@@ -1,0 +1,18 @@
+"""Field data adapters behind :func:`models.survey.load_plots`, one small module per source kind.
+
+- :mod:`~models.field.safety`: guards against hostile files (zip bombs, ``../`` members,
+  XML entities, non-UTF-8 text, oversize files);
+- :mod:`~models.field.tabular`: CSV (plain lon/lat or WKT, ODK Central, KoboToolbox);
+- :mod:`~models.field.vector`: GeoJSON, GeoPackage, zipped Shapefile, KML, KMZ;
+- :mod:`~models.field.geotext`: ODK geopoint/geotrace/geoshape text and WKT;
+- :mod:`~models.field.columns`: which header holds which field;
+- :mod:`~models.field.labels`: crop, status and land cover vocabularies;
+- :mod:`~models.field.assemble` with :mod:`~models.field.geometry_checks` and
+  :mod:`~models.field.values`: the domain rules and the final table.
+"""
+
+from __future__ import annotations
+
+from models.field.base import RawPlots, UnsupportedFormatError
+
+__all__ = ["RawPlots", "UnsupportedFormatError"]

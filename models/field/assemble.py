@@ -1,0 +1,348 @@
+"""From :class:`RawPlots` to the plot table: every domain rule, one report.
+
+The rules, each rejecting a row with a reason in the report: unreadable or
+missing geometry, fewer than 3 distinct vertices, a self-intersection that
+cannot be repaired, coordinates swapped or outside the survey region, an
+area implausible for a field, a date outside the survey season, an unknown
+crop label, a duplicate ``plot_id``. Other findings are warnings.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+
+from models.errors import InvalidInputError
+from models.field.base import RawPlots
+from models.field.columns import (
+    AREA_UNITS,
+    FALLBACK_SPELLINGS,
+    FIELD_SPELLINGS,
+    header_key,
+    resolve_columns,
+)
+from models.field.geometry_checks import (
+    as_region,
+    check_degree_range,
+    check_in_region,
+    check_plot_geometry,
+    geodesic_area_ha,
+)
+from models.field.labels import crop_of, land_cover_of, status_of
+from models.field.values import as_date, as_number, as_text
+from models.report import ValidationReport
+from models.schema import PLOT_COLUMNS, PLOT_CRS, PLOT_SCHEMA
+
+__all__ = ["LoadOptions", "build_plots"]
+
+logger = logging.getLogger(__name__)
+
+_AREA_MISMATCH = 2.0  # stated and boundary area differing more than 2-fold get a warning
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """What the caller knows about a file (see :func:`models.survey.load_plots`)."""
+
+    crs: CRS | None = None
+    districts: gpd.GeoDataFrame | None = None
+    season: tuple[Any, Any] | None = None
+    source_upload: str = ""
+    team: str | None = None
+    area_bounds_ha: tuple[float, float] = (0.01, 50.0)
+    region: Any = None
+
+
+def build_plots(raw: RawPlots, report: ValidationReport, options: LoadOptions) -> gpd.GeoDataFrame:
+    """Apply every rule to ``raw``; record rejections in ``report``; return accepted plots."""
+    for row, field, message in raw.row_errors:
+        report.reject(row, field, message)
+    for row, field, message in raw.warnings:
+        report.warn(row, field, message)
+    rows = raw.rows
+    geometry = _to_wgs84(raw, options, report)
+    columns = resolve_columns(raw.attributes.columns, exclude=raw.consumed_columns)
+    if "crop" not in columns and "land_cover" not in columns:
+        raise InvalidInputError(
+            f"{raw.source}: no crop column; name it one of {', '.join(FIELD_SPELLINGS['crop'])}"
+        )
+    geometry = _check_geometries(rows, geometry, raw.geometry_field, report, options)
+    records = _attributes(raw, columns, geometry, report, options)
+    _reject_duplicates(records, report, columns.get("plot_id", "plot_id"))
+    keep = ~np.isin(rows, sorted(report.rejected_rows))
+    plots = _assemble(raw, records, geometry, keep, columns, options.source_upload or raw.source)
+    plots = _fill_districts(plots, options.districts, report)
+    return PLOT_SCHEMA.validate(plots.reset_index(drop=True))
+
+
+def _to_wgs84(raw: RawPlots, options: LoadOptions, report: ValidationReport) -> np.ndarray:
+    source_crs = raw.crs
+    if source_crs is None:
+        source_crs = options.crs or CRS.from_epsg(4326)
+        if options.crs is None and raw.kind not in ("csv", "kobo_csv", "odk_csv"):
+            report.warn(
+                0,
+                "crs",
+                "the file has no coordinate reference system; "
+                "assumed longitude/latitude (EPSG:4326); pass crs= if it is not",
+            )
+    elif options.crs is not None and CRS.from_user_input(options.crs) != source_crs:
+        report.warn(
+            0,
+            "crs",
+            f"the file declares {source_crs.to_string()}, which was used "
+            f"instead of the given {CRS.from_user_input(options.crs).to_string()}",
+        )
+    series = gpd.GeoSeries(raw.geometry, crs=source_crs, index=raw.attributes.index)
+    if not CRS.from_user_input(source_crs).equals(CRS.from_epsg(4326), ignore_axis_order=True):
+        series = series.to_crs(PLOT_CRS)
+    return series.to_numpy(dtype=object)
+
+
+def _check_geometries(rows, geometry, field, report, options) -> np.ndarray:
+    checked = np.empty(len(rows), dtype=object)
+    for i, (row, shape) in enumerate(zip(rows, geometry, strict=True)):
+        if shape is None:
+            continue
+        reason = check_degree_range(shape)
+        if reason is None:
+            shape, reason, warning = check_plot_geometry(shape)
+            if warning:
+                report.warn(row, field, warning)
+        if reason:
+            report.reject(row, field, reason)
+        else:
+            checked[i] = shape
+    region = as_region(options.region)
+    if region is None and options.districts is not None and len(options.districts):
+        region = options.districts.to_crs(PLOT_CRS).geometry.union_all()
+    if region is not None:
+        present = np.flatnonzero([g is not None for g in checked])
+        for i, reason in zip(present, check_in_region(checked[present], region), strict=True):
+            if reason:
+                report.reject(rows[i], field, reason)
+                checked[i] = None
+    return checked
+
+
+def _cell(raw: RawPlots, columns: dict[str, str], field: str, row: int) -> Any:
+    column = columns.get(field)
+    return None if column is None else raw.attributes.at[row, column]
+
+
+def _attributes(raw, columns, geometry, report, options) -> list[dict[str, Any]]:
+    records = []
+    area_column = columns.get("area")
+    area_factor = (
+        AREA_UNITS.get(header_key(area_column).rsplit("/", 1)[-1].rsplit("-", 1)[-1], 1.0)
+        if area_column
+        else 1.0
+    )
+    if area_column and header_key(area_column).endswith("area"):
+        report.warn(0, area_column, "area column has no unit in its name; read as hectares")
+    team_is_fallback = header_key(columns.get("team", "")) in FALLBACK_SPELLINGS["team"]
+    stem = raw.source.rsplit(".", 1)[0]
+    for row, shape in zip(raw.rows, geometry, strict=True):
+        cell = lambda field, row=row: _cell(raw, columns, field, row)  # noqa: E731
+        record: dict[str, Any] = {"row": row}
+        record["plot_id"] = as_text(cell("plot_id")) or f"{stem}-{row}"
+        record["crop_label"] = as_text(cell("crop"))
+        record["crop"], record["land_cover"] = _crop_and_cover(row, cell, columns, report)
+        record["status"] = _status(row, cell("status"), columns, report)
+        record["survey_date"] = _survey_date(row, cell("survey_date"), columns, report, options)
+        file_team = as_text(cell("team"))
+        record["team"] = (
+            (options.team or file_team) if team_is_fallback else (file_team or options.team)
+        )
+        record["gps_accuracy_m"] = _accuracy(raw, row, cell("gps_accuracy_m"), columns, report)
+        record["measured_area_ha"] = _area(
+            row, cell("area"), area_factor, shape, columns, report, options
+        )
+        record["district_id"] = as_text(cell("district_id"))
+        record["yield_kg_ha"] = _number(row, cell("yield_kg_ha"), columns, "yield_kg_ha", report)
+        records.append(record)
+    return records
+
+
+def _crop_and_cover(row, cell, columns, report) -> tuple[str | None, str]:
+    label = as_text(cell("crop"))
+    cover_label = as_text(cell("land_cover"))
+    cover = land_cover_of(cover_label) if cover_label else None
+    if cover_label and cover is None:
+        report.warn(row, columns["land_cover"], f"land cover {cover_label!r} is not in the legend")
+    if label is None:
+        if cover is None:
+            report.reject(row, columns.get("crop", "crop"), "no crop label")
+            return None, "other_crops"
+        crop = cover if cover in ("opium_poppy", "cannabis") else "other"
+    else:
+        crop = crop_of(label)
+        if crop is None:
+            report.reject(
+                row,
+                columns["crop"],
+                (
+                    f"unknown crop label {label!r}; use opium_poppy, cannabis or other, or add the "
+                    "spelling to data/crop_labels.csv"
+                ),
+            )
+            return None, "other_crops"
+    if crop in ("opium_poppy", "cannabis"):
+        return crop, crop
+    if cover in ("opium_poppy", "cannabis"):
+        report.warn(
+            row,
+            columns["land_cover"],
+            f"land cover {cover} contradicts crop 'other'; recorded as other_crops",
+        )
+        cover = None
+    return crop, cover or "other_crops"
+
+
+def _status(row, value, columns, report) -> str:
+    status = status_of(as_text(value) or "")
+    if status is None:
+        report.warn(row, columns["status"], f"status {value!r} not recognised; recorded as unknown")
+        return "unknown"
+    return status
+
+
+def _survey_date(row, value, columns, report, options) -> pd.Timestamp | None:
+    field = columns.get("survey_date", "survey_date")
+    survey_date, problem = as_date(value)
+    if problem:
+        report.reject(row, field, problem)
+        return None
+    if options.season is None:
+        return survey_date
+    start, end = (pd.Timestamp(d).normalize() for d in options.season)
+    if survey_date is None:
+        report.reject(
+            row, field, f"no survey date; needed to check the season {start.date()}..{end.date()}"
+        )
+    elif not start <= survey_date <= end:
+        report.reject(
+            row,
+            field,
+            (
+                f"survey date {survey_date.date()} is outside the survey season "
+                f"{start.date()}..{end.date()}"
+            ),
+        )
+    return survey_date
+
+
+def _number(row, value, columns, field, report) -> float:
+    number, problem = as_number(value)
+    if problem:
+        report.warn(row, columns[field], f"{problem}; left empty")
+    if number < 0:
+        report.warn(row, columns[field], f"{number:g} is negative; left empty")
+        return math.nan
+    return number
+
+
+def _accuracy(raw, row, value, columns, report) -> float:
+    if "gps_accuracy_m" in columns:
+        return _number(row, value, columns, "gps_accuracy_m", report)
+    if raw.accuracy_m is not None:
+        return float(raw.accuracy_m[raw.attributes.index.get_loc(row)])
+    return math.nan
+
+
+def _area(row, value, factor, shape, columns, report, options) -> float:
+    stated = (
+        _number(row, value, columns, "area", report) * factor if "area" in columns else math.nan
+    )
+    boundary = geodesic_area_ha(shape) if shape is not None else 0.0
+    area = stated if not math.isnan(stated) else (boundary if boundary > 0 else math.nan)
+    if (
+        not math.isnan(stated)
+        and boundary > 0
+        and max(stated, boundary) > _AREA_MISMATCH * min(stated, boundary)
+    ):
+        report.warn(
+            row,
+            columns["area"],
+            f"stated area {stated:.3f} ha but the boundary measures {boundary:.3f} ha",
+        )
+    low, high = options.area_bounds_ha
+    if not math.isnan(area) and not low <= area <= high:
+        report.reject(
+            row,
+            columns.get("area", "measured_area_ha"),
+            (
+                f"area {area:.4g} ha is implausible for a field (allowed {low:g}-{high:g} ha; "
+                "change area_bounds_ha if such fields are real)"
+            ),
+        )
+    return area
+
+
+def _reject_duplicates(records: list[dict[str, Any]], report: ValidationReport, field: str) -> None:
+    first_row: dict[str, int] = {}
+    for record in records:
+        plot_id, row = record["plot_id"], record["row"]
+        if plot_id in first_row:
+            report.reject(
+                row,
+                field,
+                f"duplicate plot_id {plot_id!r} (first used on row {first_row[plot_id]})",
+            )
+        else:
+            first_row[plot_id] = row
+
+
+def _assemble(raw, records, geometry, keep, columns, source_upload: str) -> gpd.GeoDataFrame:
+    table = pd.DataFrame.from_records(records, index=raw.attributes.index)[keep]
+    used = set(raw.consumed_columns) | set(PLOT_COLUMNS)
+    extras = raw.attributes.loc[keep, [c for c in raw.attributes.columns if c not in used]]
+    if columns.get("crop") == "crop" and "crop_label" not in extras.columns:
+        # the file's own "crop" column is replaced by the normalised crop: keep what was written
+        extras = extras.assign(crop_label=table["crop_label"])
+    plots = gpd.GeoDataFrame(
+        {
+            "plot_id": table["plot_id"].astype(str),
+            "crop": table["crop"].astype(str),
+            "status": table["status"].astype(str),
+            "survey_date": pd.to_datetime(table["survey_date"]).astype("datetime64[ns]"),
+            "team": table["team"].astype(object),
+            "gps_accuracy_m": table["gps_accuracy_m"].astype(float),
+            "measured_area_ha": table["measured_area_ha"].astype(float),
+            "district_id": table["district_id"].astype(object),
+            "source_upload": source_upload,
+            "land_cover": table["land_cover"].astype(str),
+            "yield_kg_ha": table["yield_kg_ha"].astype(float),
+        },
+        geometry=list(geometry[keep]),
+        crs=PLOT_CRS,
+        index=table.index,
+    )
+    plots = pd.concat([plots, extras], axis=1)
+    plots.insert(len(PLOT_COLUMNS), "source_row", plots.index.astype("int64"))
+    return plots
+
+
+def _fill_districts(plots: gpd.GeoDataFrame, districts, report) -> gpd.GeoDataFrame:
+    missing = plots["district_id"].isna()
+    if districts is None or not missing.any():
+        return plots
+    zones = districts[["district_id", "geometry"]].to_crs(PLOT_CRS)
+    anchors = gpd.GeoDataFrame(
+        geometry=plots.loc[missing].geometry.representative_point(), crs=PLOT_CRS
+    )
+    joined = gpd.sjoin(anchors, zones, how="left", predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    plots.loc[missing, "district_id"] = (
+        joined["district_id"].astype(object).where(joined["district_id"].notna(), None)
+    )
+    for row in joined.index[joined["district_id"].isna()]:
+        report.warn(row, "district_id", "the plot lies in no district")
+    return plots

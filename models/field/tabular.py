@@ -1,0 +1,191 @@
+"""CSV adapter: plain tables with lon/lat or WKT, and ODK Central / KoboToolbox exports.
+
+Geometry is looked for in this order, per row: a geoshape or geotrace text
+column (``"lat lon alt acc;..."``), a WKT column, a geopoint text column, then a
+longitude/latitude column pair (bare names or ODK/Kobo split geopoints).
+A row whose chosen geometry value is present but unreadable is rejected with
+the reason; the other rows are still read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
+
+from models.errors import InvalidInputError
+from models.field.base import RawPlots
+from models.field.columns import export_flavour, find_lonlat_columns
+from models.field.geotext import (
+    GeoTextError,
+    looks_like_odk_geo,
+    looks_like_wkt,
+    parse_odk_geo,
+    parse_wkt,
+)
+from models.field.safety import check_file_size, decode_text
+
+__all__ = ["read_csv_plots", "sniff_delimiter"]
+
+logger = logging.getLogger(__name__)
+
+_DETECT_SHARE = 0.5  # a column is a geometry column when most filled cells look like one
+
+
+def sniff_delimiter(text: str) -> str:
+    """Return the delimiter of a CSV text (``,``, ``;``, tab or ``|``) judged from its header."""
+    header = text.split("\n", 1)[0]
+    try:
+        return csv.Sniffer().sniff(header, delimiters=",;\t|").delimiter
+    except csv.Error:
+        counts = {d: header.count(d) for d in ",;\t|"}
+        return max(counts, key=counts.get) if any(counts.values()) else ","
+
+
+def read_csv_plots(path: Path, *, max_rows: int, source: str | None = None) -> RawPlots:
+    """Read a CSV field export into :class:`RawPlots` (geometry in the file's own coordinates).
+
+    Raises
+    ------
+    InvalidInputError
+        When the file is empty, not text, has more than ``max_rows`` rows or no geometry column.
+    """
+    name = source or path.name
+    check_file_size(path)
+    text, encoding_warning = decode_text(path.read_bytes(), name)
+    delimiter = sniff_delimiter(text)
+    try:
+        table = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            nrows=max_rows + 1,
+            engine="c",
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise InvalidInputError(f"{name}: not a readable CSV table ({exc})") from None
+    if len(table) > max_rows:
+        raise InvalidInputError(
+            f"{name}: more than {max_rows:,} data rows; split the file (for example by district) "
+            "or raise max_rows"
+        )
+    table.index = pd.RangeIndex(1, len(table) + 1)
+    table.columns = [str(c).strip() for c in table.columns]
+    table = table[(table != "").any(axis=1)]  # blank lines keep their row numbers but are skipped
+    flavour = export_flavour(table.columns)
+    raw = RawPlots(
+        source=name,
+        kind=f"{flavour}_csv" if flavour != "plain" else "csv",
+        attributes=table,
+        geometry=[None] * len(table),
+        crs=None,
+    )
+    if encoding_warning:
+        raw.warnings.append((0, "file", encoding_warning))
+    _attach_geometry(raw)
+    logger.info(
+        "%s: %d rows read as %s, geometry from %s", name, len(table), raw.kind, raw.geometry_field
+    )
+    return raw
+
+
+def _share_like(values: pd.Series, predicate) -> float:
+    filled = values[values.str.strip() != ""]
+    if filled.empty:
+        return 0.0
+    sample = filled.head(200)
+    return float(np.mean([predicate(v) for v in sample]))
+
+
+def _geometry_columns(table: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
+    shapes, points, wkts = [], [], []
+    for column in table.columns:
+        values = table[column].astype(str)
+        if _share_like(values, looks_like_odk_geo) >= _DETECT_SHARE:
+            several = values.str.count(";").gt(1).any()
+            (shapes if several else points).append(column)
+        elif _share_like(values, looks_like_wkt) >= _DETECT_SHARE:
+            wkts.append(column)
+    return shapes, points, wkts
+
+
+def _attach_geometry(raw: RawPlots) -> None:
+    table = raw.attributes
+    shapes, points, wkts = _geometry_columns(table)
+    lonlat = find_lonlat_columns(table.columns)
+    pair = lonlat[0] if lonlat else None
+    text_columns = shapes + wkts + points
+    if not text_columns and pair is None:
+        raise InvalidInputError(
+            f"{raw.source}: no geometry found; expected an ODK/Kobo geoshape or geopoint column "
+            "('lat lon alt acc;...'), a WKT column, or longitude/latitude columns "
+            "(lon/long/longitude/x and lat/latitude/y); columns are: "
+            + ", ".join(map(str, table.columns[:30]))
+        )
+    readers = [(c, "wkt" if c in wkts else "geo") for c in text_columns]
+    raw.geometry_field = (text_columns + [pair["longitude"] if pair else ""])[0]
+    geometry: list[BaseGeometry | None] = []
+    accuracy = np.full(len(table), math.nan)
+    for i, (row, record) in enumerate(zip(table.index, table.to_dict("records"), strict=True)):
+        shape, accuracy[i] = _row_geometry(raw, int(row), record, readers, pair)
+        geometry.append(shape)
+    raw.geometry = geometry
+    raw.accuracy_m = accuracy
+    consumed = list(text_columns)
+    if pair:
+        consumed += [pair["longitude"], pair["latitude"]]
+    raw.consumed_columns = tuple(consumed)
+
+
+def _row_geometry(
+    raw: RawPlots, row: int, record: dict, readers: list[tuple[str, str]], pair: dict | None
+) -> tuple[BaseGeometry | None, float]:
+    for column, kind in readers:
+        value = str(record[column]).strip()
+        if not value:
+            continue
+        try:
+            if kind == "wkt":
+                return parse_wkt(value), math.nan
+            parsed = parse_odk_geo(value, kind=f"{column!r}")
+            return parsed.geometry, parsed.accuracy_m
+        except GeoTextError as exc:
+            raw.row_errors.append((row, column, f"unreadable geometry: {exc}"))
+            return None, math.nan
+    if pair is not None:
+        lon_text = str(record[pair["longitude"]]).strip()
+        lat_text = str(record[pair["latitude"]]).strip()
+        if lon_text or lat_text:
+            try:
+                lon, lat = float(lon_text), float(lat_text)
+            except ValueError:
+                raw.row_errors.append(
+                    (
+                        row,
+                        pair["longitude"],
+                        f"unreadable coordinates: longitude {lon_text!r}, latitude {lat_text!r} "
+                        "are not both numbers",
+                    )
+                )
+                return None, math.nan
+            if not (math.isfinite(lon) and math.isfinite(lat)):
+                raw.row_errors.append((row, pair["longitude"], "coordinates are not finite"))
+                return None, math.nan
+            acc = math.nan
+            if "accuracy" in pair:
+                try:
+                    acc = float(record[pair["accuracy"]])
+                except (TypeError, ValueError):
+                    acc = math.nan
+            return Point(lon, lat), acc
+    raw.row_errors.append((row, raw.geometry_field, "no geometry in this row"))
+    return None, math.nan
