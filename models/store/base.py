@@ -1,0 +1,544 @@
+"""The store interface and the logic both backends share.
+
+A backend supplies an SQLAlchemy engine, a geometry column type and a write
+transaction that serialises writers (:meth:`Store._write`); everything else,
+the upload ingest included, lives here once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.types import TypeEngine
+
+from geo.io import atomic_path
+from models.errors import InvalidInputError, NotFoundError
+from models.store.frames import clean_value, frame_from_rows, geometry_srid, json_records, to_int
+from models.store.records import ROLES, TokenInfo, UploadResult
+from models.store.schema import ESTIMATE_COLUMNS, PLOT_COLUMNS, WGS84, build_metadata
+from models.store.screening import UploadLimits, safe_filename, screen_upload
+
+__all__ = ["Store", "PlotLoader"]
+
+logger = logging.getLogger(__name__)
+
+#: ``load_plots(path, *, districts, season, strict, source_upload, team) -> (GeoDataFrame, report)``
+PlotLoader = Callable[..., tuple[gpd.GeoDataFrame, Any]]
+
+_PLOT_BATCH = 500
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _default_plot_loader(path: Path, **kwargs: Any) -> tuple[gpd.GeoDataFrame, Any]:
+    from models.survey import load_plots  # late import: the survey reader is a sibling package
+
+    return load_plots(path, **kwargs)
+
+
+class Store:
+    """Districts, survey plots, uploads, programmes, estimates and tokens.
+
+    Do not instantiate directly; use :func:`models.store.open_store`.
+    """
+
+    backend = "abstract"
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        workspace: Path,
+        limits: UploadLimits | None = None,
+        plot_loader: PlotLoader | None = None,
+    ) -> None:
+        self.engine = engine
+        self.workspace = Path(workspace)
+        self.limits = limits or UploadLimits()
+        self.plot_loader = plot_loader or _default_plot_loader
+        self.metadata = build_metadata(self._geometry_type)
+        self.tables = self.metadata.tables
+        self._initialise()
+
+    # -- backend hooks -------------------------------------------------------------
+    def _geometry_type(self, srid: int | None) -> TypeEngine:
+        raise NotImplementedError
+
+    def _initialise(self) -> None:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """Yield a connection inside one write transaction, writers serialised."""
+        raise NotImplementedError
+
+    def _layer_changed(self, conn: Connection, table: str, srid: int | None) -> None:
+        """Record that a spatial table changed (GeoPackage metadata); no-op by default."""
+
+    def _insert_ignoring_conflict(self, conn: Connection, table: str):
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        return dialect.insert(self.tables[table]).on_conflict_do_nothing()
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.engine.url.render_as_string(hide_password=True)}>"
+
+    # -- uploads -------------------------------------------------------------------
+    def ingest_upload(
+        self,
+        raw: bytes,
+        filename: str,
+        team: str,
+        *,
+        strict: bool = False,
+        districts: gpd.GeoDataFrame | None = None,
+        season: int | str | None = None,
+    ) -> UploadResult:
+        """Validate a field data file and store its accepted plots, atomically and once.
+
+        The bytes are first saved under
+        ``<workspace>/uploads/<sha256[:2]>/<sha256>/<filename>`` (nothing sent is
+        lost, even a refused file), then screened, parsed by
+        ``models.survey.load_plots`` and stored in one transaction: the upload
+        record and all its accepted plots, or nothing. The same content sent again
+        stores nothing and returns the first upload's id with ``duplicate=True``.
+
+        Parameters
+        ----------
+        raw : bytes
+            The file content as received.
+        filename : str
+            Name the client gave; only its base name is used.
+        team : str
+            Survey team that sent it (from the token on the HTTP service).
+        strict : bool
+            Refuse the whole file when any row is invalid.
+        districts : GeoDataFrame, optional
+            Districts to check plot locations against (``load_plots``).
+        season : int or str, optional
+            Survey season the plots belong to; also the plots' ``year`` when an int.
+
+        Returns
+        -------
+        UploadResult
+
+        Raises
+        ------
+        UploadTooLargeError
+            Over the size limit, or an archive expanding past it (zip bomb).
+        InvalidInputError
+            Unsafe archive paths, XML entities, non-UTF-8 text, too many rows, or a
+            file the reader cannot read (``UnsupportedFormatError`` for unknown types).
+
+        Examples
+        --------
+        >>> store = open_store("workspace/store.gpkg")  # doctest: +SKIP
+        >>> result = store.ingest_upload(path.read_bytes(), path.name, "team-a")  # doctest: +SKIP
+        """
+        if not team or not str(team).strip():
+            raise InvalidInputError(f"{filename}: an upload needs a team name")
+        name = safe_filename(filename)
+        sha256 = hashlib.sha256(raw).hexdigest()
+        raw_path = self._save_raw(raw, sha256, name)
+        if (existing := self._upload_row(sha256=sha256)) is not None:
+            logger.info("upload %s repeats upload %s; nothing stored", name, existing["upload_id"])
+            return self._result_from_row(existing, duplicate=True)
+        screen_upload(raw_path, self.limits, display_name=filename)
+
+        upload_id = uuid.uuid4().hex
+        plots, report = self.plot_loader(
+            raw_path,
+            districts=districts,
+            season=season,
+            strict=strict,
+            source_upload=upload_id,
+            team=team,
+        )
+        if len(plots) > self.limits.max_rows:
+            raise InvalidInputError(
+                f"{filename}: {len(plots)} plots, more than the limit of "
+                f"{self.limits.max_rows} per upload; split the export and upload the parts"
+            )
+        errors = [{"row": e.row, "field": e.field, "message": e.message} for e in report.errors]
+        upload_row = {
+            "upload_id": upload_id,
+            "sha256": sha256,
+            "filename": name,
+            "team": team,
+            "received_at": _now(),
+            "size_bytes": len(raw),
+            "accepted": len(plots),
+            "rejected": int(report.rejected),
+            "status": "accepted" if len(plots) else "rejected",
+            "raw_path": raw_path.relative_to(self.workspace).as_posix(),
+            "errors": json.dumps(errors, default=str),
+            "report": json.dumps(report.to_dict(), default=str),
+        }
+        plot_rows = self._plot_rows(plots, upload_id=upload_id, team=team, season=season)
+        uploads = self.tables["uploads"]
+        with self._write() as conn:
+            statement = self._insert_ignoring_conflict(conn, "uploads").returning(uploads.c.fid)
+            inserted = conn.execute(statement, upload_row).first() is not None
+            if inserted:
+                self._insert_plots(conn, plot_rows)
+                if plot_rows:
+                    self._layer_changed(conn, "survey_plots", WGS84)
+        if not inserted:  # the same content won a race with us: report the first upload
+            return self._result_from_row(self._upload_row(sha256=sha256), duplicate=True)
+        logger.info(
+            "upload %s from %s: %d accepted, %d rejected", name, team, len(plots), report.rejected
+        )
+        return self._result_from_row(upload_row, duplicate=False)
+
+    def _save_raw(self, raw: bytes, sha256: str, name: str) -> Path:
+        target = self.workspace / "uploads" / sha256[:2] / sha256 / name
+        if not target.exists():
+            with atomic_path(target) as tmp:
+                tmp.write_bytes(raw)
+        return target
+
+    def _insert_plots(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        table = self.tables["survey_plots"]
+        for start in range(0, len(rows), _PLOT_BATCH):
+            conn.execute(table.insert(), rows[start : start + _PLOT_BATCH])
+
+    def _plot_rows(
+        self, plots: gpd.GeoDataFrame, *, upload_id: str, team: str, season: int | str | None
+    ) -> list[dict[str, Any]]:
+        if plots.empty:
+            return []
+        if plots.crs is None:
+            plots = plots.set_crs(WGS84)
+        geometries, _ = geometry_srid(plots.to_crs(WGS84), "survey plots")
+        records = json_records(plots)
+        season_year = to_int(season)
+        rows = []
+        for record, geometry in zip(records, geometries.values, strict=True):
+            typed = {name: clean_value(record.pop(name, None)) for name in PLOT_COLUMNS}
+            year = season_year or to_int(record.get("year")) or to_int(record.get("season"))
+            if year is None and typed["survey_date"]:
+                year = to_int(str(typed["survey_date"])[:4])
+            rows.append(
+                {
+                    "upload_id": upload_id,
+                    "uploaded_by": team,
+                    "year": year,
+                    **typed,
+                    "attributes": json.dumps(record, default=str),
+                    "geom": geometry,
+                }
+            )
+        return rows
+
+    def _upload_row(self, *, sha256: str | None = None, upload_id: str | None = None):
+        uploads = self.tables["uploads"]
+        query = select(uploads)
+        if sha256 is not None:
+            query = query.where(uploads.c.sha256 == sha256)
+        else:
+            query = query.where(uploads.c.upload_id == upload_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return dict(row) if row is not None else None
+
+    @staticmethod
+    def _result_from_row(row: dict[str, Any], *, duplicate: bool) -> UploadResult:
+        return UploadResult(
+            upload_id=row["upload_id"],
+            accepted=int(row["accepted"]),
+            rejected=int(row["rejected"]),
+            errors=json.loads(row["errors"]),
+            duplicate=duplicate,
+            report=json.loads(row["report"]),
+        )
+
+    def get_upload(self, upload_id: str) -> dict[str, Any]:
+        """Return one upload: who, when, file name, sha256, counts, errors and report.
+
+        Raises
+        ------
+        NotFoundError
+            If no upload has this id.
+        """
+        row = self._upload_row(upload_id=upload_id)
+        if row is None:
+            raise NotFoundError(
+                f"no upload with id {upload_id!r}; check the id the upload returned"
+            )
+        row.pop("fid", None)
+        row["errors"] = json.loads(row["errors"])
+        row["report"] = json.loads(row["report"])
+        return row
+
+    def list_uploads(self, team: str | None = None) -> pd.DataFrame:
+        """Return every upload's metadata (no reports), oldest first, optionally for one team."""
+        uploads = self.tables["uploads"]
+        columns = [c for c in uploads.c if c.name not in ("fid", "errors", "report")]
+        query = select(*columns).order_by(uploads.c.fid)
+        if team is not None:
+            query = query.where(uploads.c.team == team)
+        with self.engine.connect() as conn:
+            return pd.DataFrame(
+                conn.execute(query).mappings().all(), columns=[c.name for c in columns]
+            )
+
+    # -- plots ---------------------------------------------------------------------
+    def get_plots(self, year: int | None = None, team: str | None = None) -> gpd.GeoDataFrame:
+        """Return stored survey plots in EPSG:4326, optionally for one year or uploading team.
+
+        Columns: ``plot_id, crop, status, survey_date, team, gps_accuracy_m,
+        measured_area_ha, district_id, land_cover``, ``year``, ``upload_id``,
+        ``uploaded_by``, every other column the file carried, and ``geometry``.
+        """
+        plots = self.tables["survey_plots"]
+        query = select(plots).order_by(plots.c.fid)
+        if year is not None:
+            query = query.where(plots.c.year == int(year))
+        if team is not None:
+            query = query.where(plots.c.uploaded_by == team)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        records, geometries = [], []
+        for row in rows:
+            record = {k: row[k] for k in PLOT_COLUMNS}
+            record.update(
+                year=row["year"], upload_id=row["upload_id"], uploaded_by=row["uploaded_by"]
+            )
+            record.update(json.loads(row["attributes"] or "{}"))
+            records.append(record)
+            geometries.append(row["geom"])
+        columns = [*PLOT_COLUMNS, "year", "upload_id", "uploaded_by"]
+        frame = pd.DataFrame.from_records(records, columns=columns if not records else None)
+        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometries, crs=WGS84), crs=WGS84)
+
+    # -- districts and programmes --------------------------------------------------
+    def put_districts(self, districts: gpd.GeoDataFrame) -> None:
+        """Replace the stored districts (``district_id``, ``district_name``, geometry, any CRS)."""
+        if "district_id" not in districts.columns:
+            raise InvalidInputError("districts: missing column 'district_id'")
+        if districts["district_id"].duplicated().any():
+            dup = districts.loc[districts["district_id"].duplicated(), "district_id"].iloc[0]
+            raise InvalidInputError(f"districts: district_id {dup!r} appears more than once")
+        geometries, srid = geometry_srid(districts, "districts")
+        rows = []
+        for record, geometry in zip(json_records(districts), geometries.values, strict=True):
+            rows.append(
+                {
+                    "district_id": str(record.pop("district_id")),
+                    "district_name": record.pop("district_name", None),
+                    "attributes": json.dumps(record, default=str),
+                    "geom": geometry,
+                }
+            )
+        self._replace("districts", rows, srid)
+
+    def get_districts(self) -> gpd.GeoDataFrame:
+        """Return the stored districts in the CRS they were stored in."""
+        table = self.tables["districts"]
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(table).order_by(table.c.fid)).mappings().all()
+        records = [
+            {
+                "district_id": r["district_id"],
+                "district_name": r["district_name"],
+                **json.loads(r["attributes"] or "{}"),
+            }
+            for r in rows
+        ]
+        geometries = [r["geom"] for r in rows]
+        srid = shapely.get_srid(geometries[0]) if geometries else None
+        frame = pd.DataFrame.from_records(
+            records, columns=None if records else ["district_id", "district_name"]
+        )
+        crs = f"EPSG:{srid}" if srid else None
+        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometries, crs=crs), crs=crs)
+
+    def put_programmes(self, programmes: pd.DataFrame) -> None:
+        """Replace the stored AD programme table (a DataFrame, or a GeoDataFrame with locations)."""
+        geometries, srid = [None] * len(programmes), None
+        if isinstance(programmes, gpd.GeoDataFrame) and programmes.geometry.name in programmes:
+            series, srid = geometry_srid(programmes, "programmes")
+            geometries = list(series.values)
+        rows = []
+        for record, geometry in zip(json_records(programmes), geometries, strict=True):
+            programme_id = record.get("programme_id")
+            rows.append(
+                {
+                    "programme_id": None if programme_id is None else str(programme_id),
+                    "attributes": json.dumps(record, default=str),
+                    "geom": geometry,
+                }
+            )
+        self._replace("programmes", rows, srid)
+
+    def get_programmes(self) -> pd.DataFrame:
+        """Return the programme table (a GeoDataFrame when it was stored with geometry)."""
+        table = self.tables["programmes"]
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(table).order_by(table.c.fid)).mappings().all()
+        geometries = [r["geom"] for r in rows]
+        srid = next((shapely.get_srid(g) for g in geometries if g is not None), None)
+        return frame_from_rows([json.loads(r["attributes"]) for r in rows], geometries, srid)
+
+    def _replace(self, name: str, rows: list[dict[str, Any]], srid: int | None) -> None:
+        with self._write() as conn:
+            conn.execute(delete(self.tables[name]))
+            if rows:
+                conn.execute(self.tables[name].insert(), rows)
+            self._layer_changed(conn, name, srid)
+
+    # -- estimates and programme change --------------------------------------------
+    def put_estimates(self, estimates: pd.DataFrame, run_id: str) -> None:
+        """Store a run's district estimates, replacing rows stored before under ``run_id``."""
+        if "year" not in estimates.columns:
+            raise InvalidInputError(f"estimates of run {run_id}: missing column 'year'")
+        stored_at = _now()
+        rows = []
+        for record in json_records(estimates):
+            typed = {name: clean_value(record.get(name)) for name in ESTIMATE_COLUMNS}
+            typed["year"] = to_int(typed["year"])
+            typed["n_reference"] = to_int(typed["n_reference"])
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "stored_at": stored_at,
+                    **typed,
+                    "record": json.dumps(record, default=str),
+                }
+            )
+        self._replace_run("estimates", rows, run_id)
+
+    def get_estimates(
+        self, year: int | None = None, crop: str | None = None, run_id: str | None = None
+    ) -> pd.DataFrame:
+        """Return stored estimates: those of ``run_id``, else the latest run of each year.
+
+        The latest run of a year is the one stored last. ``crop`` filters rows.
+        A ``run_id`` column is added when the stored rows did not carry one.
+        """
+        frame = self._latest_runs("estimates", year=year, run_id=run_id)
+        if frame.empty:
+            return pd.DataFrame(columns=[*ESTIMATE_COLUMNS, "run_id"])
+        if crop is not None:
+            frame = frame[frame["crop"] == crop]
+        return frame.reset_index(drop=True)
+
+    def put_programme_change(self, change: pd.DataFrame, run_id: str) -> None:
+        """Store a run's programme change table, replacing rows stored before under ``run_id``."""
+        stored_at = _now()
+        rows = []
+        for record in json_records(change):
+            programme_id = record.get("programme_id")
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "stored_at": stored_at,
+                    "programme_id": None if programme_id is None else str(programme_id),
+                    "year": to_int(record.get("year")),
+                    "record": json.dumps(record, default=str),
+                }
+            )
+        self._replace_run("programme_change", rows, run_id)
+
+    def get_programme_series(self, programme_id: str | None = None) -> pd.DataFrame:
+        """Return programme change over the years (latest run per year), by programme then year."""
+        frame = self._latest_runs("programme_change")
+        if frame.empty:
+            return pd.DataFrame(columns=["programme_id", "year", "run_id"])
+        if programme_id is not None:
+            frame = frame[frame["programme_id"].astype(str) == str(programme_id)]
+        sort = [c for c in ("programme_id", "year") if c in frame.columns]
+        return frame.sort_values(sort, kind="stable").reset_index(drop=True)
+
+    def _replace_run(self, name: str, rows: list[dict[str, Any]], run_id: str) -> None:
+        table = self.tables[name]
+        with self._write() as conn:
+            conn.execute(delete(table).where(table.c.run_id == run_id))
+            if rows:
+                conn.execute(table.insert(), rows)
+
+    def _latest_runs(self, name: str, *, year: int | None = None, run_id: str | None = None):
+        table = self.tables[name]
+        query = select(table.c.fid, table.c.run_id, table.c.year, table.c.record).order_by(
+            table.c.fid
+        )
+        if year is not None:
+            query = query.where(table.c.year == int(year))
+        if run_id is not None:
+            query = query.where(table.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        if not rows:
+            return pd.DataFrame()
+        if run_id is None:
+            latest = {r.year: r.run_id for r in rows}  # ordered by fid: the last write wins
+            rows = [r for r in rows if latest[r.year] == r.run_id]
+        records = []
+        for r in rows:
+            record = json.loads(r.record)
+            record.setdefault("run_id", r.run_id)
+            records.append(record)
+        return pd.DataFrame.from_records(records)
+
+    # -- tokens --------------------------------------------------------------------
+    def create_token(self, team: str, role: str) -> str:
+        """Create an API token for ``team`` with ``role``; return it (only its sha256 is stored).
+
+        The token is shown once: it cannot be recovered from the store.
+
+        Raises
+        ------
+        InvalidInputError
+            If ``role`` is not one of ``uploader``, ``reviewer``, ``admin`` or team is empty.
+        """
+        if role not in ROLES:
+            raise InvalidInputError(f"token role {role!r} is not one of {', '.join(ROLES)}")
+        if not team or not team.strip():
+            raise InvalidInputError("a token needs a team name (--team)")
+        token = "admon_" + secrets.token_urlsafe(32)
+        row = {"token_sha256": _token_hash(token), "team": team, "role": role, "created_at": _now()}
+        with self._write() as conn:
+            conn.execute(self.tables["tokens"].insert(), [row])
+        logger.info("created a %s token for team %s", role, team)
+        return token
+
+    def verify_token(self, token: str | None) -> TokenInfo | None:
+        """Return who a token belongs to, or None when it is unknown or empty."""
+        if not token:
+            return None
+        tokens = self.tables["tokens"]
+        query = select(tokens.c.team, tokens.c.role).where(
+            tokens.c.token_sha256 == _token_hash(token)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return TokenInfo(team=row.team, role=row.role) if row else None
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

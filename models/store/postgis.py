@@ -1,0 +1,72 @@
+"""PostGIS backend: a shared PostgreSQL database selected by a ``postgresql://`` URL.
+
+PostgreSQL serialises concurrent writers itself; the unique index on
+``uploads.sha256`` with ``ON CONFLICT DO NOTHING`` makes two simultaneous uploads
+of the same content store it once. Survey plots are ``geometry(Geometry,4326)``;
+districts and programmes keep the SRID they were given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.types import TypeEngine
+
+from models.errors import StoreError
+from models.store.base import Store
+from models.store.geometry import PostgisGeometry
+
+__all__ = ["PostGISStore", "normalise_url"]
+
+logger = logging.getLogger(__name__)
+
+_SCHEMA_LOCK_KEY = 0x61646D6F6E  # "admon": one process creates the schema at a time
+
+
+def normalise_url(url: str) -> str:
+    """Return ``url`` with the psycopg 3 driver (``postgresql+psycopg://``)."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+class PostGISStore(Store):
+    """The store in a PostgreSQL database with the PostGIS extension."""
+
+    backend = "postgis"
+
+    def __init__(self, url: str, **kwargs) -> None:
+        engine = create_engine(normalise_url(url), pool_pre_ping=True, pool_size=5, max_overflow=20)
+        super().__init__(engine, **kwargs)
+
+    def _geometry_type(self, srid: int | None) -> TypeEngine:
+        return PostgisGeometry(srid)
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def _initialise(self) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK_KEY})
+                has_postgis = conn.execute(
+                    text("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")
+                ).first()
+                if not has_postgis:
+                    conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+                self.metadata.create_all(conn)
+        except SQLAlchemyError as exc:
+            url = self.engine.url.render_as_string(hide_password=True)
+            raise StoreError(
+                f"{url}: cannot open the PostGIS store ({exc.__class__.__name__}: "
+                f"{str(exc).splitlines()[0]}); check the URL, that the server runs and that "
+                "the PostGIS extension is installed (CREATE EXTENSION postgis as a superuser)"
+            ) from exc

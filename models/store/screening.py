@@ -1,0 +1,193 @@
+"""Checks an uploaded file passes before any parser sees it.
+
+Survey teams upload over the network, so an upload is untrusted: it may be far
+larger than a field export, a zip bomb, an archive whose members climb out of
+their folder (``../``), a KML declaring XML entities (billion laughs, external
+entities), text in a legacy code page, or millions of rows. Each is refused
+here with a message naming the file and what to do, before parsing, so the
+service stays up and answers the next request.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import defusedxml.ElementTree as safe_xml
+from defusedxml import DefusedXmlException
+
+from models.errors import InvalidInputError
+
+__all__ = ["UploadLimits", "UploadTooLargeError", "safe_filename", "screen_upload"]
+
+logger = logging.getLogger(__name__)
+
+_TEXT_SUFFIXES = {".csv", ".txt", ".geojson", ".json", ".kml", ".gpx", ".xml"}
+_XML_SUFFIXES = {".kml", ".gpx", ".xml"}
+_ROW_SUFFIXES = {".csv", ".txt"}
+_CHUNK_BYTES = 1 << 20
+
+
+class UploadTooLargeError(InvalidInputError):
+    """An upload (or what it expands to) is larger than the configured limit."""
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """Limits an upload must respect; the defaults suit field survey exports."""
+
+    max_bytes: int = 50 * 1024 * 1024
+    """Largest upload accepted, in bytes (HTTP 413 above it)."""
+    max_unzipped_bytes: int = 200 * 1024 * 1024
+    """Largest total uncompressed size of an archive's members."""
+    max_compression_ratio: float = 100.0
+    """Largest uncompressed/compressed ratio of one archive member (zip bombs)."""
+    max_members: int = 1000
+    """Most members an archive may hold."""
+    max_rows: int = 100_000
+    """Most data rows (plots) one upload may carry."""
+
+
+def safe_filename(filename: str) -> str:
+    """Return the last path component of ``filename`` with unsafe characters replaced.
+
+    A client controls the name it sends; only its base name is kept, so
+    ``../../etc/passwd`` becomes ``passwd`` and cannot leave the upload folder.
+
+    Examples
+    --------
+    >>> safe_filename("../../x/plots 2025.csv")
+    'plots_2025.csv'
+    """
+    base = PurePosixPath(filename.replace("\\", "/")).name
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", base).lstrip(".")
+    return cleaned[:200] or "upload.bin"
+
+
+def screen_upload(path: Path, limits: UploadLimits, *, display_name: str | None = None) -> None:
+    """Refuse an uploaded file that is too large, hostile or not UTF-8 text.
+
+    Parameters
+    ----------
+    path : Path
+        The saved copy of the upload.
+    limits : UploadLimits
+        Size, archive and row limits.
+    display_name : str, optional
+        Name to use in messages (the name the client sent); defaults to ``path.name``.
+
+    Raises
+    ------
+    UploadTooLargeError
+        The file, or an archive's expanded content, exceeds the limits.
+    InvalidInputError
+        Unsafe archive member paths, XML with a DTD or entities, text that is not
+        UTF-8, or more rows than ``limits.max_rows``.
+    """
+    name = display_name or path.name
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise UploadTooLargeError(
+            f"{name}: {size} bytes is over the upload limit of {limits.max_bytes} bytes; "
+            "split the export (for example by district or date) and upload the parts"
+        )
+    if zipfile.is_zipfile(path):
+        _screen_archive(path, name, limits)
+        return
+    suffix = path.suffix.lower()
+    if suffix in _TEXT_SUFFIXES:
+        with open(path, "rb") as fh:
+            _screen_text(fh, name, suffix, limits)
+
+
+def _screen_archive(path: Path, name: str, limits: UploadLimits) -> None:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InvalidInputError(f"{name}: not a readable zip archive ({exc})") from exc
+    with archive:
+        members = archive.infolist()
+        if len(members) > limits.max_members:
+            raise InvalidInputError(
+                f"{name}: archive holds {len(members)} members, more than the limit of "
+                f"{limits.max_members}; upload one export per archive"
+            )
+        total = 0
+        for member in members:
+            _check_member_path(member.filename, name)
+            total += member.file_size
+            ratio = member.file_size / max(member.compress_size, 1)
+            if member.file_size > _CHUNK_BYTES and ratio > limits.max_compression_ratio:
+                raise UploadTooLargeError(
+                    f"{name}: member {member.filename!r} expands {ratio:.0f}-fold "
+                    f"(to {member.file_size} bytes); refused as a possible zip bomb"
+                )
+            if total > limits.max_unzipped_bytes:
+                raise UploadTooLargeError(
+                    f"{name}: archive expands to more than {limits.max_unzipped_bytes} bytes; "
+                    "refused as a possible zip bomb, upload a smaller export"
+                )
+        for member in members:
+            suffix = PurePosixPath(member.filename).suffix.lower()
+            if suffix in _TEXT_SUFFIXES and not member.is_dir():
+                with archive.open(member) as fh:
+                    _screen_text(fh, f"{name}:{member.filename}", suffix, limits)
+
+
+def _check_member_path(member: str, name: str) -> None:
+    parts = PurePosixPath(member.replace("\\", "/")).parts
+    if member.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+        raise InvalidInputError(
+            f"{name}: archive member {member!r} points outside the archive "
+            "(absolute path or '..'); re-create the archive from the export folder"
+        )
+
+
+def _screen_text(fh, name: str, suffix: str, limits: UploadLimits) -> None:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, lines = 0, 1
+    head = b""
+    while block := fh.read(_CHUNK_BYTES):
+        if len(head) < 4096:
+            head += block[: 4096 - len(head)]
+        try:
+            decoder.decode(block)
+        except UnicodeDecodeError as exc:
+            bad = offset + exc.start
+            line = lines + block[: exc.start].count(b"\n")
+            raise InvalidInputError(
+                f"{name} line {line}: byte {bad} (0x{block[exc.start]:02x}) is not UTF-8 text; "
+                "export or save the file as UTF-8 and upload it again"
+            ) from exc
+        offset += len(block)
+        lines += block.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            f"{name}: the file ends inside a UTF-8 character; it is truncated or not UTF-8"
+        ) from exc
+    if suffix in _ROW_SUFFIXES and lines - 1 > limits.max_rows:
+        raise InvalidInputError(
+            f"{name}: about {lines - 1} rows, more than the limit of {limits.max_rows} "
+            "per upload; split the export and upload the parts"
+        )
+    if suffix in _XML_SUFFIXES or head.lstrip().startswith((b"<?xml", b"<kml")):
+        _screen_xml(fh, name)
+
+
+def _screen_xml(fh, name: str) -> None:
+    fh.seek(0)
+    try:
+        safe_xml.parse(fh, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise InvalidInputError(
+            f"{name}: XML declares a DTD or entities ({type(exc).__name__}); "
+            "these are refused for safety, export the KML again without a DOCTYPE"
+        ) from exc
+    except safe_xml.ParseError as exc:
+        raise InvalidInputError(f"{name}: not well-formed XML ({exc})") from exc
