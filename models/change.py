@@ -46,9 +46,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from scipy import stats
+from shapely.geometry import box
 
 from geo.io import atomic_path
 from geo.landcover import CROPS_OF_INTEREST, code_of
+from models.errors import InvalidInputError
 from models.programme import BASELINE_CROP_COLUMNS
 
 __all__ = [
@@ -135,6 +137,15 @@ def _of_year(estimates: EstimatesByYear, year: int, z: float) -> tuple[pd.DataFr
     return _with_se(table, z), run
 
 
+def _ids(value: Any) -> list[str]:
+    """District ids of a programme: a list, an array, or the stored ``;``-joined text."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(";") if part.strip()]
+    return [str(v) for v in value]
+
+
 def _lookup(table: pd.DataFrame, district_id: str, crop: str) -> pd.Series | None:
     hit = table[(table["district_id"] == district_id) & (table["crop"] == crop)]
     if hit.empty or pd.isna(hit["area_ha"].iloc[0]):
@@ -150,7 +161,7 @@ def _programme_rows(
     base_run: str | None,
     z: float,
 ) -> list[dict[str, Any]]:
-    ids = list(prog["district_ids"] or [])
+    ids = _ids(prog["district_ids"])
     by = int(prog["baseline_year"])
     reported = prog.get(BASELINE_CROP_COLUMNS[crop], float("nan"))
     reported = float("nan") if reported is None else float(reported)
@@ -276,7 +287,8 @@ def _area_rows(
 ) -> list[dict[str, Any]]:
     """Rows for programme area polygons from the class map inside them."""
     import rasterio
-    from geo.area import zonal_class_area
+
+    from geo.area import zonal_class_area  # lazy: only runs with a class map
 
     if "geometry_source" in programmes:
         polygons = programmes[programmes["geometry_source"] == "area"]
@@ -284,20 +296,26 @@ def _area_rows(
         polygons = programmes[programmes.geometry.notna()]
     if polygons.empty:
         return []
-    with rasterio.open(class_map) as src:
-        raster_crs = src.crs
-    zones = polygons[["programme_id", "geometry"]].to_crs(raster_crs)
-    mapped = zonal_class_area(class_map, zones, "programme_id")
+    try:
+        mapped = zonal_class_area(class_map, polygons[["programme_id", "geometry"]], "programme_id")
+    except InvalidInputError as exc:  # areas outside the map: keep their rows, say why
+        logger.warning("programme areas not measured on %s: %s", class_map, exc)
+        mapped = pd.DataFrame(columns=["programme_id", "class", "area_ha"])
+    id_column = "programme_id" if "programme_id" in mapped else "zone_id"
+    with rasterio.open(class_map) as src:  # zones off the map come back as 0 ha: tell them apart
+        footprint = box(*src.bounds)
+        on_map = set(polygons.loc[polygons.to_crs(src.crs).intersects(footprint), "programme_id"])
     rows = []
     for _, prog in polygons.iterrows():
         for crop in CROPS_OF_INTEREST:
             hit = mapped[
-                (mapped["zone_id"].astype(str) == str(prog["programme_id"]))
+                (mapped[id_column].astype(str) == str(prog["programme_id"]))
                 & (mapped["class"].astype(int) == code_of(crop))
             ]
-            map_ha = float(hit["area_ha"].sum())
+            covered = prog["programme_id"] in on_map
+            map_ha = float(hit["area_ha"].sum()) if covered else np.nan
             districts = current[
-                current["district_id"].isin(prog["district_ids"] or []) & (current["crop"] == crop)
+                current["district_id"].isin(_ids(prog["district_ids"])) & (current["crop"] == crop)
             ]
             map_total = districts["map_area_ha"].sum() if "map_area_ha" in districts else 0.0
             row: dict[str, Any] = dict(
@@ -307,7 +325,9 @@ def _area_rows(
                 baseline_year=int(prog["baseline_year"]),
                 n_reference=np.nan,
             )
-            if map_total > 0:
+            if not covered:
+                row.update(_current_fields(None, "programme area not covered by the class map"))
+            elif map_total > 0:
                 ratio = districts["area_ha"].sum() / map_total
                 se = map_ha * math.sqrt((districts["se_ha"] ** 2).sum()) / map_total
                 row.update(
@@ -482,7 +502,7 @@ def programme_series(
     for y in sorted(store_estimates["year"].dropna().astype(int).unique()):
         table, run = _of_year(store_estimates, y, z)
         for _, prog in programmes.iterrows():
-            ids = list(prog["district_ids"] or [])
+            ids = _ids(prog["district_ids"])
             for crop in CROPS_OF_INTEREST:
                 hits = {d: _lookup(table, d, crop) for d in ids}
                 missing = [d for d, h in hits.items() if h is None]
@@ -553,7 +573,7 @@ def programme_vs_other(
         baseline_year = int(pd.Series(programmes["baseline_year"]).dropna().astype(int).min())
     now, _ = _of_year(estimates, year, z)
     then, _ = _of_year(estimates, baseline_year, z)
-    covered = {d for ids in programmes["district_ids"] for d in (ids or [])}
+    covered = {d for ids in programmes["district_ids"] for d in _ids(ids)}
     pairs = now.merge(then, on=["district_id", "crop"], suffixes=("", "_base"))
     if districts is not None:
         pairs = pairs[pairs["district_id"].isin(set(districts["district_id"].astype(str)))]

@@ -268,3 +268,64 @@ def test_outputs_are_written_with_geometry_and_artifact_rows(tmp_path):
     assert all(
         v is None or not (isinstance(v, float) and math.isnan(v)) for r in rows for v in r.values()
     )
+
+
+def _class_map(path, poppy_block, cannabis_block=None):
+    """A 100 × 100 class map, 10 m pixels in UTM 47N, other crops with blocks of poppy/cannabis."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    classes = np.full((100, 100), 3, dtype="uint8")
+    r0, r1, c0, c1 = poppy_block
+    classes[r0:r1, c0:c1] = 1
+    if cannabis_block:
+        r0, r1, c0, c1 = cannabis_block
+        classes[r0:r1, c0:c1] = 2
+    profile = dict(
+        driver="GTiff",
+        width=100,
+        height=100,
+        count=1,
+        dtype="uint8",
+        nodata=0,
+        crs="EPSG:32647",
+        transform=from_origin(500_000, 2_301_000, 10, 10),
+    )
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(classes, 1)
+    return path
+
+
+def test_programme_area_rows_use_the_class_map_and_the_district_ratio(tmp_path):
+    pytest.importorskip("geo.area")
+    # poppy: 10 × 10 pixels = 1 ha, all inside the programme polygon (rows/cols 0-19 = 200 m)
+    class_map = _class_map(tmp_path / "classes.tif", (0, 10, 0, 10), (50, 60, 50, 60))
+    area = box(500_000, 2_300_800, 500_200, 2_301_000)
+    programmes = gpd.GeoDataFrame(
+        [
+            _programme("P1", ["D01"], poppy=2.0) | {"geometry_source": "area"},
+            _programme("P2", [], poppy=1.0) | {"geometry_source": "area"},
+            _programme("P3", ["D01"], poppy=1.0) | {"geometry_source": "area"},
+        ],
+        geometry=[area, area, box(600_000, 2_000_000, 600_100, 2_000_100)],
+        crs="EPSG:32647",
+    )
+    # D01 estimate 12 ha (SE 1) for a mapped 10 ha: ratio 1.2
+    now = _est(2025, [("D01", "opium_poppy", 12, 1), ("D01", "cannabis", 2, 0.5)])
+    now["map_area_ha"] = 10.0
+    change = programme_change(programmes, now, year=2025, class_map=class_map)
+    p1 = _row(change, "P1", "AREA")
+    # 1 ha mapped × 1.2 = 1.2 ha, SE 1 × 1/10 = 0.1; change -0.8 ± 0.196: decrease
+    assert p1["area_ha"] == pytest.approx(1.2) and p1["se_ha"] == pytest.approx(0.1)
+    assert p1["method"] == "map area × district ratio"
+    assert p1["change_ci_high_ha"] == pytest.approx(-0.8 + Z * 0.1)
+    assert p1["verdict"] == "decrease" and p1["baseline_source"] == "reported"
+    # cannabis is outside the polygon: 0 ha mapped there
+    assert _row(change, "P1", "AREA", "cannabis")["area_ha"] == 0
+    # no districts to calibrate the map: bare mapped area, flagged, no interval
+    p2 = _row(change, "P2", "AREA")
+    assert p2["area_ha"] == pytest.approx(1.0) and p2["verdict"] == "no interval"
+    assert p2["method"] == "map area (no sample-based interval)"
+    # a polygon off the map keeps its rows
+    p3 = _row(change, "P3", "AREA")
+    assert p3["verdict"] == "no estimate" and "not covered" in p3["note"]
