@@ -1,1 +1,13 @@
-"""admon maps package."""
+"""admon publishing: interactive map, static maps and charts, run report, gallery.
+
+``publish_run`` writes every output of one run folder; ``build_gallery``
+writes ``published/index.html`` listing all runs. Pages work offline: their
+JavaScript and CSS are shipped next to them.
+"""
+
+from __future__ import annotations
+
+from maps.gallery import build_gallery, list_runs
+from maps.publish import programme_areas, publish_run
+
+__all__ = ["publish_run", "build_gallery", "list_runs", "programme_areas"]

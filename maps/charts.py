@@ -1,0 +1,188 @@
+"""Charts of a run: hectares per district with 95% intervals, programme time series."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from geo.landcover import LEGEND  # noqa: E402
+from maps.layers import CROP_LABELS  # noqa: E402
+from maps.static import SYNTHETIC_TEXT, save_figure  # noqa: E402
+
+__all__ = ["district_chart", "programme_series", "programme_chart"]
+
+logger = logging.getLogger(__name__)
+
+_COLOURS = {c.name: c.colour for c in LEGEND}
+
+
+def _banner(fig: plt.Figure, synthetic: bool) -> None:
+    if synthetic:
+        fig.text(
+            0.99,
+            0.005,
+            SYNTHETIC_TEXT,
+            ha="right",
+            va="bottom",
+            color="white",
+            fontsize=9,
+            fontweight="bold",
+            bbox={"facecolor": "#b30000", "edgecolor": "none", "pad": 3},
+        )
+
+
+def district_chart(
+    district_estimates: pd.DataFrame,
+    crop: str,
+    out_png: Path,
+    *,
+    year: int,
+    synthetic: bool = False,
+    top: int = 30,
+) -> Path:
+    """Horizontal bars of estimated hectares per district with 95% interval error bars.
+
+    Districts are sorted by estimate, largest on top; beyond ``top`` districts
+    only the largest are drawn and the title says how many there are.
+
+    Returns
+    -------
+    Path
+        ``out_png``.
+    """
+    rows = district_estimates[district_estimates["crop"] == crop].sort_values(
+        "area_ha", ascending=False
+    )
+    total = len(rows)
+    rows = rows.head(top).iloc[::-1]
+    label = CROP_LABELS[crop]
+    title = f"{label} {year}: estimated area per district (ha, 95% interval)"
+    if total > top:
+        title += f" – largest {top} of {total}"
+    fig, ax = plt.subplots(figsize=(9, max(3.0, 0.28 * len(rows) + 1.6)), layout="constrained")
+    area = rows["area_ha"].to_numpy(dtype=float)
+    low = np.clip(area - rows["ci_low_ha"].to_numpy(dtype=float), 0, None)
+    high = np.clip(rows["ci_high_ha"].to_numpy(dtype=float) - area, 0, None)
+    names = [f"{n} ({i})" for n, i in zip(rows["district_name"], rows["district_id"], strict=True)]
+    ax.barh(
+        names,
+        area,
+        color=_COLOURS.get(crop, "#777777"),
+        alpha=0.85,
+        xerr=np.vstack([low, high]),
+        error_kw={"ecolor": "#222222", "capsize": 3, "lw": 1},
+    )
+    ax.set_xlabel("hectares")
+    ax.set_title(title, fontsize=11, fontweight="bold")
+    ax.grid(axis="x", alpha=0.3)
+    ax.tick_params(axis="y", labelsize=8)
+    _banner(fig, synthetic)
+    return save_figure(fig, out_png, title=title)
+
+
+def programme_series(
+    programme_change: pd.DataFrame, history: pd.DataFrame | None, current: pd.DataFrame
+) -> pd.DataFrame:
+    """Area per year of each programme district and crop, for the time series chart.
+
+    Parameters
+    ----------
+    programme_change
+        ``programme_id, district_id, crop, baseline_year, baseline_ha`` (one run).
+    history
+        Estimates of every stored year (``district_id, crop, year, area_ha,
+        ci_low_ha, ci_high_ha``); may be ``None``.
+    current
+        This run's district estimates (added when ``history`` lacks them).
+
+    Returns
+    -------
+    DataFrame
+        ``programme_id, district_id, crop, year, area_ha, ci_low_ha, ci_high_ha``
+        sorted by programme, district, crop and year.
+    """
+    columns = ["district_id", "crop", "year", "area_ha", "ci_low_ha", "ci_high_ha"]
+    frames = [current[columns]]
+    if history is not None and len(history):
+        frames.insert(0, history[columns])
+    estimates = pd.concat(frames).drop_duplicates(["district_id", "crop", "year"], keep="last")
+    pairs = programme_change[["programme_id", "district_id", "crop"]].drop_duplicates()
+    series = pairs.merge(estimates, on=["district_id", "crop"], how="inner")
+    return series.sort_values(["programme_id", "district_id", "crop", "year"]).reset_index(
+        drop=True
+    )
+
+
+def programme_chart(
+    programme_change: pd.DataFrame,
+    series: pd.DataFrame,
+    out_png: Path,
+    *,
+    year: int,
+    synthetic: bool = False,
+    max_programmes: int = 12,
+) -> Path:
+    """One panel per AD programme: district area per year (95% interval) and its baseline.
+
+    Returns
+    -------
+    Path
+        ``out_png``.
+    """
+    programmes = list(dict.fromkeys(programme_change["programme_id"]))[:max_programmes]
+    cols = min(3, len(programmes))
+    rows = int(np.ceil(len(programmes) / cols))
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.2 * cols, 3.3 * rows), squeeze=False, layout="constrained"
+    )
+    title = f"AD programmes: cultivation per year against baseline (runs up to {year})"
+    fig.suptitle(title, fontsize=12, fontweight="bold")
+    for ax, programme_id in zip(axes.flat, programmes, strict=False):
+        change = programme_change[programme_change["programme_id"] == programme_id]
+        for (district_id, crop), line in series[series["programme_id"] == programme_id].groupby(
+            ["district_id", "crop"], sort=True
+        ):
+            colour = _COLOURS.get(crop, "#555555")
+            area = line["area_ha"].to_numpy(dtype=float)
+            err = np.vstack(
+                [
+                    area - line["ci_low_ha"].to_numpy(dtype=float),
+                    line["ci_high_ha"].to_numpy(dtype=float) - area,
+                ]
+            ).clip(0)
+            ax.errorbar(
+                line["year"],
+                area,
+                yerr=err,
+                marker="o",
+                capsize=3,
+                color=colour,
+                label=f"{district_id} {CROP_LABELS.get(crop, crop)}",
+            )
+            base = change[(change["district_id"] == district_id) & (change["crop"] == crop)]
+            if len(base) and pd.notna(base["baseline_ha"].iloc[0]):
+                ax.axhline(float(base["baseline_ha"].iloc[0]), color=colour, ls="--", lw=1)
+                ax.plot(
+                    [base["baseline_year"].iloc[0]],
+                    [base["baseline_ha"].iloc[0]],
+                    marker="s",
+                    color=colour,
+                    mfc="white",
+                )
+        ax.set_title(str(programme_id), fontsize=10)
+        ax.set_ylabel("hectares")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, title="district / crop (-- baseline)", title_fontsize=7)
+    for ax in list(axes.flat)[len(programmes) :]:
+        ax.set_axis_off()
+    _banner(fig, synthetic)
+    return save_figure(fig, out_png, title=title)

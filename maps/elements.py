@@ -1,0 +1,218 @@
+# ruff: noqa: E501  (the JavaScript/CSS templates read better unwrapped)
+"""Custom folium elements of admon's interactive map.
+
+District choropleths share one GeoJSON payload (``admon_districts``) and
+colour features from precomputed class indices, so 1,000+ districts are
+embedded once, not once per layer, and drawn on a canvas. Legends are plain
+HTML shown or hidden with their layer; no d3/jQuery needed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from branca.element import MacroElement
+from folium.map import Layer
+from folium.template import Template
+
+__all__ = ["DistrictData", "DistrictLayer", "Legends", "Banner", "Registry"]
+
+
+class DistrictData(MacroElement):
+    """Defines the JS variable ``admon_districts`` and the tooltip formatter."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var admon_districts = {{ this.payload }};
+        var admon_crop_labels = {{ this.crop_labels }};
+        function admonFmt(v, signed) {
+            if (v === null || v === undefined || !isFinite(v)) { return "–"; }
+            var s = Number(v).toLocaleString("en", {maximumFractionDigits: Math.abs(v) < 10 ? 1 : 0});
+            return (signed && v > 0 ? "+" : "") + s;
+        }
+        function admonTooltip(p, crop, year) {
+            var e = p[crop] || {};
+            var html = "<b>" + p.name + "</b> (" + p.id + ")<br>";
+            html += admon_crop_labels[crop] + " " + year + ": <b>" + admonFmt(e.a) + " ha</b>";
+            html += "<br>95% interval: " + admonFmt(e.lo) + " – " + admonFmt(e.hi) + " ha";
+            html += "<br>sample size: n = " + admonFmt(e.n) + " reference units";
+            html += "<br>density: " + admonFmt(e.d) + " ha per km² (" + admonFmt(p.km2) + " km²)";
+            if (e.ch !== undefined && e.ch !== null) {
+                html += "<br>change since " + (e.by || "baseline") + ": <b>" + admonFmt(e.ch, true)
+                    + " ha</b> (95%: " + admonFmt(e.chlo, true) + " to " + admonFmt(e.chhi, true) + ")";
+            }
+            return html;
+        }
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, feature_collection: dict[str, Any], crop_labels: dict[str, str]):
+        super().__init__()
+        self._name = "AdmonDistrictData"
+        self.payload = json.dumps(feature_collection, separators=(",", ":"), allow_nan=False)
+        self.crop_labels = json.dumps(crop_labels)
+
+
+class DistrictLayer(Layer):
+    """One choropleth (crop × metric) over the shared district payload."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJSON(admon_districts, {
+            style: function (f) {
+                var c = f.properties.c[{{ this.key|tojson }}];
+                var colours = {{ this.colours|tojson }};
+                return {fillColor: (c === null || c < 0) ? {{ this.nodata|tojson }} : colours[c],
+                        color: "#4d4d4d", weight: 0.7, opacity: 0.9, fillOpacity: 0.78};
+            },
+            onEachFeature: function (f, layer) {
+                layer.bindTooltip(function () {
+                    return admonTooltip(f.properties, {{ this.crop|tojson }}, {{ this.year|tojson }});
+                }, {sticky: true});
+                layer.on("mouseover", function () { layer.setStyle({weight: 2.5, color: "#000"}); });
+                layer.on("mouseout", function () { layer.setStyle({weight: 0.7, color: "#4d4d4d"}); });
+            }
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        key: str,
+        crop: str,
+        year: int,
+        colours: list[str],
+        nodata: str,
+        show: bool,
+    ):
+        super().__init__(name=name, overlay=False, control=True, show=show)
+        self._name = "DistrictLayer"
+        self.key = key
+        self.crop = crop
+        self.year = year
+        self.colours = colours
+        self.nodata = nodata
+
+
+class Legends(MacroElement):
+    """A bottom-left control holding one legend per layer, shown while its layer is on."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+          .admon-legend { background: rgba(255,255,255,0.92); padding: 6px 9px; border-radius: 4px;
+                          font: 12px/1.35 sans-serif; box-shadow: 0 1px 4px rgba(0,0,0,0.35); max-width: 260px; }
+          .admon-legend h4 { margin: 2px 0 4px; font-size: 12.5px; }
+          .admon-legend .row { display: flex; align-items: center; gap: 6px; }
+          .admon-legend .sw { width: 16px; height: 12px; border: 1px solid #777; flex: none; }
+          .admon-legend .ramp { height: 10px; width: 200px; border: 1px solid #777; }
+          .admon-legend .ends { display: flex; justify-content: space-between; width: 202px; }
+          .admon-legend section + section { border-top: 1px solid #ccc; margin-top: 5px; padding-top: 4px; }
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var legendHtml = {}, order = [];
+            {{ this.legends|tojson }}.forEach(function (pair) { order.push(pair[0]); legendHtml[pair[0]] = pair[1]; });
+            var control = L.control({position: "bottomleft"});
+            control.onAdd = function () {
+                var div = L.DomUtil.create("div", "admon-legend");
+                div.id = "admon-legend";
+                L.DomEvent.disableClickPropagation(div);
+                return div;
+            };
+            control.addTo(map);
+            var shown = {};
+            function redraw() {
+                var names = order.filter(function (n) { return shown[n]; });
+                var div = document.getElementById("admon-legend");
+                div.innerHTML = names.map(function (n) { return "<section>" + legendHtml[n] + "</section>"; }).join("");
+                div.style.display = names.length ? "" : "none";
+            }
+            map.on("baselayerchange", function (e) {
+                {{ this.base_names|tojson }}.forEach(function (n) { shown[n] = false; });
+                shown[e.name] = true; redraw();
+            });
+            map.on("overlayadd", function (e) { shown[e.name] = true; redraw(); });
+            map.on("overlayremove", function (e) { shown[e.name] = false; redraw(); });
+            {{ this.initial|tojson }}.forEach(function (n) { shown[n] = true; });
+            redraw();
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, legends: dict[str, str], base_names: list[str], initial: list[str]):
+        super().__init__()
+        self._name = "AdmonLegends"
+        self.legends = list(legends.items())  # keep order: tojson would sort a dict
+        self.base_names = base_names
+        self.initial = initial
+
+
+class Banner(MacroElement):
+    """A title box and, for demo data, a SYNTHETIC banner across the top of the map."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+          #admon-title { position: absolute; top: 10px; left: 56px; z-index: 1000; background: rgba(255,255,255,0.92);
+                         padding: 5px 10px; border-radius: 4px; font: 600 14px/1.3 sans-serif;
+                         box-shadow: 0 1px 4px rgba(0,0,0,0.35); }
+          #admon-title small { font-weight: 400; color: #444; }
+          .leaflet-control-layers { font: 12.5px/1.3 sans-serif; }
+          .leaflet-control-layers label { margin: 1px 0; }
+          #admon-synthetic { position: absolute; top: 0; left: 50%; transform: translateX(-50%); z-index: 1001;
+                             background: #b30000; color: #fff; font: 700 14px/1.2 sans-serif; padding: 6px 16px;
+                             border-radius: 0 0 6px 6px; letter-spacing: 0.06em; pointer-events: none; }
+        </style>
+        {% endmacro %}
+        {% macro html(this, kwargs) %}
+        <div id="admon-title">{{ this.title }}<br><small>{{ this.subtitle }}</small></div>
+        {% if this.synthetic %}<div id="admon-synthetic">SYNTHETIC DEMO DATA – not real survey results</div>{% endif %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, title: str, subtitle: str, synthetic: bool):
+        super().__init__()
+        self._name = "AdmonBanner"
+        self.title = title
+        self.subtitle = subtitle
+        self.synthetic = synthetic
+
+
+class Registry(MacroElement):
+    """Exposes the map and its named layers as ``window.admon`` (for scripts and tests)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        window.admon = {
+            map: {{ this._parent.get_name() }},
+            districtLayers: { {% for name, var in this.districts %}{{ name|tojson }}: {{ var }}{{ "," if not loop.last }}{% endfor %} },
+            overlays: { {% for name, var in this.overlays %}{{ name|tojson }}: {{ var }}{{ "," if not loop.last }}{% endfor %} },
+            districtCount: {{ this.count }}
+        };
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self, districts: list[tuple[str, str]], overlays: list[tuple[str, str]], count: int
+    ):
+        super().__init__()
+        self._name = "AdmonRegistry"
+        self.districts = districts
+        self.overlays = overlays
+        self.count = count

@@ -1,0 +1,377 @@
+"""The interactive map of a run (folium/Leaflet), usable offline.
+
+Base layers (radio buttons) are the district choropleths, one per crop and
+metric; overlays are the class map and NDVI images, survey plots, drone
+segments, AD programme areas and an *optional* OpenStreetMap layer. The tile
+layer is off when the page opens, so a reviewer without internet gets a
+complete, error-free map and one with internet can switch tiles on.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from folium.plugins import Fullscreen
+from matplotlib import colormaps
+from matplotlib.colors import to_hex
+
+from geo.io import atomic_write_text
+from geo.landcover import LEGEND
+from maps.assets import localise_assets, remote_references
+from maps.elements import Banner, DistrictData, DistrictLayer, Legends, Registry
+from maps.layers import CROP_LABELS, METRICS, NO_DATA_COLOUR, colour_scale
+from maps.rasters import NDVI_CMAP, NDVI_RANGE
+from models.errors import AdmonError
+
+__all__ = ["Overlay", "web_geometry", "build_interactive_map"]
+
+logger = logging.getLogger(__name__)
+
+COORD_DECIMALS = 5
+"""Decimal degrees kept in the page (1e-5 degree is about 1 m)."""
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """A raster preview PNG (next to ``map.html``) and its Leaflet bounds."""
+
+    filename: str
+    bounds: tuple[tuple[float, float], tuple[float, float]]
+
+
+def web_geometry(districts: gpd.GeoDataFrame, relative_tolerance: float = 0.01) -> gpd.GeoSeries:
+    """District outlines for the web: simplified, in EPSG:4326, coordinates rounded.
+
+    Parameters
+    ----------
+    districts
+        District polygons in a projected CRS.
+    relative_tolerance
+        Simplification tolerance as a fraction of the square root of the
+        median district area (about the side of a typical district), so the
+        same setting suits 10 km² and 10,000 km² districts.
+
+    Returns
+    -------
+    GeoSeries
+        Same index, EPSG:4326, at most :data:`COORD_DECIMALS` decimals.
+    """
+    projected = districts.geometry
+    if districts.crs is not None and not districts.crs.is_projected:
+        projected = projected.to_crs(districts.estimate_utm_crs())
+    median_side_m = float(np.sqrt(np.median(projected.area))) if len(projected) else 0.0
+    tolerance = relative_tolerance * median_side_m
+    geoms = projected.to_numpy()
+    try:
+        # keeps shared borders shared, so neighbours neither overlap nor gap
+        simplified = shapely.coverage_simplify(geoms, tolerance)
+        if not bool(np.all(shapely.is_valid(simplified))):
+            raise ValueError("invalid coverage")
+    except (ValueError, shapely.errors.GEOSException):
+        simplified = shapely.simplify(geoms, tolerance, preserve_topology=True)
+    web = gpd.GeoSeries(simplified, index=districts.index, crs=projected.crs).to_crs("EPSG:4326")
+    rounded = shapely.transform(web.to_numpy(), lambda xy: np.round(xy, COORD_DECIMALS))
+    return gpd.GeoSeries(shapely.make_valid(rounded), index=districts.index, crs="EPSG:4326")
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if value is not None and np.isfinite(value) else None
+
+
+def _district_payload(table: gpd.GeoDataFrame, crops: list[str], scales: dict) -> dict[str, Any]:
+    geometry = web_geometry(table)
+    classes = {key: scale.classify(table[column]) for key, (column, scale) in scales.items()}
+    features = []
+    for i, (row, geom) in enumerate(zip(table.itertuples(index=False), geometry, strict=True)):
+        props: dict[str, Any] = {
+            "id": str(row.district_id),
+            "name": str(row.district_name),
+            "km2": round(float(row.area_km2), 2),
+            "c": {key: int(idx[i]) for key, idx in classes.items()},
+        }
+        for crop in crops:
+            get = lambda name, crop=crop, row=row: _num(getattr(row, f"{crop}_{name}"))  # noqa: E731
+            props[crop] = {
+                "a": get("area_ha"),
+                "lo": get("ci_low_ha"),
+                "hi": get("ci_high_ha"),
+                "n": get("n_reference"),
+                "d": get("ha_per_km2"),
+                "ch": get("change_ha"),
+                "chlo": get("change_ci_low_ha"),
+                "chhi": get("change_ci_high_ha"),
+                "by": int(v) if (v := get("baseline_year")) is not None else None,
+            }
+        features.append(
+            {"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)}
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _swatch_rows(rows: list[tuple[str, str]], style: str = "") -> str:
+    return "".join(
+        f'<div class="row"><span class="sw" style="background:{colour};{style}"></span>'
+        f"{html.escape(label)}</div>"
+        for colour, label in rows
+    )
+
+
+def _class_legend() -> str:
+    rows = [(c.colour, c.label) for c in LEGEND]
+    return "<h4>Class map</h4>" + _swatch_rows(rows)
+
+
+def _ndvi_legend() -> str:
+    cmap = colormaps[NDVI_CMAP]
+    stops = ", ".join(to_hex(cmap(x)) for x in np.linspace(0, 1, 9))
+    low, high = NDVI_RANGE
+    return (
+        "<h4>NDVI season composite</h4>"
+        f'<div class="ramp" style="background:linear-gradient(to right, {stops})"></div>'
+        f'<div class="ends"><span>{low:g}</span><span>{(low + high) / 2:g}</span>'
+        f"<span>{high:g}</span></div>"
+    )
+
+
+STATUS_DASHES = ("", "6 4", "2 4", "10 3 2 3")
+
+
+def _plot_styles(plots: gpd.GeoDataFrame) -> tuple[dict[str, str], dict[str, str]]:
+    crop_colours = {c.name: c.colour for c in LEGEND}
+    statuses = sorted(plots["status"].astype(str).unique()) if "status" in plots else []
+    dashes = {s: STATUS_DASHES[i % len(STATUS_DASHES)] for i, s in enumerate(statuses)}
+    return crop_colours, dashes
+
+
+def _add_plots(fmap: folium.Map, plots: gpd.GeoDataFrame) -> tuple[folium.FeatureGroup, str]:
+    crop_colours, dashes = _plot_styles(plots)
+    columns = [c for c in ("plot_id", "crop", "status", "survey_date", "team") if c in plots]
+    data = plots[columns + ["geometry"]].to_crs("EPSG:4326").copy()
+    for column in columns:
+        data[column] = data[column].astype(str)
+
+    def style(feature: dict[str, Any]) -> dict[str, Any]:
+        props = feature["properties"]
+        colour = crop_colours.get(props.get("crop", ""), "#555555")
+        return {
+            "color": colour,
+            "fillColor": colour,
+            "fillOpacity": 0.55,
+            "weight": 2,
+            "dashArray": dashes.get(props.get("status", ""), ""),
+            "radius": 4,
+        }
+
+    group = folium.FeatureGroup(name="Survey plots", overlay=True, show=True)
+    folium.GeoJson(
+        data.__geo_interface__,
+        style_function=style,
+        marker=folium.CircleMarker(radius=4),
+        tooltip=folium.GeoJsonTooltip(fields=columns),
+    ).add_to(group)
+    group.add_to(fmap)
+    crops = sorted(set(data.get("crop", pd.Series(dtype=str))))
+    legend = "<h4>Survey plots (colour = crop)</h4>" + _swatch_rows(
+        [(crop_colours.get(c, "#555555"), CROP_LABELS.get(c, c)) for c in crops]
+    )
+    if dashes:
+        legend += (
+            "<div>line = status: "
+            + ", ".join(
+                f"{html.escape(s)} ({'solid' if not d else 'dashed ' + d})"
+                for s, d in dashes.items()
+            )
+            + "</div>"
+        )
+    return group, legend
+
+
+def _add_segments(fmap: folium.Map, segments: gpd.GeoDataFrame) -> tuple[folium.FeatureGroup, str]:
+    columns = [c for c in ("segment_id", "district_id", "stratum") if c in segments]
+    data = segments[columns + ["geometry"]].to_crs("EPSG:4326").copy()
+    for column in columns:
+        data[column] = data[column].astype(str)
+    group = folium.FeatureGroup(name="Drone segments", overlay=True, show=True)
+    style = {"color": "#000000", "weight": 2, "fillOpacity": 0.0, "dashArray": "4 3"}
+    folium.GeoJson(
+        data.__geo_interface__,
+        style_function=lambda _f: style,
+        tooltip=folium.GeoJsonTooltip(fields=columns) if columns else None,
+    ).add_to(group)
+    group.add_to(fmap)
+    legend = (
+        '<h4>Drone segments</h4><div class="row"><span class="sw" style="border:2px dashed #000">'
+        "</span>sample segment footprint</div>"
+    )
+    return group, legend
+
+
+def _add_image(
+    fmap: folium.Map, overlay: Overlay, name: str, show: bool
+) -> folium.raster_layers.ImageOverlay:
+    layer = folium.raster_layers.ImageOverlay(
+        image="data:,",
+        bounds=[list(overlay.bounds[0]), list(overlay.bounds[1])],
+        name=name,
+        overlay=True,
+        show=show,
+        opacity=0.85,
+        interactive=False,
+    )
+    layer.url = overlay.filename  # a file next to map.html, not a base64 blob
+    layer.add_to(fmap)
+    return layer
+
+
+def _choropleth_legend(crop: str, year: int, metric, scale) -> str:
+    digits = 2 if scale.breaks[-1] < 10 else 0
+    rows = list(zip(scale.colours, scale.labels(digits), strict=True))
+    rows.append((NO_DATA_COLOUR, "no estimate"))
+    return f"<h4>{CROP_LABELS[crop]} {year}: {metric.title} ({metric.units})</h4>" + _swatch_rows(
+        rows
+    )
+
+
+def build_interactive_map(
+    run_dir: Path,
+    table: gpd.GeoDataFrame,
+    *,
+    year: int,
+    run_id: str,
+    synthetic: bool = False,
+    class_overlay: Overlay | None = None,
+    ndvi_overlay: Overlay | None = None,
+    plots: gpd.GeoDataFrame | None = None,
+    segments: gpd.GeoDataFrame | None = None,
+    programme_areas: gpd.GeoDataFrame | None = None,
+) -> Path:
+    """Write ``run_dir/map.html`` and its ``static/`` assets; return the page path.
+
+    Parameters
+    ----------
+    run_dir
+        Run folder; raster overlay PNGs must already be in it.
+    table
+        :func:`maps.layers.district_table` output.
+    year, run_id
+        Shown in the title and tooltips.
+    synthetic
+        Show the SYNTHETIC banner.
+    class_overlay, ndvi_overlay
+        Raster previews (see :func:`maps.rasters.write_overlay_png`).
+    plots, segments
+        Survey plots (``crop``, ``status``) and drone segment footprints.
+    programme_areas
+        One row per AD programme with ``popup_html`` and geometry.
+
+    Returns
+    -------
+    Path
+        ``run_dir/map.html``.
+    """
+    crops = crops_present_table(table)
+    if not len(table):
+        raise AdmonError(f"{run_dir}: no districts to map")
+    west, south, east, north = table.geometry.to_crs("EPSG:4326").total_bounds
+    fmap = folium.Map(
+        location=[(south + north) / 2, (west + east) / 2],
+        tiles=None,
+        prefer_canvas=True,
+        control_scale=True,
+        zoom_snap=0.25,
+    )
+    fmap.add_child(Banner(f"admon – cultivation survey {year}", f"run {run_id}", synthetic))
+    scales = {}
+    layer_specs = []
+    for crop in crops:
+        for metric in METRICS:
+            column = f"{crop}_{metric.key}"
+            if table[column].notna().any():
+                key = f"{crop}:{metric.key}"
+                scales[key] = (column, colour_scale(table[column], metric))
+                layer_specs.append((key, crop, metric))
+    fmap.add_child(DistrictData(_district_payload(table, crops, scales), CROP_LABELS))
+    legends: dict[str, str] = {}
+    district_layers, base_names = [], []
+    for i, (key, crop, metric) in enumerate(layer_specs):
+        name = f"{CROP_LABELS[crop]}: {metric.title.lower()} ({metric.units})"
+        layer = DistrictLayer(
+            name,
+            key=key,
+            crop=crop,
+            year=year,
+            colours=list(scales[key][1].colours),
+            nodata=NO_DATA_COLOUR,
+            show=i == 0,
+        )
+        fmap.add_child(layer)
+        legends[name] = _choropleth_legend(crop, year, metric, scales[key][1])
+        district_layers.append((name, layer.get_name()))
+        base_names.append(name)
+    overlays: list[tuple[str, str]] = []
+    initial = base_names[:1]
+    for overlay, name, legend, show in (
+        (class_overlay, "Class map (poppy / cannabis)", _class_legend(), False),
+        (ndvi_overlay, "NDVI season composite", _ndvi_legend(), False),
+    ):
+        if overlay is not None:
+            overlays.append((name, _add_image(fmap, overlay, name, show).get_name()))
+            legends[name] = legend
+    for frame, adder in ((plots, _add_plots), (segments, _add_segments)):
+        if frame is not None and len(frame):
+            group, legend = adder(fmap, frame)
+            overlays.append((group.layer_name, group.get_name()))
+            legends[group.layer_name] = legend
+            initial.append(group.layer_name)
+    if programme_areas is not None and len(programme_areas):
+        group = _add_programmes(fmap, programme_areas)
+        overlays.append((group.layer_name, group.get_name()))
+        legends[group.layer_name] = (
+            '<h4>AD programme areas</h4><div class="row"><span class="sw" '
+            'style="border:2.5px solid #08519c"></span>click an area: baseline vs current</div>'
+        )
+        initial.append(group.layer_name)
+    folium.TileLayer(
+        "OpenStreetMap", name="OpenStreetMap (online only)", overlay=True, show=False
+    ).add_to(fmap)
+    Fullscreen(position="topleft").add_to(fmap)
+    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    fmap.add_child(Legends(legends, base_names, initial))
+    fmap.add_child(Registry(district_layers, overlays, len(table)))
+    fmap.fit_bounds([[south, west], [north, east]])
+    localise_assets(fmap, run_dir / "static")
+    page = fmap.get_root().render()
+    remote = remote_references(page)
+    if remote:
+        raise AdmonError(f"{run_dir / 'map.html'}: page would load from the network: {remote[:3]}")
+    return atomic_write_text(run_dir / "map.html", page)
+
+
+def crops_present_table(table: gpd.GeoDataFrame) -> list[str]:
+    """Crops with estimate columns in a :func:`maps.layers.district_table`."""
+    return [c for c in CROP_LABELS if f"{c}_area_ha" in table]
+
+
+def _add_programmes(fmap: folium.Map, areas: gpd.GeoDataFrame) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name="AD programme areas", overlay=True, show=True)
+    style = {"color": "#08519c", "weight": 2.5, "fillColor": "#6baed6", "fillOpacity": 0.08}
+    web = areas[areas.geometry.notna() & ~areas.geometry.is_empty].to_crs("EPSG:4326")
+    web = web.assign(name=web["name"].astype(str).map(html.escape))
+    folium.GeoJson(
+        web[["programme_id", "name", "popup_html", "geometry"]].__geo_interface__,
+        style_function=lambda _f: style,
+        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+        # GeoJsonPopup sets innerHTML itself; folium.Popup would need jQuery
+        popup=folium.GeoJsonPopup(fields=["popup_html"], labels=False, max_width=480),
+    ).add_to(group)
+    group.add_to(fmap)
+    return group

@@ -1,0 +1,177 @@
+"""Raster previews: the class map and NDVI composite as small images for maps.
+
+A published map never embeds a full-resolution raster. Each COG is read once
+through a warped, decimated window (GDAL picks the COG overviews), so memory
+stays bounded by ``max_size`` whatever the size of the mosaic, then coloured
+with the shared legend (``geo/landcover.py``) or an NDVI colour ramp.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from matplotlib import colormaps
+from matplotlib.colors import Normalize, to_rgba
+from rasterio.crs import CRS
+from rasterio.enums import Resampling
+from rasterio.transform import array_bounds
+from rasterio.vrt import WarpedVRT
+from rasterio.warp import calculate_default_transform
+
+from geo.io import atomic_path
+from geo.landcover import LEGEND, NODATA
+from models.errors import ImageryError
+
+__all__ = [
+    "RasterPreview",
+    "NDVI_CMAP",
+    "NDVI_RANGE",
+    "read_preview",
+    "class_rgba",
+    "ndvi_rgba",
+    "write_overlay_png",
+]
+
+logger = logging.getLogger(__name__)
+
+NDVI_CMAP = "RdYlGn"
+"""Colour ramp of NDVI (brown bare soil to green canopy) on every map."""
+NDVI_RANGE: tuple[float, float] = (-0.2, 0.9)
+"""NDVI values mapped to the ends of the ramp; outside values are clipped."""
+
+
+@dataclass(frozen=True)
+class RasterPreview:
+    """A decimated, possibly reprojected copy of one band of a raster."""
+
+    values: np.ndarray
+    """2-D array; float with NaN for no data (NDVI) or uint8 codes with 0 for no data."""
+    bounds: tuple[float, float, float, float]
+    """``(left, bottom, right, top)`` in :attr:`crs`."""
+    crs: CRS
+    """Coordinate reference system of :attr:`values`."""
+
+
+def _fit(width: int, height: int, max_size: int) -> tuple[int, int]:
+    scale = min(1.0, max_size / max(width, height))
+    return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
+
+
+def read_preview(
+    path: str | Path,
+    *,
+    categorical: bool,
+    max_size: int = 1600,
+    dst_crs: str | CRS | None = None,
+) -> RasterPreview:
+    """Read band 1 of a raster at most ``max_size`` pixels on its long side.
+
+    Parameters
+    ----------
+    path
+        A GeoTIFF / COG.
+    categorical
+        ``True`` for class codes (nearest-neighbour, ``0`` = no data kept as 0),
+        ``False`` for continuous values (averaged, no data as NaN).
+    max_size
+        Longest side of the preview in pixels; bounds the memory used.
+    dst_crs
+        Reproject to this CRS (e.g. ``"EPSG:4326"`` for web maps); ``None``
+        keeps the raster's own CRS.
+
+    Returns
+    -------
+    RasterPreview
+
+    Raises
+    ------
+    ImageryError
+        When the file cannot be opened or has no CRS.
+    """
+    resampling = Resampling.nearest if categorical else Resampling.average
+    try:
+        src = rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise ImageryError(f"{path}: cannot open raster for the map preview ({exc})") from exc
+    with src:
+        if src.crs is None:
+            raise ImageryError(f"{path}: raster has no CRS; write it with a CRS before publishing")
+        target_crs = CRS.from_user_input(dst_crs) if dst_crs is not None else src.crs
+        full_transform, full_w, full_h = calculate_default_transform(
+            src.crs, target_crs, src.width, src.height, *src.bounds
+        )
+        width, height = _fit(full_w, full_h, max_size)
+        transform = full_transform * full_transform.scale(full_w / width, full_h / height)
+        nodata = src.nodata if src.nodata is not None else (NODATA if categorical else None)
+        vrt_options = {"crs": target_crs, "transform": transform, "width": width, "height": height}
+        vrt_options["resampling"] = resampling
+        if nodata is not None:
+            vrt_options["src_nodata"] = nodata
+            vrt_options["nodata"] = nodata
+        with WarpedVRT(src, **vrt_options) as vrt:
+            band = vrt.read(1, masked=True)
+    if categorical:
+        values = np.asarray(band.filled(NODATA), dtype=np.uint8)
+    else:
+        values = np.asarray(band.astype("float32").filled(np.nan))
+    bounds = array_bounds(height, width, transform)
+    logger.debug("preview of %s: %dx%d px in %s", path, width, height, target_crs)
+    return RasterPreview(
+        values=values, bounds=(bounds[0], bounds[1], bounds[2], bounds[3]), crs=target_crs
+    )
+
+
+def class_rgba(codes: np.ndarray) -> np.ndarray:
+    """Colour class codes with the legend colours; no data (and unknown codes) transparent."""
+    lookup = np.zeros((256, 4), dtype=np.uint8)
+    for entry in LEGEND:
+        lookup[entry.code] = np.round(np.array(to_rgba(entry.colour)) * 255)
+    return lookup[np.asarray(codes, dtype=np.uint8)]
+
+
+def ndvi_rgba(values: np.ndarray) -> np.ndarray:
+    """Colour NDVI with :data:`NDVI_CMAP` over :data:`NDVI_RANGE`; NaN transparent."""
+    norm = Normalize(*NDVI_RANGE, clip=True)
+    rgba = colormaps[NDVI_CMAP](norm(np.nan_to_num(values, nan=0.0)), bytes=True)
+    rgba[~np.isfinite(values)] = 0
+    return rgba
+
+
+def write_overlay_png(
+    raster: str | Path, out_png: str | Path, *, kind: str, max_size: int = 1600
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Render a raster as a transparent PNG in EPSG:4326 for a Leaflet image overlay.
+
+    Parameters
+    ----------
+    raster
+        Class map (uint8 legend codes) or NDVI (float) COG.
+    out_png
+        Output PNG, written atomically.
+    kind
+        ``"classes"`` or ``"ndvi"``.
+    max_size
+        Longest side of the PNG in pixels.
+
+    Returns
+    -------
+    tuple
+        Leaflet bounds ``((south, west), (north, east))`` in degrees.
+    """
+    import matplotlib.image
+
+    if kind not in ("classes", "ndvi"):
+        raise ValueError(f"kind must be 'classes' or 'ndvi', got {kind!r}")
+    preview = read_preview(
+        raster, categorical=kind == "classes", max_size=max_size, dst_crs="EPSG:4326"
+    )
+    rgba = class_rgba(preview.values) if kind == "classes" else ndvi_rgba(preview.values)
+    with atomic_path(out_png) as tmp:
+        matplotlib.image.imsave(tmp, rgba, format="png")
+    west, south, east, north = preview.bounds
+    return (south, west), (north, east)

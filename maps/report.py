@@ -1,0 +1,253 @@
+"""The printable HTML run report: summary, maps, charts, methods, provenance."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from geo.io import atomic_write_text
+from maps.layers import CROP_LABELS, crops_present
+
+__all__ = ["Figure", "crop_totals", "build_report"]
+
+logger = logging.getLogger(__name__)
+
+MAX_TABLE_ROWS = 400
+"""District rows printed in the report; the downloads hold all."""
+
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=jinja2.select_autoescape(["html"]),
+    undefined=jinja2.StrictUndefined,
+)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An image of the run folder shown in the report."""
+
+    file: str
+    """File name relative to the run folder."""
+    caption: str
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "–" if value is None else str(value)
+    if not math.isfinite(number):
+        return "–"
+    return f"{number:,.{digits if abs(number) < 100 else 0}f}"
+
+
+def _interval(low: Any, high: Any) -> str:
+    return f"{_fmt(low)} – {_fmt(high)}"
+
+
+def crop_totals(district_estimates: pd.DataFrame) -> pd.DataFrame:
+    """Total area per crop with a 95% interval from district standard errors.
+
+    District estimates come from independent samples, so the variance of the
+    sum is the sum of variances: ``total ± 1.96 * sqrt(sum(se_ha**2))``. Where
+    ``se_ha`` is missing it is recovered from the interval half-width / 1.96.
+
+    Returns
+    -------
+    DataFrame
+        Index ``crop``; columns ``area_ha, ci_low_ha, ci_high_ha, n_districts, n_reference``.
+    """
+    rows = []
+    for crop in crops_present(district_estimates):
+        part = district_estimates[district_estimates["crop"] == crop]
+        se = part["se_ha"] if "se_ha" in part else pd.Series(np.nan, index=part.index)
+        se = se.astype(float).fillna(
+            (part["ci_high_ha"] - part["ci_low_ha"]).astype(float) / (2 * 1.96)
+        )
+        total = float(part["area_ha"].sum())
+        half = 1.96 * math.sqrt(float((se**2).sum()))
+        n_ref = part["n_reference"].sum() if "n_reference" in part else np.nan
+        rows.append((crop, total, max(0.0, total - half), total + half, len(part), n_ref))
+    columns = ["crop", "area_ha", "ci_low_ha", "ci_high_ha", "n_districts", "n_reference"]
+    return pd.DataFrame(rows, columns=columns).set_index("crop")
+
+
+def _accuracy(manifest: dict[str, Any]) -> tuple[str | None, list[dict[str, str]]]:
+    accuracy = manifest.get("accuracy") or {}
+    if not isinstance(accuracy, dict):
+        return None, []
+    overall = accuracy.get("overall")
+    per_class: dict[str, dict[str, Any]] = {}
+    for key, values in accuracy.items():
+        if not isinstance(values, dict):
+            continue
+        kind = (
+            "users" if "user" in key.lower() else "producers" if "producer" in key.lower() else None
+        )
+        if kind:
+            for cls, value in values.items():
+                per_class.setdefault(str(cls), {})[kind] = value
+    rows = [
+        {
+            "label": CROP_LABELS.get(cls, cls),
+            "users": _fmt(v.get("users"), 3),
+            "producers": _fmt(v.get("producers"), 3),
+        }
+        for cls, v in per_class.items()
+    ]
+    return (_fmt(overall, 3) if overall is not None else None), rows
+
+
+def _sample_sizes(
+    district_estimates: pd.DataFrame, manifest: dict[str, Any]
+) -> list[tuple[str, str]]:
+    sizes: list[tuple[str, str]] = []
+    given = manifest.get("sample_sizes") or manifest.get("sample sizes") or {}
+    if isinstance(given, dict):
+        sizes += [(str(k).replace("_", " "), _fmt(v, 0)) for k, v in given.items()]
+    if "n_reference" in district_estimates:
+        for crop, n in district_estimates.groupby("crop")["n_reference"].sum().items():
+            sizes.append(
+                (
+                    f"reference units behind the {CROP_LABELS.get(crop, crop).lower()} estimates",
+                    _fmt(n, 0),
+                )
+            )
+    return sizes
+
+
+def _programme_rows(programme_change: pd.DataFrame | None) -> list[dict[str, str]]:
+    if programme_change is None or not len(programme_change):
+        return []
+    rows = []
+    for r in programme_change.to_dict("records"):
+        get = r.get
+        rows.append(
+            {
+                "programme_id": str(get("programme_id")),
+                "district_id": str(get("district_id")),
+                "crop": CROP_LABELS.get(str(get("crop")), str(get("crop"))),
+                "baseline": f"{_fmt(get('baseline_ha'))} ha "
+                f"({get('baseline_year')}, {get('baseline_source', '')})",
+                "current": f"{_fmt(get('area_ha'))} "
+                f"({_interval(get('ci_low_ha'), get('ci_high_ha'))})",
+                "change": f"{_fmt(get('change_ha'))} "
+                f"({_interval(get('change_ci_low_ha'), get('change_ci_high_ha'))})",
+                "verdict": str(get("verdict", "")),
+            }
+        )
+    return rows
+
+
+def build_report(
+    run_dir: Path,
+    *,
+    district_estimates: pd.DataFrame,
+    year: int,
+    run_id: str,
+    maps: list[Figure],
+    charts: list[Figure],
+    downloads: dict[str, Path],
+    programme_change: pd.DataFrame | None = None,
+    manifest: dict[str, Any] | None = None,
+    synthetic: bool = False,
+) -> Path:
+    """Write ``run_dir/report.html`` (self-contained apart from the run's own PNGs).
+
+    Parameters
+    ----------
+    run_dir
+        Run folder holding the PNGs named in ``maps`` and ``charts``.
+    district_estimates
+        The published estimates of the run (long table).
+    year, run_id
+        Named in the title.
+    maps, charts
+        Figures to show, in order.
+    downloads
+        ``{"csv": path, ...}`` linked from the summary.
+    programme_change
+        Change since AD programme baselines, shown as a table when given.
+    manifest
+        ``manifest.json`` content: ``created``, ``inputs`` (path, sha256),
+        ``parameters``, ``versions``, ``accuracy``, ``sample_sizes``.
+    synthetic
+        Show the SYNTHETIC banner.
+
+    Returns
+    -------
+    Path
+        ``run_dir/report.html``.
+    """
+    manifest = manifest or {}
+    totals = crop_totals(district_estimates)
+    ordered = district_estimates.sort_values(["district_id", "crop"])
+    overall, accuracy_rows = _accuracy(manifest)
+    context = {
+        "title": f"Illicit crop cultivation survey {year}: run report",
+        "year": year,
+        "run_id": run_id,
+        "synthetic": synthetic,
+        "created": manifest.get("created"),
+        "published": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "totals": [
+            {
+                "label": CROP_LABELS[c],
+                "area": _fmt(t.area_ha),
+                "low": _fmt(t.ci_low_ha),
+                "high": _fmt(t.ci_high_ha),
+                "n_districts": int(t.n_districts),
+                "n_reference": _fmt(t.n_reference, 0),
+            }
+            for c, t in totals.iterrows()
+        ],
+        "totals_have_se": "se_ha" in district_estimates
+        and district_estimates["se_ha"].notna().all(),
+        "downloads": [(kind.upper(), path.name) for kind, path in downloads.items()],
+        "maps": maps,
+        "charts": charts,
+        "districts": [
+            {
+                "district_id": r.district_id,
+                "district_name": r.district_name,
+                "crop": CROP_LABELS.get(r.crop, r.crop),
+                "area": _fmt(r.area_ha),
+                "low": _fmt(r.ci_low_ha),
+                "high": _fmt(r.ci_high_ha),
+                "n": _fmt(getattr(r, "n_reference", None), 0),
+                "method": getattr(r, "method", ""),
+            }
+            for r in ordered.head(MAX_TABLE_ROWS).itertuples(index=False)
+        ],
+        "districts_truncated": len(ordered) > MAX_TABLE_ROWS,
+        "districts_total": len(ordered),
+        "programmes": _programme_rows(programme_change),
+        "methods": sorted(district_estimates["method"].value_counts().items())
+        if "method" in district_estimates
+        else [],
+        "sample_sizes": _sample_sizes(district_estimates, manifest),
+        "accuracy_overall": overall,
+        "accuracy_rows": accuracy_rows,
+        "has_manifest": bool(manifest),
+        "inputs": [
+            {"path": str(i.get("path", "?")), "sha256": str(i.get("sha256", "–"))}
+            for i in manifest.get("inputs", [])
+            if isinstance(i, dict)
+        ],
+        "parameters": [
+            (k, json.dumps(v, default=str))
+            for k, v in sorted((manifest.get("parameters") or {}).items())
+        ],
+        "versions": sorted((manifest.get("versions") or {}).items()),
+    }
+    page = _ENV.get_template("report.html").render(**context)
+    return atomic_write_text(run_dir / "report.html", page)

@@ -1,0 +1,259 @@
+"""Static PNG maps for print and slides (matplotlib).
+
+Every map has a title naming the crop and year, a legend, a scale bar, a
+north arrow and, for demo data, a SYNTHETIC banner. The title is also stored
+in the PNG's ``Title`` text chunk so tools (and tests) can read it back.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import matplotlib
+
+matplotlib.use("Agg")  # headless: publishing runs on servers and in CI
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.colors import Normalize  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar  # noqa: E402
+
+from geo.io import atomic_path  # noqa: E402
+from geo.landcover import LEGEND  # noqa: E402
+from maps.layers import CROP_LABELS, NO_DATA_COLOUR, ColourScale, Metric  # noqa: E402
+from maps.rasters import NDVI_CMAP, NDVI_RANGE, class_rgba, read_preview  # noqa: E402
+
+__all__ = [
+    "SYNTHETIC_TEXT",
+    "save_figure",
+    "add_map_furniture",
+    "choropleth_png",
+    "raster_png",
+    "thumbnail_png",
+]
+
+logger = logging.getLogger(__name__)
+
+SYNTHETIC_TEXT = "SYNTHETIC DEMO DATA – not real survey results"
+"""Banner text on every output of a synthetic run."""
+
+
+def _nice_length(max_length: float) -> float:
+    """Largest 1, 2 or 5 × 10^k not above ``max_length``."""
+    if max_length <= 0:
+        return 1.0
+    exponent = math.floor(math.log10(max_length))
+    for step in (5, 2, 1):
+        if step * 10**exponent <= max_length:
+            return float(step * 10**exponent)
+    return float(10**exponent)
+
+
+def add_map_furniture(ax: plt.Axes, *, crs_units_m: bool = True) -> None:
+    """Add a scale bar (lower right) and a north arrow (upper right) to a map axes.
+
+    The axes must be in a projected CRS in metres (grid north is up).
+    """
+    x0, x1 = ax.get_xlim()
+    if crs_units_m:
+        length = _nice_length((x1 - x0) / 4)
+        label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+        bar = AnchoredSizeBar(
+            ax.transData,
+            length,
+            label,
+            loc="lower right",
+            pad=0.6,
+            borderpad=0.8,
+            sep=4,
+            frameon=True,
+            size_vertical=(ax.get_ylim()[1] - ax.get_ylim()[0]) / 150,
+        )
+        bar.patch.set_alpha(0.85)
+        ax.add_artist(bar)
+    ax.annotate(
+        "N",
+        xy=(0.95, 0.97),
+        xytext=(0.95, 0.85),
+        xycoords="axes fraction",
+        ha="center",
+        va="center",
+        fontsize=13,
+        fontweight="bold",
+        arrowprops={"facecolor": "black", "width": 4, "headwidth": 12, "headlength": 10},
+    )
+
+
+def _banner(fig: Figure, synthetic: bool) -> None:
+    if synthetic:
+        fig.text(
+            0.5,
+            0.005,
+            SYNTHETIC_TEXT,
+            ha="center",
+            va="bottom",
+            color="white",
+            fontsize=11,
+            fontweight="bold",
+            bbox={"facecolor": "#b30000", "edgecolor": "none", "pad": 4},
+        )
+
+
+def save_figure(fig: Figure, path: Path, *, title: str, dpi: int = 150) -> Path:
+    """Save a figure atomically as PNG with ``title`` in its metadata, and close it."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, metadata={"Title": title, "Software": "admon"})
+    plt.close(fig)
+    return path
+
+
+def _map_axes(title: str, subtitle: str) -> tuple[Figure, plt.Axes]:
+    fig, ax = plt.subplots(figsize=(9, 7.5), layout="constrained")
+    fig.suptitle(title, fontsize=14, fontweight="bold")
+    ax.set_title(subtitle, fontsize=10, color="#333333")
+    ax.set_aspect("equal")
+    ax.tick_params(labelsize=7)
+    ax.ticklabel_format(style="plain", useOffset=False)
+    return fig, ax
+
+
+def choropleth_png(
+    table: gpd.GeoDataFrame,
+    crop: str,
+    metric: Metric,
+    scale: ColourScale,
+    out_png: Path,
+    *,
+    year: int,
+    run_id: str,
+    synthetic: bool = False,
+) -> Path:
+    """Write a classed district map of one crop and metric.
+
+    Parameters
+    ----------
+    table
+        :func:`maps.layers.district_table` output (projected CRS).
+    crop, metric, scale
+        The layer and its colour classes (same as the interactive map).
+    out_png
+        Output path.
+    year, run_id, synthetic
+        Title, subtitle and banner.
+
+    Returns
+    -------
+    Path
+        ``out_png``.
+    """
+    column = f"{crop}_{metric.key}"
+    title = f"{CROP_LABELS[crop]} {year}: {metric.title.lower()} ({metric.units}) per district"
+    fig, ax = _map_axes(title, f"admon run {run_id} · crs {table.crs.to_string()}")
+    fills = scale.colour_of(table[column])
+    table.plot(ax=ax, color=fills, edgecolor="#4d4d4d", linewidth=0.4 if len(table) > 200 else 0.8)
+    handles = [
+        Patch(facecolor=c, edgecolor="#777777", label=lab)
+        for c, lab in zip(
+            scale.colours, scale.labels(2 if scale.breaks[-1] < 10 else 0), strict=True
+        )
+    ]
+    if np.isnan(table[column].to_numpy(dtype=float)).any():
+        handles.append(Patch(facecolor=NO_DATA_COLOUR, edgecolor="#777777", label="no estimate"))
+    ax.legend(
+        handles=handles,
+        title=metric.units,
+        loc="upper left",
+        fontsize=8,
+        title_fontsize=9,
+        framealpha=0.9,
+    )
+    add_map_furniture(ax)
+    _banner(fig, synthetic)
+    return save_figure(fig, out_png, title=title)
+
+
+def raster_png(
+    raster: Path,
+    kind: str,
+    districts: gpd.GeoDataFrame,
+    out_png: Path,
+    *,
+    year: int,
+    run_id: str,
+    synthetic: bool = False,
+    max_size: int = 1400,
+) -> Path:
+    """Write the class map (``kind="classes"``) or the NDVI composite (``"ndvi"``) as a PNG map.
+
+    District outlines are drawn over the raster, which is read decimated (see
+    :func:`maps.rasters.read_preview`) in the district CRS.
+    """
+    preview = read_preview(
+        raster, categorical=kind == "classes", max_size=max_size, dst_crs=districts.crs
+    )
+    left, bottom, right, top = preview.bounds
+    if kind == "classes":
+        title = f"Land cover class map {year} (opium poppy / cannabis)"
+    else:
+        title = f"NDVI season composite {year}"
+    fig, ax = _map_axes(title, f"admon run {run_id} · {raster.name}")
+    extent = (left, right, bottom, top)
+    if kind == "classes":
+        ax.imshow(class_rgba(preview.values), extent=extent, interpolation="nearest")
+        handles = [Patch(facecolor=c.colour, edgecolor="#777777", label=c.label) for c in LEGEND]
+        ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9, title="class")
+    else:
+        image = ax.imshow(
+            np.ma.masked_invalid(preview.values),
+            extent=extent,
+            cmap=NDVI_CMAP,
+            norm=Normalize(*NDVI_RANGE),
+            interpolation="nearest",
+        )
+        fig.colorbar(image, ax=ax, shrink=0.7, label="NDVI")
+    districts.boundary.plot(ax=ax, color="#222222", linewidth=0.5)
+    ax.set_xlim(left, right)
+    ax.set_ylim(bottom, top)
+    add_map_furniture(ax)
+    _banner(fig, synthetic)
+    return save_figure(fig, out_png, title=title)
+
+
+def thumbnail_png(
+    table: gpd.GeoDataFrame,
+    column: str,
+    scale: ColourScale | None,
+    out_png: Path,
+    *,
+    title: str,
+    synthetic: bool,
+) -> Path:
+    """A 320×240 px preview of a choropleth for the gallery."""
+    fig = plt.figure(figsize=(3.2, 2.4))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    colours = (
+        scale.colour_of(table[column])
+        if scale and column in table
+        else [NO_DATA_COLOUR] * len(table)
+    )
+    table.plot(ax=ax, color=colours, edgecolor="#555555", linewidth=0.3)
+    ax.set_aspect("equal")
+    if synthetic:
+        fig.text(
+            0.5,
+            0.02,
+            "SYNTHETIC",
+            ha="center",
+            va="bottom",
+            color="white",
+            fontsize=9,
+            fontweight="bold",
+            bbox={"facecolor": "#b30000", "edgecolor": "none", "pad": 2},
+        )
+    return save_figure(fig, out_png, title=title, dpi=100)
