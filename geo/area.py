@@ -336,7 +336,8 @@ def draw_reference_sample(
                 lo, hi = seen[key], seen[key] + positions.size
                 here = ranks[(ranks >= lo) & (ranks < hi)] - lo
                 rows, cols = np.divmod(positions[here], codes.shape[1])
-                xs, ys = affine * (cols + window.col_off + 0.5, rows + window.row_off + 0.5)
+                xs = affine.c + affine.a * (cols + window.col_off + 0.5)
+                ys = affine.f + affine.e * (rows + window.row_off + 0.5)
                 picks.extend(zip([key] * len(here), xs, ys, strict=True))
             seen[key] += positions.size
 
