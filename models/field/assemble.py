@@ -302,10 +302,10 @@ def _reject_duplicates(records: list[dict[str, Any]], report: ValidationReport, 
 
 def _assemble(raw, records, geometry, keep, columns, source_upload: str) -> gpd.GeoDataFrame:
     table = pd.DataFrame.from_records(records, index=raw.attributes.index)[keep]
-    used = set(raw.consumed_columns) | set(PLOT_COLUMNS)
+    # columns turned into plot fields are dropped; the crop label as written is kept
+    used = set(raw.consumed_columns) | set(PLOT_COLUMNS) | set(columns.values())
     extras = raw.attributes.loc[keep, [c for c in raw.attributes.columns if c not in used]]
-    if columns.get("crop") == "crop" and "crop_label" not in extras.columns:
-        # the file's own "crop" column is replaced by the normalised crop: keep what was written
+    if "crop_label" not in extras.columns:
         extras = extras.assign(crop_label=table["crop_label"])
     plots = gpd.GeoDataFrame(
         {

@@ -34,7 +34,6 @@ FIELD_SPELLINGS: dict[str, tuple[str, ...]] = {
         "field_id",
         "plot_name",
         "fid_plot",
-        "id",
     ),
     "crop": (
         "crop",
@@ -56,6 +55,7 @@ FIELD_SPELLINGS: dict[str, tuple[str, ...]] = {
         "observation_date",
         "survey_day",
         "today",
+        "survey_dat",
     ),
     "team": ("team", "team_id", "team_name", "survey_team", "surveyor", "enumerator"),
     "gps_accuracy_m": (
@@ -66,6 +66,7 @@ FIELD_SPELLINGS: dict[str, tuple[str, ...]] = {
         "gps_precision",
         "precision",
         "horizontal_accuracy",
+        "gps_accura",
     ),
     "area": (
         "measured_area_ha",
@@ -73,6 +74,7 @@ FIELD_SPELLINGS: dict[str, tuple[str, ...]] = {
         "field_area_ha",
         "plot_area_ha",
         "area_hectares",
+        "measured_a",
         "area_m2",
         "area_sqm",
         "area_sq_m",
@@ -85,6 +87,7 @@ FIELD_SPELLINGS: dict[str, tuple[str, ...]] = {
         "districtid",
         "district",
         "township_id",
+        "district_i",
         "township",
     ),
     "land_cover": (
@@ -95,12 +98,12 @@ FIELD_SPELLINGS: dict[str, tuple[str, ...]] = {
         "class",
         "cover_class",
     ),
-    "yield_kg_ha": ("yield_kg_ha", "yield_kg_per_ha", "yield_kgha", "yield"),
+    "yield_kg_ha": ("yield_kg_ha", "yield_kg_per_ha", "yield_kgha", "yield_kg_h", "yield"),
 }
 """Spellings per plot field, best first."""
 
 FALLBACK_SPELLINGS: dict[str, tuple[str, ...]] = {
-    "plot_id": ("_uuid", "meta-instanceid", "instanceid", "key", "_id"),
+    "plot_id": ("_uuid", "meta-instanceid", "instanceid", "key", "_id", "name", "id"),
     "survey_date": ("start", "end", "submissiondate", "_submission_time", "submission_time"),
     "team": ("submittername", "_submitted_by", "username", "submitterid"),
 }
@@ -117,6 +120,7 @@ AREA_UNITS: dict[str, float] = {
     "area_sqm": 1e-4,
     "area_sq_m": 1e-4,
     "area_rai": 0.16,
+    "measured_a": 1.0,
 }
 """Factor from each area spelling's unit to hectares (1 rai = 1,600 m²)."""
 
@@ -227,6 +231,8 @@ _LONLAT = re.compile(
     r"^(?P<prefix>.*?)[-_/]?(?P<part>latitude|longitude|lat|lon|lng|long|accuracy|precision)$"
 )
 _BARE = {
+    "longitude": "longitude",
+    "latitude": "latitude",
     "x": "longitude",
     "y": "latitude",
     "lon": "longitude",

@@ -13,7 +13,6 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 from shapely.validation import explain_validity
 
 __all__ = [
@@ -133,7 +132,7 @@ def check_in_region(geometries: np.ndarray, region: BaseGeometry) -> list[str | 
         if ok:
             reasons.append(None)
             continue
-        swapped = transform(lambda x, y: (y, x), geometry)
+        swapped = shapely.transform(geometry, lambda xy: xy[:, ::-1])
         if swapped.intersects(region):
             reasons.append(
                 "coordinates look swapped: with longitude and latitude exchanged the "

@@ -218,6 +218,9 @@ def read_kml_plots(path: Path, *, max_rows: int, source: str | None = None) -> R
         path, max_rows=max_rows, kind="kml", source=source or path.name, all_layers=True
     )
     raw.crs = raw.crs or CRS.from_epsg(4326)  # KML is WGS84 by definition
+    # GDAL adds every KML element (description, begin, tessellate...) as a column: keep filled ones
+    filled = raw.attributes.apply(lambda c: c.map(lambda v: v not in (None, "") and v == v).any())
+    raw.attributes = raw.attributes.loc[:, filled]
     return raw
 
 
