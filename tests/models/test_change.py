@@ -329,3 +329,61 @@ def test_programme_area_rows_use_the_class_map_and_the_district_ratio(tmp_path):
     # a polygon off the map keeps its rows
     p3 = _row(change, "P3", "AREA")
     assert p3["verdict"] == "no estimate" and "not covered" in p3["note"]
+
+
+@pytest.fixture(scope="module")
+def demo_truth():
+    synthetic = pytest.importorskip("geo.synthetic")
+    return synthetic.generate_truth(42, size=(400, 300), n_districts=12)
+
+
+def _survey_of(truth, relative_se=0.08):
+    """District estimates an unbiased survey with 8 % relative SE would publish."""
+    true = truth.district_truth
+    rows = true[true["class"].isin(["opium_poppy", "cannabis"])]
+    return pd.concat(
+        [
+            _est(int(y), [(d, c, a, relative_se * a)], run_id=f"run-{y}")
+            for d, y, c, a in rows[["district_id", "year", "class", "area_ha"]].itertuples(
+                index=False
+            )
+        ]
+    )
+
+
+def test_demo_verdicts_match_the_programme_effect_built_in(tmp_path, demo_truth):
+    from models.programme import load_programmes
+
+    # programmes.csv exactly as the demo generator writes it
+    demo_truth.programmes.to_csv(tmp_path / "programmes.csv", index=False)
+    districts = demo_truth.districts[["district_id", "geometry"]]
+    programmes, report = load_programmes(tmp_path / "programmes.csv", districts=districts)
+    assert report.ok and len(programmes) == len(demo_truth.programmes)
+    stored = _survey_of(demo_truth)
+    year = max(demo_truth.years)
+    change = programme_change(programmes, stored, year=year, run_id=f"run-{year}")
+    effect = demo_truth.programme_effect
+    effect = effect[effect["year"] == year]
+    merged = effect.merge(
+        change, on=["programme_id", "district_id", "crop"], suffixes=("_true", "")
+    )
+    assert len(merged) == len(effect)  # every programme district and crop has its row
+    # a survey of finite precision cannot be held to the ±20 % line: compare the clear cases
+    clear = merged[
+        (merged["true_change_pct"].abs() >= 30) | (merged["true_change_pct"].abs() <= 10)
+    ]
+    assert len(clear) >= 0.7 * len(merged)
+    expected = clear["expected_verdict"].str.replace("_", " ")
+    assert list(clear["verdict"]) == list(expected), clear[
+        ["programme_id", "district_id", "crop", "true_change_pct", "verdict"]
+    ]
+    # the programme left without a baseline figure got a derived one from the baseline run
+    empty = demo_truth.programmes["baseline_opium_poppy_ha"].isna()
+    for pid in demo_truth.programmes.loc[empty, "programme_id"]:
+        rows = change[(change.programme_id == pid) & (change.district_id != "ALL")]
+        assert set(rows["baseline_source"]) == {"derived"}
+        assert set(rows["baseline_run_id"]) == {f"run-{min(demo_truth.years)}"}
+    # programme districts fell, the others rose: the difference in differences is negative
+    did = programme_vs_other(stored, programmes).set_index("crop").loc["opium_poppy"]
+    assert did["did_ci_high_ha"] < 0
+    assert did["n_programme"] == sum(len(ids) for ids in programmes["district_ids"])
