@@ -117,7 +117,7 @@ class Store:
         *,
         strict: bool = False,
         districts: gpd.GeoDataFrame | None = None,
-        season: int | str | None = None,
+        season: tuple[Any, Any] | None = None,
     ) -> UploadResult:
         """Validate a field data file and store its accepted plots, atomically and once.
 
@@ -140,8 +140,10 @@ class Store:
             Refuse the whole file when any row is invalid.
         districts : GeoDataFrame, optional
             Districts to check plot locations against (``load_plots``).
-        season : int or str, optional
-            Survey season the plots belong to; also the plots' ``year`` when an int.
+        season : (start, end), optional
+            Survey season dates (``load_plots`` rejects rows surveyed outside); the
+            plots' ``year`` is then the year the season ends (the harvest year),
+            otherwise the year of each plot's ``survey_date``.
 
         Returns
         -------
@@ -176,8 +178,9 @@ class Store:
             districts=districts,
             season=season,
             strict=strict,
-            source_upload=upload_id,
+            source_upload=name,
             team=team,
+            max_rows=self.limits.max_rows,
         )
         if len(plots) > self.limits.max_rows:
             raise InvalidInputError(
@@ -228,7 +231,12 @@ class Store:
             conn.execute(table.insert(), rows[start : start + _PLOT_BATCH])
 
     def _plot_rows(
-        self, plots: gpd.GeoDataFrame, *, upload_id: str, team: str, season: int | str | None
+        self,
+        plots: gpd.GeoDataFrame,
+        *,
+        upload_id: str,
+        team: str,
+        season: tuple[Any, Any] | None,
     ) -> list[dict[str, Any]]:
         if plots.empty:
             return []
@@ -236,13 +244,15 @@ class Store:
             plots = plots.set_crs(WGS84)
         geometries, _ = geometry_srid(plots.to_crs(WGS84), "survey plots")
         records = json_records(plots)
-        season_year = to_int(season)
+        season_year = pd.Timestamp(season[1]).year if season is not None else None
         rows = []
         for record, geometry in zip(records, geometries.values, strict=True):
             typed = {name: clean_value(record.pop(name, None)) for name in PLOT_COLUMNS}
-            year = season_year or to_int(record.get("year")) or to_int(record.get("season"))
+            if typed["survey_date"]:
+                typed["survey_date"] = str(typed["survey_date"])[:10]  # a local date, no time
+            year = season_year or to_int(record.get("year"))
             if year is None and typed["survey_date"]:
-                year = to_int(str(typed["survey_date"])[:4])
+                year = to_int(typed["survey_date"][:4])
             rows.append(
                 {
                     "upload_id": upload_id,
@@ -311,9 +321,9 @@ class Store:
     def get_plots(self, year: int | None = None, team: str | None = None) -> gpd.GeoDataFrame:
         """Return stored survey plots in EPSG:4326, optionally for one year or uploading team.
 
-        Columns: ``plot_id, crop, status, survey_date, team, gps_accuracy_m,
-        measured_area_ha, district_id, land_cover``, ``year``, ``upload_id``,
-        ``uploaded_by``, every other column the file carried, and ``geometry``.
+        Columns: those of ``models.schema.PLOT_COLUMNS`` in order (``plot_id`` ...
+        ``yield_kg_ha``, ``geometry``), then ``year``, ``upload_id``,
+        ``uploaded_by`` and every other column the file carried.
         """
         plots = self.tables["survey_plots"]
         query = select(plots).order_by(plots.c.fid)
@@ -332,9 +342,12 @@ class Store:
             record.update(json.loads(row["attributes"] or "{}"))
             records.append(record)
             geometries.append(row["geom"])
-        columns = [*PLOT_COLUMNS, "year", "upload_id", "uploaded_by"]
-        frame = pd.DataFrame.from_records(records, columns=columns if not records else None)
-        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometries, crs=WGS84), crs=WGS84)
+        frame = pd.DataFrame.from_records(records, columns=None if records else list(PLOT_COLUMNS))
+        frame["survey_date"] = pd.to_datetime(frame["survey_date"]).astype("datetime64[ns]")
+        plots = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometries, crs=WGS84), crs=WGS84)
+        # the order of models.schema.PLOT_COLUMNS (geometry last of the fixed ones), then the rest
+        fixed = [*PLOT_COLUMNS, "geometry"]
+        return plots[fixed + [c for c in plots.columns if c not in fixed]]
 
     # -- districts and programmes --------------------------------------------------
     def put_districts(self, districts: gpd.GeoDataFrame) -> None:

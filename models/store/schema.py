@@ -17,7 +17,8 @@ __all__ = ["PLOT_COLUMNS", "ESTIMATE_COLUMNS", "build_metadata", "WGS84"]
 
 WGS84 = 4326
 
-#: Typed columns of ``survey_plots`` (besides fid, upload_id, uploaded_by, year, attributes, geom).
+#: Typed columns of ``survey_plots``, in the order of ``models.schema.PLOT_COLUMNS``
+#: (besides fid, upload_id, uploaded_by, year, attributes and geom).
 PLOT_COLUMNS: dict[str, type[TypeEngine]] = {
     "plot_id": Text,
     "crop": Text,
@@ -27,7 +28,9 @@ PLOT_COLUMNS: dict[str, type[TypeEngine]] = {
     "gps_accuracy_m": Float,
     "measured_area_ha": Float,
     "district_id": Text,
+    "source_upload": Text,
     "land_cover": Text,
+    "yield_kg_ha": Float,
 }
 
 #: Typed columns of ``estimates`` (the published district_estimates.csv columns).

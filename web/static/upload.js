@@ -1,0 +1,55 @@
+// Upload page: send the file with the team's token, show the report as a table.
+// Text from the server is inserted with textContent only (never as HTML).
+(function () {
+  "use strict";
+  var form = document.getElementById("upload-form");
+  var summary = document.getElementById("summary");
+  var table = document.getElementById("report");
+  var body = table.querySelector("tbody");
+  var token = document.getElementById("token");
+  token.value = sessionStorage.getItem("admon-token") || "";
+
+  function show(ok, text, errors) {
+    summary.textContent = text;
+    summary.className = ok ? "ok" : "bad";
+    body.replaceChildren();
+    (errors || []).forEach(function (e) {
+      var tr = document.createElement("tr");
+      [e.row === 0 ? "file" : e.row, e.field, e.message].forEach(function (value) {
+        var td = document.createElement("td");
+        td.textContent = String(value);
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+    table.hidden = body.children.length === 0;
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var file = document.getElementById("file").files[0];
+    if (!file) { show(false, "Choose a file first.", []); return; }
+    sessionStorage.setItem("admon-token", token.value.trim());
+    var data = new FormData();
+    data.append("file", file);
+    var strict = document.getElementById("strict").checked ? "?strict=true" : "";
+    show(true, "Uploading " + file.name + " ...", []);
+    fetch("/api/v1/uploads" + strict, {
+      method: "POST",
+      headers: { "Authorization": "Bearer " + token.value.trim() },
+      body: data
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (payload) {
+        if (response.status === 201 || response.status === 200) {
+          var again = payload.duplicate ? " (this file was uploaded before; nothing new stored)" : "";
+          show(true, "Upload " + payload.upload_id + ": " + payload.accepted + " rows accepted, " +
+               payload.rejected + " rejected" + again + ".", payload.errors);
+        } else {
+          var errors = payload.errors || (payload.report && payload.report.errors) || [];
+          show(false, "Refused (HTTP " + response.status + "): " + (payload.detail || response.statusText),
+               errors);
+        }
+      });
+    }).catch(function (err) { show(false, "Network error: " + err, []); });
+  });
+})();
