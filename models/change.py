@@ -38,18 +38,23 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy import stats
 from shapely.geometry import box
 
-from geo.io import atomic_path
 from geo.landcover import CROPS_OF_INTEREST, code_of
+from models.change_inputs import (
+    EstimatesByYear,
+    district_ids_of,
+    estimates_of_year,
+    find_estimate,
+    z_value,
+)
+from models.change_output import artifact_table, write_programme_change
+from models.change_trends import programme_series, programme_vs_other
 from models.errors import InvalidInputError
 from models.programme import BASELINE_CROP_COLUMNS
 
@@ -101,57 +106,6 @@ VERDICTS = (
     "no interval",
 )
 
-EstimatesByYear = pd.DataFrame | Mapping[int, pd.DataFrame] | None
-
-
-def _z(confidence: float) -> float:
-    return float(stats.norm.ppf(0.5 + confidence / 2))
-
-
-def _with_se(table: pd.DataFrame, z: float) -> pd.DataFrame:
-    table = table.copy()
-    table["district_id"] = table["district_id"].astype(str)
-    from_ci = (table["ci_high_ha"] - table["ci_low_ha"]) / (2 * z)
-    table["se_ha"] = table["se_ha"].fillna(from_ci) if "se_ha" in table else from_ci
-    return table
-
-
-def _of_year(estimates: EstimatesByYear, year: int, z: float) -> tuple[pd.DataFrame, str | None]:
-    """Estimates of one year (the last run of it when several are stored) and their run id."""
-    if estimates is None:
-        return pd.DataFrame(columns=["district_id", "crop", "area_ha", "se_ha"]), None
-    if isinstance(estimates, Mapping):
-        table = estimates.get(int(year))
-        if table is None:
-            return _of_year(None, year, z)
-    else:
-        table = (
-            estimates[estimates["year"].astype(int) == int(year)]
-            if "year" in estimates
-            else estimates
-        )
-    run = None
-    if "run_id" in table and table["run_id"].notna().any():
-        run = str(sorted(table["run_id"].dropna().astype(str).unique())[-1])
-        table = table[table["run_id"].astype(str) == run]
-    return _with_se(table, z), run
-
-
-def _ids(value: Any) -> list[str]:
-    """District ids of a programme: a list, an array, or the stored ``;``-joined text."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return []
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(";") if part.strip()]
-    return [str(v) for v in value]
-
-
-def _lookup(table: pd.DataFrame, district_id: str, crop: str) -> pd.Series | None:
-    hit = table[(table["district_id"] == district_id) & (table["crop"] == crop)]
-    if hit.empty or pd.isna(hit["area_ha"].iloc[0]):
-        return None
-    return hit.iloc[0]
-
 
 def _programme_rows(
     prog: pd.Series,
@@ -161,15 +115,15 @@ def _programme_rows(
     base_run: str | None,
     z: float,
 ) -> list[dict[str, Any]]:
-    ids = _ids(prog["district_ids"])
+    ids = district_ids_of(prog["district_ids"])
     by = int(prog["baseline_year"])
     reported = prog.get(BASELINE_CROP_COLUMNS[crop], float("nan"))
     reported = float("nan") if reported is None else float(reported)
-    base_hits = {d: _lookup(base, d, crop) for d in ids}
+    base_hits = {d: find_estimate(base, d, crop) for d in ids}
     rows = []
     for d in ids:
         row = _current_fields(
-            _lookup(current, d, crop), f"no {crop} estimate for district {d} this year"
+            find_estimate(current, d, crop), f"no {crop} estimate for district {d} this year"
         )
         row.update(programme_id=prog["programme_id"], district_id=d, crop=crop, baseline_year=by)
         hit = base_hits[d]
@@ -315,7 +269,8 @@ def _area_rows(
             covered = prog["programme_id"] in on_map
             map_ha = float(hit["area_ha"].sum()) if covered else np.nan
             districts = current[
-                current["district_id"].isin(_ids(prog["district_ids"])) & (current["crop"] == crop)
+                current["district_id"].isin(district_ids_of(prog["district_ids"]))
+                & (current["crop"] == crop)
             ]
             map_total = districts["map_area_ha"].sum() if "map_area_ha" in districts else 0.0
             row: dict[str, Any] = dict(
@@ -437,16 +392,16 @@ def programme_change(
     --------
     >>> change = programme_change(programmes, current, stored, year=2025)  # doctest: +SKIP
     """
-    z = _z(confidence)
+    z = z_value(confidence)
     if year is None:
         year = int(estimates["year"].max())
-    current, current_run = _of_year(estimates, year, z)
+    current, current_run = estimates_of_year(estimates, year, z)
     baseline_source = estimates if baseline_estimates is None else baseline_estimates
     rows: list[dict[str, Any]] = []
     for _, prog in programmes.iterrows():
         if pd.isna(prog["baseline_year"]):
             continue
-        base, base_run = _of_year(baseline_source, int(prog["baseline_year"]), z)
+        base, base_run = estimates_of_year(baseline_source, int(prog["baseline_year"]), z)
         for crop in CROPS_OF_INTEREST:
             for row in _programme_rows(prog, crop, current, base, base_run or baseline_run_id, z):
                 rows.append(row)
@@ -479,215 +434,3 @@ def programme_change(
     counts = frame["verdict"].value_counts().to_dict()
     logger.info("programme change %s: %d rows, verdicts %s", year, len(frame), counts)
     return frame[list(CHANGE_COLUMNS)].reset_index(drop=True)
-
-
-def programme_series(
-    store_estimates: pd.DataFrame, programmes: pd.DataFrame, *, confidence: float = 0.95
-) -> pd.DataFrame:
-    """Cultivation in each programme's districts across all stored years.
-
-    Per programme × crop × year, the sum of its districts' estimates with SEs added in
-    quadrature and a normal interval (lower bound clipped at 0). A year in which some
-    district has no estimate gets NaN area (a partial sum would look like a drop), with
-    the missing districts in ``missing_districts``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``programme_id, crop, year, area_ha, ci_low_ha, ci_high_ha, se_ha, n_districts,
-        missing_districts, run_id``.
-    """
-    z = _z(confidence)
-    rows = []
-    for y in sorted(store_estimates["year"].dropna().astype(int).unique()):
-        table, run = _of_year(store_estimates, y, z)
-        for _, prog in programmes.iterrows():
-            ids = _ids(prog["district_ids"])
-            for crop in CROPS_OF_INTEREST:
-                hits = {d: _lookup(table, d, crop) for d in ids}
-                missing = [d for d, h in hits.items() if h is None]
-                area = se = np.nan
-                if ids and not missing:
-                    area = float(sum(h["area_ha"] for h in hits.values()))
-                    se = math.sqrt(sum(float(h["se_ha"]) ** 2 for h in hits.values()))
-                rows.append(
-                    dict(
-                        programme_id=prog["programme_id"],
-                        crop=crop,
-                        year=y,
-                        area_ha=area,
-                        ci_low_ha=max(0.0, area - z * se) if not np.isnan(area) else np.nan,
-                        ci_high_ha=area + z * se,
-                        se_ha=se,
-                        n_districts=len(ids),
-                        missing_districts=";".join(missing),
-                        run_id=run,
-                    )
-                )
-    columns = [
-        "programme_id",
-        "crop",
-        "year",
-        "area_ha",
-        "ci_low_ha",
-        "ci_high_ha",
-        "se_ha",
-        "n_districts",
-        "missing_districts",
-        "run_id",
-    ]
-    return pd.DataFrame(rows, columns=columns).sort_values(
-        ["programme_id", "crop", "year"], ignore_index=True
-    )
-
-
-def programme_vs_other(
-    estimates: pd.DataFrame,
-    programmes: pd.DataFrame,
-    *,
-    baseline_year: int | None = None,
-    year: int | None = None,
-    districts: gpd.GeoDataFrame | None = None,
-    confidence: float = 0.95,
-) -> pd.DataFrame:
-    """Difference in differences: mean change in programme vs other districts.
-
-    Each district's change is its estimate in ``year`` minus that in ``baseline_year``.
-    Programme districts are those any programme covers; the others are every other
-    district with estimates in both years (restricted to ``districts`` when given).
-    ``did_ha`` = mean change (programme) − mean change (other). Its interval is a Welch
-    t interval from the spread of the district changes when each group has at least two
-    districts (``interval_method`` ``"welch"``: it includes district-to-district
-    variation), else a normal interval from the estimates' own SEs (``"sampling"``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``crop, programme_mean_change_ha, other_mean_change_ha, did_ha, did_ci_low_ha,
-        did_ci_high_ha, n_programme, n_other, interval_method, baseline_year, year``.
-    """
-    z = _z(confidence)
-    if year is None:
-        year = int(estimates["year"].max())
-    if baseline_year is None:
-        baseline_year = int(pd.Series(programmes["baseline_year"]).dropna().astype(int).min())
-    now, _ = _of_year(estimates, year, z)
-    then, _ = _of_year(estimates, baseline_year, z)
-    covered = {d for ids in programmes["district_ids"] for d in _ids(ids)}
-    pairs = now.merge(then, on=["district_id", "crop"], suffixes=("", "_base"))
-    if districts is not None:
-        pairs = pairs[pairs["district_id"].isin(set(districts["district_id"].astype(str)))]
-    pairs["change"] = pairs["area_ha"] - pairs["area_ha_base"]
-    pairs["var"] = pairs["se_ha"] ** 2 + pairs["se_ha_base"] ** 2
-    rows = []
-    for crop in CROPS_OF_INTEREST:
-        sel = pairs[pairs["crop"] == crop]
-        prog, other = sel[sel["district_id"].isin(covered)], sel[~sel["district_id"].isin(covered)]
-        rows.append(
-            _did_row(crop, prog, other, confidence, z)
-            | dict(baseline_year=baseline_year, year=year)
-        )
-    return pd.DataFrame(rows)
-
-
-def _did_row(
-    crop: str, prog: pd.DataFrame, other: pd.DataFrame, confidence: float, z: float
-) -> dict:
-    n_p, n_o = len(prog), len(other)
-    row: dict[str, Any] = dict(
-        crop=crop,
-        programme_mean_change_ha=prog["change"].mean() if n_p else np.nan,
-        other_mean_change_ha=other["change"].mean() if n_o else np.nan,
-    )
-    row["did_ha"] = row["programme_mean_change_ha"] - row["other_mean_change_ha"]
-    low = high = np.nan
-    method = "none"
-    if n_p >= 2 and n_o >= 2:
-        vp, vo = prog["change"].var(ddof=1) / n_p, other["change"].var(ddof=1) / n_o
-        se = math.sqrt(vp + vo)
-        dof = (vp + vo) ** 2 / ((vp**2) / (n_p - 1) + (vo**2) / (n_o - 1)) if se > 0 else np.inf
-        t = float(stats.t.ppf(0.5 + confidence / 2, dof))
-        low, high, method = row["did_ha"] - t * se, row["did_ha"] + t * se, "welch"
-    elif n_p and n_o:
-        se = math.sqrt(prog["var"].sum() / n_p**2 + other["var"].sum() / n_o**2)
-        low, high, method = row["did_ha"] - z * se, row["did_ha"] + z * se, "sampling"
-    row.update(
-        did_ci_low_ha=low, did_ci_high_ha=high, n_programme=n_p, n_other=n_o, interval_method=method
-    )
-    return row
-
-
-def write_programme_change(
-    change: pd.DataFrame,
-    run_dir: str | os.PathLike[str],
-    *,
-    districts: gpd.GeoDataFrame | None = None,
-    programmes: gpd.GeoDataFrame | None = None,
-) -> dict[str, Path]:
-    """Write ``programme_change.csv`` and, with geometries, ``programme_change.gpkg``.
-
-    District rows take the district polygon, ``ALL`` and ``AREA`` rows the programme's
-    geometry. Both files are written atomically. Returns ``{"csv": ..., "gpkg": ...}``.
-    """
-    run_dir = Path(run_dir)
-    written = {}
-    with atomic_path(run_dir / "programme_change.csv") as tmp:
-        change.to_csv(tmp, index=False)
-    written["csv"] = run_dir / "programme_change.csv"
-    if districts is None and programmes is None:
-        return written
-    geoms = _row_geometries(change, districts, programmes)
-    frame = gpd.GeoDataFrame(change.copy(), geometry=geoms.values, crs=geoms.crs)
-    with atomic_path(run_dir / "programme_change.gpkg") as tmp:
-        frame.to_file(tmp, layer="programme_change", driver="GPKG")
-    written["gpkg"] = run_dir / "programme_change.gpkg"
-    return written
-
-
-def _row_geometries(
-    change: pd.DataFrame, districts: gpd.GeoDataFrame | None, programmes: gpd.GeoDataFrame | None
-) -> gpd.GeoSeries:
-    crs = districts.crs if districts is not None else programmes.crs
-    by_district = (
-        {}
-        if districts is None
-        else dict(zip(districts["district_id"].astype(str), districts.geometry, strict=True))
-    )
-    by_programme = {}
-    if programmes is not None and programmes.crs is not None:
-        projected = programmes.to_crs(crs) if crs is not None else programmes
-        by_programme = dict(zip(projected["programme_id"], projected.geometry, strict=True))
-    geoms = [
-        by_programme.get(p) if d in {"ALL", "AREA"} else by_district.get(d)
-        for p, d in zip(change["programme_id"], change["district_id"], strict=True)
-    ]
-    return gpd.GeoSeries(geoms, crs=crs)
-
-
-def artifact_table(
-    change: pd.DataFrame, columns: Iterable[str] | None = None
-) -> list[dict[str, Any]]:
-    """Rows for a Prefect table artifact: the key columns, rounded, NaN as ``None``.
-
-    ``flows`` passes the result to ``prefect.artifacts.create_table_artifact(table=...)``.
-    """
-    keep = list(
-        columns
-        or (
-            "programme_id",
-            "district_id",
-            "crop",
-            "baseline_year",
-            "baseline_ha",
-            "baseline_source",
-            "year",
-            "area_ha",
-            "change_ha",
-            "change_pct",
-            "change_ci_low_ha",
-            "change_ci_high_ha",
-            "verdict",
-        )
-    )
-    table = change[keep].round(2).astype(object)
-    return table.where(table.notna(), None).to_dict(orient="records")

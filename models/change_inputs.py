@@ -1,0 +1,85 @@
+"""District estimate tables as the change analysis reads them: one year, SEs, lookups.
+
+Estimates come from ``geo.area.district_estimates`` or from the store (all years,
+with ``run_id``). When a year was run more than once, the run id that sorts last
+(run ids start with a timestamp) is the one used, and it is returned with the table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from scipy import stats
+
+__all__ = [
+    "EstimatesByYear",
+    "z_value",
+    "with_se",
+    "estimates_of_year",
+    "district_ids_of",
+    "find_estimate",
+]
+
+EstimatesByYear = pd.DataFrame | Mapping[int, pd.DataFrame] | None
+"""Estimates of several years: one table with a ``year`` column, or ``{year: table}``."""
+
+
+def z_value(confidence: float) -> float:
+    """Two-sided normal quantile of a confidence level (1.96 for 0.95)."""
+    return float(stats.norm.ppf(0.5 + confidence / 2))
+
+
+def with_se(table: pd.DataFrame, z: float) -> pd.DataFrame:
+    """Copy of ``table`` with ``se_ha`` filled from the interval width where missing."""
+    table = table.copy()
+    table["district_id"] = table["district_id"].astype(str)
+    from_ci = (table["ci_high_ha"] - table["ci_low_ha"]) / (2 * z)
+    table["se_ha"] = table["se_ha"].fillna(from_ci) if "se_ha" in table else from_ci
+    return table
+
+
+def estimates_of_year(
+    estimates: EstimatesByYear, year: int, z: float
+) -> tuple[pd.DataFrame, str | None]:
+    """Estimates of one year (the run id sorting last when several are stored) and its run id.
+
+    ``estimates`` is one table with a ``year`` column or ``{year: table}``; an absent
+    year gives an empty table.
+    """
+    if estimates is None:
+        return pd.DataFrame(columns=["district_id", "crop", "area_ha", "se_ha"]), None
+    if isinstance(estimates, Mapping):
+        table = estimates.get(int(year))
+        if table is None:
+            return estimates_of_year(None, year, z)
+    else:
+        table = (
+            estimates[estimates["year"].astype(int) == int(year)]
+            if "year" in estimates
+            else estimates
+        )
+    run = None
+    if "run_id" in table and table["run_id"].notna().any():
+        run = str(sorted(table["run_id"].dropna().astype(str).unique())[-1])
+        table = table[table["run_id"].astype(str) == run]
+    return with_se(table, z), run
+
+
+def district_ids_of(value: Any) -> list[str]:
+    """District ids of a programme: a list, an array, or the stored ``;``-joined text."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(";") if part.strip()]
+    return [str(v) for v in value]
+
+
+def find_estimate(table: pd.DataFrame, district_id: str, crop: str) -> pd.Series | None:
+    """The estimate row of a district and crop, or ``None`` when absent or NaN."""
+    hit = table[(table["district_id"] == district_id) & (table["crop"] == crop)]
+    if hit.empty or pd.isna(hit["area_ha"].iloc[0]):
+        return None
+    return hit.iloc[0]
