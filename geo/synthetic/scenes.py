@@ -1,0 +1,304 @@
+"""Sentinel-2 L2A-like surface reflectance of the synthetic region, in memory.
+
+Each pixel is a linear mixture of a green-vegetation spectrum and a background
+(soil, crop stubble or dry grass) spectrum, weighted by the fractional green
+cover of its surface type on the acquisition date; poppy adds petals while it
+flowers, water has its own spectrum. Cover follows a per-type seasonal curve
+(days since 1 October), shifted and scaled per field, with smooth and
+per-pixel noise, terrain shading and a slight blur that mixes field edges.
+Clouds (SCL 8/9), thin cirrus (10) and their shadows (3) are blobs of smooth
+noise on the 20 m grid; one scene per year has a nodata strip (SCL 0) at the
+swath edge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from geo.synthetic.truth import SURFACE, TruthRegion, rng_for, smooth_noise
+
+__all__ = [
+    "BANDS_10M",
+    "BANDS_20M",
+    "COMMON_NAMES",
+    "SceneArrays",
+    "season_dates",
+    "scene_arrays",
+    "green_cover",
+    "reflectance_to_dn",
+]
+
+logger = logging.getLogger(__name__)
+
+BANDS_10M = ("B02", "B03", "B04", "B08")
+BANDS_20M = ("B11", "B12")
+COMMON_NAMES = {
+    "B02": "blue",
+    "B03": "green",
+    "B04": "red",
+    "B08": "nir",
+    "B11": "swir16",
+    "B12": "swir22",
+}
+_BANDS = BANDS_10M + BANDS_20M
+
+# spectra in band order B02 B03 B04 B08 B11 B12
+_GREEN = np.array([0.030, 0.075, 0.040, 0.440, 0.210, 0.100], dtype=np.float32)
+_CANOPY = np.array([0.025, 0.050, 0.030, 0.330, 0.160, 0.075], dtype=np.float32)
+_SOIL = np.array([0.090, 0.125, 0.170, 0.250, 0.330, 0.270], dtype=np.float32)
+_STUBBLE = np.array([0.075, 0.100, 0.130, 0.230, 0.330, 0.250], dtype=np.float32)
+_DRY_GRASS = np.array([0.070, 0.095, 0.115, 0.260, 0.300, 0.210], dtype=np.float32)
+_WATER = np.array([0.045, 0.060, 0.040, 0.025, 0.012, 0.008], dtype=np.float32)
+_PETALS = np.array([0.140, 0.110, 0.300, 0.420, 0.240, 0.140], dtype=np.float32)
+_CLOUD = np.array([0.420, 0.410, 0.420, 0.460, 0.330, 0.240], dtype=np.float32)
+
+_KNOT_DAYS = np.array([0, 30, 60, 90, 120, 150, 180], dtype=np.float32)
+_COVER_CURVES = {
+    # fraction of green cover on 1 Oct, 31 Oct, 30 Nov, 30 Dec, 29 Jan, 28 Feb, 30 Mar
+    "opium_poppy": (0.00, 0.06, 0.40, 0.74, 0.68, 0.25, 0.05),
+    "cannabis": (0.00, 0.00, 0.10, 0.35, 0.65, 0.80, 0.70),
+    "dry_crop": (0.05, 0.10, 0.30, 0.58, 0.70, 0.48, 0.20),
+    "paddy": (0.60, 0.42, 0.22, 0.12, 0.10, 0.10, 0.12),
+    "forest": (0.92, 0.92, 0.90, 0.87, 0.82, 0.77, 0.74),
+    "fallow_bare": (0.38, 0.32, 0.25, 0.18, 0.13, 0.10, 0.10),
+    "water": (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+}
+_BACKGROUND = {
+    "opium_poppy": _SOIL,
+    "cannabis": _SOIL,
+    "dry_crop": _SOIL,
+    "paddy": _STUBBLE,
+    "forest": _DRY_GRASS,
+    "fallow_bare": _DRY_GRASS,
+    "water": _WATER,
+}
+_SCENE_DAYS = ((11, 15), (12, 15), (1, 14), (2, 13), (3, 15))
+"""Month and day of the five acquisitions of a season (Nov..Mar)."""
+
+
+def season_dates(seed: int, year: int) -> list[dt.datetime]:
+    """Return the acquisition times (UTC) of the season harvested in ``year``."""
+    rng = rng_for(seed, 20, year)
+    dates = []
+    for month, day in _SCENE_DAYS:
+        start = dt.datetime(year - 1 if month >= 10 else year, month, day, 4, 0, 0)
+        shift = dt.timedelta(days=int(rng.choice([-5, 0, 5])), seconds=int(rng.integers(0, 900)))
+        dates.append(start + shift)
+    return dates
+
+
+def season_day(when: dt.datetime) -> float:
+    """Days since 1 October of the season ``when`` belongs to."""
+    start_year = when.year if when.month >= 10 else when.year - 1
+    return (when - dt.datetime(start_year, 10, 1)).total_seconds() / 86400.0
+
+
+def green_cover(surface_name: str, day: float | np.ndarray) -> np.ndarray:
+    """Nominal fraction of green cover of a surface type ``day`` days after 1 October."""
+    curve = np.asarray(_COVER_CURVES[surface_name], dtype=np.float32)
+    return np.interp(np.asarray(day, dtype=np.float32), _KNOT_DAYS, curve).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class SceneArrays:
+    """One synthetic acquisition: reflectance, scene classification and masks."""
+
+    scene_id: str
+    """Earth Search style id, e.g. ``S2A_47QNA_20240114_0_L2A``."""
+    platform: str
+    """``sentinel-2a`` or ``sentinel-2b``."""
+    datetime: dt.datetime
+    """Acquisition time (UTC)."""
+    reflectance: dict[str, np.ndarray]
+    """Band -> float32 surface reflectance as encoded (10 m or 20 m grid)."""
+    scl: np.ndarray
+    """uint8 scene classification on the 20 m grid (0 no data ... 10 cirrus)."""
+    nodata_10m: np.ndarray
+    """bool, pixels outside the swath on the 10 m grid."""
+    nodata_20m: np.ndarray
+    """bool, pixels outside the swath on the 20 m grid."""
+    cloud_cover: float
+    """Percentage of valid 20 m pixels classed 8, 9 or 10."""
+
+
+def reflectance_to_dn(reflectance: np.ndarray, nodata: np.ndarray) -> np.ndarray:
+    """Encode reflectance as L2A DN (baseline >= 04.00): ``round((r + 0.1) * 10000)``.
+
+    DN 0 marks no data; valid pixels are clipped to 1..65535.
+    """
+    dn = np.rint((reflectance.astype(np.float64) + 0.1) * 10_000.0)
+    dn = np.clip(dn, 1, 65_535).astype(np.uint16)
+    dn[nodata] = 0
+    return dn
+
+
+def _block_mean(array: np.ndarray) -> np.ndarray:
+    """2 x 2 block mean (10 m -> 20 m); odd edges are padded by repetition."""
+    height, width = array.shape
+    padded = np.pad(array, ((0, height % 2), (0, width % 2)), mode="edge")
+    h2, w2 = padded.shape[0] // 2, padded.shape[1] // 2
+    return padded.reshape(h2, 2, w2, 2).mean(axis=(1, 3), dtype=np.float32)
+
+
+def _up2(array: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    return np.repeat(np.repeat(array, 2, axis=0), 2, axis=1)[: shape[0], : shape[1]]
+
+
+def _surface_reflectance(
+    truth: TruthRegion, year: int, day: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Cloud-free reflectance (6, H, W) on the 10 m grid."""
+    surface = truth.surface[year]
+    fields = truth.fields[year]
+    field_raster = truth.field_raster[year]
+    shape = surface.shape
+    cover = np.zeros(shape, dtype=np.float32)
+    background = np.zeros((6, *shape), dtype=np.float32)
+    names = {code: name for name, code in SURFACE.items()}
+    for code, name in names.items():
+        where = surface == code
+        if where.any():
+            cover[where] = green_cover(name, day)
+            background[:, where] = _BACKGROUND[name][:, None]
+    # per field: sowing date and vigour; eradicated poppy is slashed to residue
+    if len(fields):
+        shift = np.concatenate([[0.0], fields.sow_shift_days.to_numpy(np.float32)])
+        vigour = np.concatenate([[1.0], fields.vigour.to_numpy(np.float32)])
+        kind = np.concatenate([[""], fields.surface.to_numpy(str)])
+        gone = np.concatenate([[False], (fields.eradication_day < day).to_numpy(bool)])
+        field_cover = np.zeros(len(kind), dtype=np.float32)
+        for name in ("opium_poppy", "cannabis", "dry_crop"):
+            rows = kind == name
+            field_cover[rows] = green_cover(name, day - shift[rows]) * vigour[rows]
+        field_cover[gone] = 0.04
+        in_field = field_raster > 0
+        cover[in_field] = field_cover[field_raster[in_field]]
+    cover += 0.07 * smooth_noise(rng, shape, 6) + rng.normal(0, 0.035, shape).astype(np.float32)
+    water = surface == SURFACE["water"]
+    cover = np.clip(cover, 0.0, 0.97)
+    cover[water] = 0.0
+    green = np.where(
+        (surface == SURFACE["forest"])[None], _CANOPY[:, None, None], _GREEN[:, None, None]
+    )
+    reflectance = cover[None] * green + (1.0 - cover[None]) * background
+    if 75 <= day <= 125:  # poppy flowering: petals over the green canopy
+        petals = np.clip(0.16 * np.exp(-(((day - 100) / 16) ** 2)), 0, None)
+        poppy = surface == SURFACE["opium_poppy"]
+        share = petals * cover[poppy] * rng.uniform(0.5, 1.5, poppy.sum()).astype(np.float32)
+        reflectance[:, poppy] = (1 - share) * reflectance[:, poppy] + share * _PETALS[:, None]
+    gy, gx = np.gradient(truth.elevation, 10.0)
+    shade = np.clip(1.0 + 0.35 * (gx - gy) / np.sqrt(1 + gx**2 + gy**2), 0.6, 1.4)
+    shade[water] = 1.0
+    reflectance *= shade[None] * (1 + rng.normal(0, 0.03, (6, *shape))).astype(np.float32)
+    reflectance += rng.normal(0, 0.004, (6, *shape)).astype(np.float32)
+    for band in reflectance:  # the sensor's point spread: mixed edge pixels
+        band[:] = ndimage.gaussian_filter(band, 0.5, mode="nearest")
+    return reflectance
+
+
+def _clouds(
+    rng: np.random.Generator, shape20: tuple[int, int], fraction: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return cloud opacity, cirrus thickness and shadow mask on the 20 m grid."""
+    width = shape20[1]
+    blobs = smooth_noise(rng, shape20, max(width / 12, 4)) + 0.35 * smooth_noise(
+        rng, shape20, max(width / 50, 2)
+    )
+    opacity = np.zeros(shape20, dtype=np.float32)
+    if fraction > 0:
+        edge = np.quantile(blobs, 1.0 - fraction)
+        opacity = np.clip((blobs - edge) / 0.6, 0.0, 1.0) * (blobs > edge)
+    cirrus_field = smooth_noise(rng, shape20, max(width / 6, 4))
+    cirrus_share = rng.uniform(0.0, 0.08)
+    cirrus = np.zeros(shape20, dtype=np.float32)
+    if cirrus_share > 0.005:
+        edge = np.quantile(cirrus_field, 1.0 - cirrus_share)
+        cirrus = np.clip((cirrus_field - edge) / 0.5, 0, 1) * 0.05 * (cirrus_field > edge)
+    dy, dx = int(rng.integers(6, 14)), int(rng.integers(-14, -6))
+    cloudy = opacity > 0.25
+    shadow = np.zeros(shape20, dtype=bool)
+    ys, xs = slice(max(dy, 0), shape20[0]), slice(max(dx, 0), shape20[1] + min(dx, 0))
+    src_y, src_x = slice(0, shape20[0] - dy), slice(max(-dx, 0), shape20[1])
+    shadow[ys, xs] = cloudy[src_y, src_x]
+    shadow &= opacity == 0
+    return opacity.astype(np.float32), cirrus.astype(np.float32), shadow
+
+
+def scene_arrays(truth: TruthRegion, year: int, index: int) -> SceneArrays:
+    """Generate acquisition ``index`` (0-4) of the season harvested in ``year``.
+
+    Parameters
+    ----------
+    truth
+        The region's truth (``generate_truth``).
+    year
+        Harvest year (one of ``truth.years``).
+    index
+        Which of the season's acquisitions (0 = mid-November ... 4 = mid-March).
+
+    Returns
+    -------
+    SceneArrays
+        Reflectance per band (the value the DN encodes), SCL and masks.
+    """
+    when = season_dates(truth.seed, year)[index]
+    day = season_day(when)
+    rng = rng_for(truth.seed, 21, year, index)
+    platform = "sentinel-2a" if rng.random() < 0.5 else "sentinel-2b"
+    surface10 = _surface_reflectance(truth, year, day, rng)
+    shape10 = surface10.shape[1:]
+    shape20 = ((shape10[0] + 1) // 2, (shape10[1] + 1) // 2)
+
+    fraction = 0.0 if index == 1 else float(rng.uniform(0.0, 0.4))
+    opacity20, cirrus20, shadow20 = _clouds(rng, shape20, fraction)
+    strip_scene = int(rng_for(truth.seed, 22, year).integers(0, len(_SCENE_DAYS)))
+    nodata20 = np.zeros(shape20, dtype=bool)
+    if index == strip_scene:
+        start, slope = rng.uniform(3, 10), rng.uniform(0.0, 0.02)
+        cols = np.arange(shape20[1])[None, :]
+        nodata20 = cols < (start + slope * np.arange(shape20[0])[:, None])
+    nodata10 = _up2(nodata20, shape10)
+
+    reflectance: dict[str, np.ndarray] = {}
+    for b, band in enumerate(_BANDS):
+        if band in BANDS_10M:
+            clear, o, c, s = (
+                surface10[b],
+                _up2(opacity20, shape10),
+                _up2(cirrus20, shape10),
+                _up2(shadow20, shape10),
+            )
+        else:
+            clear, o, c, s = _block_mean(surface10[b]), opacity20, cirrus20, shadow20
+        value = (1 - o) * clear + o * _CLOUD[b] + c
+        value = np.where(s, value * 0.35, value)
+        reflectance[band] = np.clip(value, -0.0999, 1.6).astype(np.float32)
+
+    red20, nir20 = _block_mean(reflectance["B04"]), _block_mean(reflectance["B08"])
+    ndvi = (nir20 - red20) / np.maximum(nir20 + red20, 1e-6)
+    water20 = _block_mean((truth.surface[year] == SURFACE["water"]).astype(np.float32)) >= 0.5
+    scl = np.where(ndvi > 0.35, 4, 5).astype(np.uint8)
+    scl[water20 | (nir20 < 0.04)] = 6
+    scl[shadow20] = 3
+    scl[cirrus20 > 0.01] = 10
+    scl[opacity20 > 0] = 8
+    scl[opacity20 > 0.6] = 9
+    scl[nodata20] = 0
+    valid = ~nodata20
+    cover_pct = 100.0 * float(np.isin(scl[valid], (8, 9, 10)).mean()) if valid.any() else 0.0
+    scene_id = f"{'S2A' if platform.endswith('a') else 'S2B'}_47QNA_{when:%Y%m%d}_0_L2A"
+    return SceneArrays(
+        scene_id=scene_id,
+        platform=platform,
+        datetime=when,
+        reflectance=reflectance,
+        scl=scl,
+        nodata_10m=nodata10,
+        nodata_20m=nodata20,
+        cloud_cover=round(cover_pct, 2),
+    )
