@@ -1,0 +1,234 @@
+"""Read satellite and drone imagery as surface reflectance on one analysis grid.
+
+One entry point, :func:`read_scene`, detects what ``source`` is and hands it
+to the adapter for that kind (``geo/readers/``):
+
+- a STAC item (JSON file or :class:`pystac.Item`): ``eo:bands`` + ``raster:bands``;
+- a Sentinel-2 L2A product directory (SAFE or a folder of band files);
+- a Landsat 8/9 Collection 2 Level-2 scene (folder, MTL or band file);
+- a drone orthomosaic GeoTIFF (or a :class:`DroneOrtho` with its band layout).
+
+Every adapter returns the same shape of result: a lazily dask-chunked
+:class:`xarray.Dataset` of float32 reflectance (0-1) with one variable per
+common band name, a boolean ``valid`` variable, NaN wherever ``valid`` is
+False, a scalar ``time`` coordinate and rioxarray CRS/transform.
+:func:`read_season` stacks several scenes on a ``time`` dimension.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pystac
+import xarray as xr
+from rasterio.enums import Resampling
+
+from geo.grid import AnalysisGrid
+from geo.readers.base import (
+    COMMON_BANDS,
+    DEFAULT_CHUNK_PX,
+    AllMaskedError,
+    NoOverlapError,
+    SceneSpec,
+    load_scene,
+)
+from geo.readers.drone import PROFILES, DroneOrtho, SensorProfile, drone_spec
+from geo.readers.landsat import is_landsat, landsat_spec
+from geo.readers.sentinel2 import is_sentinel2_dir, sentinel2_spec
+from geo.readers.stac import search_scenes, stac_spec
+from models.errors import ImageryError
+
+__all__ = [
+    "read_scene",
+    "read_season",
+    "describe_source",
+    "search_scenes",
+    "AnalysisGrid",
+    "DroneOrtho",
+    "SensorProfile",
+    "PROFILES",
+    "COMMON_BANDS",
+    "NoOverlapError",
+    "AllMaskedError",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def describe_source(source: Any, bands: Sequence[str] | None = None) -> SceneSpec:
+    """Detect the kind of ``source`` and return its adapter's :class:`SceneSpec`.
+
+    Raises
+    ------
+    ImageryError
+        The source does not exist or is of no known kind.
+    """
+    wanted = list(bands) if bands is not None else None
+    unknown = [b for b in wanted or [] if b not in COMMON_BANDS]
+    if unknown:
+        raise ImageryError(f"unknown band name(s) {unknown}; admon's names are {COMMON_BANDS}")
+    if isinstance(source, pystac.Item):
+        return stac_spec(source, wanted)
+    if isinstance(source, DroneOrtho):
+        return drone_spec(source, wanted)
+    path = Path(source)
+    if not path.exists():
+        raise ImageryError(f"{path}: no such file or directory")
+    if path.suffix.lower() == ".json":
+        return stac_spec(path, wanted)
+    if is_landsat(path):
+        return landsat_spec(path, wanted)
+    if is_sentinel2_dir(path):
+        return sentinel2_spec(path, wanted)
+    if path.is_file() and path.suffix.lower() in (".tif", ".tiff"):
+        return drone_spec(path, wanted)
+    raise ImageryError(
+        f"{path}: not a STAC item, Sentinel-2 L2A product, Landsat C2 L2 scene or "
+        "orthomosaic GeoTIFF; see geo.imagery for the layouts read"
+    )
+
+
+def read_scene(
+    source: Any,
+    bands: Sequence[str] | None = None,
+    grid: AnalysisGrid | None = None,
+    *,
+    chunk_px: int = DEFAULT_CHUNK_PX,
+    resampling: Resampling = Resampling.nearest,
+    mask_snow: bool = False,
+    require_clear: bool = True,
+) -> xr.Dataset:
+    """Read one scene as lazily chunked surface reflectance on ``grid``.
+
+    Parameters
+    ----------
+    source : path, pystac.Item or DroneOrtho
+        STAC item JSON, Sentinel-2 L2A directory, Landsat C2 L2 scene
+        (directory, MTL or band file), or drone orthomosaic GeoTIFF.
+    bands : sequence of str, optional
+        Common band names to read (``blue``, ``red``, ``nir``, ``swir1``...);
+        every band the source has by default.
+    grid : AnalysisGrid, optional
+        CRS, resolution and alignment to read onto (coarser bands are
+        resampled); by default the scene's own grid at its finest band.
+    chunk_px : int, default 512
+        Dask block edge in pixels.
+    resampling : rasterio.enums.Resampling, default nearest
+        How reflectance bands are resampled when warped (masks: always nearest).
+    mask_snow : bool, default False
+        Also mask snow/ice (SCL 11, QA_PIXEL bit 5).
+    require_clear : bool, default True
+        Read the quality band once and raise :class:`AllMaskedError` if no pixel is clear.
+
+    Returns
+    -------
+    xarray.Dataset
+        float32 reflectance per band (NaN where invalid), boolean ``valid``,
+        scalar ``time`` coordinate (when known), CRS and transform attached.
+
+    Raises
+    ------
+    ImageryError
+        Missing/corrupt file, missing band, assets in different CRS.
+    NoOverlapError
+        The scene does not intersect ``grid``.
+    AllMaskedError
+        No clear pixel over ``grid``.
+
+    Examples
+    --------
+    >>> scene = read_scene("S2B_MSIL2A_20250112.json", bands=["red", "nir"])  # doctest: +SKIP
+    >>> float(scene["nir"].mean())  # doctest: +SKIP
+    """
+    spec = describe_source(source, bands)
+    logger.debug("reading %s as %s", spec.source, spec.sensor)
+    return load_scene(
+        spec,
+        grid,
+        chunk_px=chunk_px,
+        resampling=resampling,
+        mask_snow=mask_snow,
+        require_clear=require_clear,
+    )
+
+
+def read_season(
+    sources: Iterable[Any],
+    grid: AnalysisGrid,
+    bands: Sequence[str] | None = None,
+    *,
+    chunk_px: int = DEFAULT_CHUNK_PX,
+    resampling: Resampling = Resampling.nearest,
+    mask_snow: bool = False,
+) -> xr.Dataset:
+    """Read several scenes onto one grid and stack them on ``time`` (sorted).
+
+    Scenes that do not intersect the grid or have no clear pixel are skipped
+    with a warning naming the file. Only bands present in every scene are
+    kept when ``bands`` is not given.
+
+    Parameters
+    ----------
+    sources : iterable
+        Anything :func:`read_scene` accepts.
+    grid : AnalysisGrid
+        The common analysis grid.
+    bands : sequence of str, optional
+        Bands to read; by default those common to all scenes.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimensions ``(time, y, x)``, ``time`` as datetime64, dask-chunked one
+        scene per chunk.
+
+    Raises
+    ------
+    ImageryError
+        No source was usable, or a scene has no acquisition time.
+    """
+    scenes = []
+    for source in sources:
+        try:
+            scene = read_scene(
+                source, bands, grid, chunk_px=chunk_px, resampling=resampling, mask_snow=mask_snow
+            )
+        except (NoOverlapError, AllMaskedError) as exc:
+            warnings.warn(str(exc), stacklevel=2)
+            logger.warning("skipped: %s", exc)
+            continue
+        if "time" not in scene.coords:
+            raise ImageryError(
+                f"{scene.attrs['source']}: no acquisition time; a season stack needs one "
+                "(for drone orthos pass DroneOrtho(path, time=...))"
+            )
+        scenes.append(scene)
+    if not scenes:
+        raise ImageryError("read_season: no usable scene (all missing the area or fully masked)")
+    common = [b for b in COMMON_BANDS if all(b in s for s in scenes)]
+    if bands is None:
+        dropped = sorted({b for s in scenes for b in s.data_vars} - set(common) - {"valid"})
+        if dropped:
+            logger.info("bands not in every scene, dropped: %s", dropped)
+    scenes.sort(key=lambda s: s["time"].values)
+    keep = [*common, "valid"]
+    stack = xr.concat(
+        [s[keep].drop_vars("spatial_ref", errors="ignore") for s in scenes],
+        dim="time",
+        combine_attrs="drop_conflicts",
+        coords="minimal",
+        compat="override",
+        join="override",
+    )
+    stack = stack.assign_coords(source=("time", [s.attrs["source"] for s in scenes]))
+    stack.attrs.pop("source", None)
+    stack = stack.rio.write_crs(grid.crs).rio.write_transform(grid.transform)
+    times = stack["time"].values
+    if np.unique(times).size != times.size:
+        logger.warning("several scenes share an acquisition time: %s", times)
+    return stack

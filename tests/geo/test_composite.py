@@ -1,0 +1,124 @@
+"""geo.composite: per-pixel composites and metrics against numbers worked by hand."""
+
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+import pytest
+import rasterio
+import rioxarray  # noqa: F401
+import xarray as xr
+from affine import Affine
+
+from geo.composite import season_composite, seasonal_metrics, write_cog
+
+NAN = np.nan
+TIMES = np.array(["2024-11-20", "2024-12-25", "2025-01-10", "2025-03-01"], dtype="datetime64[ns]")
+# one row of 3 pixels over 4 dates; NaN = masked
+RED = [[0.10, 0.20, NAN], [0.05, NAN, NAN], [0.08, 0.30, NAN], [0.20, 0.10, NAN]]
+NIR = [[0.30, 0.40, NAN], [0.45, NAN, NAN], [0.40, 0.35, NAN], [0.25, 0.50, NAN]]
+
+
+@pytest.fixture
+def stack() -> xr.Dataset:
+    red = np.array(RED, dtype=np.float32)[:, None, :]
+    nir = np.array(NIR, dtype=np.float32)[:, None, :]
+    valid = np.isfinite(red)
+    dims = ("time", "y", "x")
+    ds = xr.Dataset(
+        {
+            "red": (dims, da.from_array(red, chunks=(1, 1, 2))),
+            "nir": (dims, da.from_array(nir, chunks=(1, 1, 2))),
+            "valid": (dims, da.from_array(valid, chunks=(1, 1, 2))),
+        },
+        coords={"time": TIMES, "y": [2200005.0], "x": [600005.0, 600015.0, 600025.0]},
+    )
+    return ds.rio.write_crs("EPSG:32647").rio.write_transform(
+        Affine(10, 0, 600000, 0, -10, 2200010)
+    )
+
+
+def test_median_and_count_ignore_masked(stack):
+    composite = season_composite(stack, "median")
+    assert isinstance(composite["red"].data, da.Array)
+    red = composite["red"].values[0]
+    assert red[0] == pytest.approx(np.median([0.10, 0.05, 0.08, 0.20]))  # 0.09
+    assert red[1] == pytest.approx(0.20)  # median of 0.20, 0.30, 0.10
+    assert np.isnan(red[2])
+    np.testing.assert_array_equal(composite["valid_count"].values[0], [4, 3, 0])
+    assert composite["valid_count"].dtype == np.int16
+
+
+def test_percentiles_linear(stack):
+    p10 = season_composite(stack, "p10")["red"].values[0]
+    p90 = season_composite(stack, "p90")["nir"].values[0]
+    # sorted red pixel 0: .05 .08 .10 .20; p10 at rank 0.3 -> .05 + .3 * .03
+    assert p10[0] == pytest.approx(0.059, abs=1e-6)
+    # sorted nir pixel 1: .35 .40 .50; p90 at rank 1.8 -> .40 + .8 * .10
+    assert p90[1] == pytest.approx(0.48, abs=1e-6)
+    assert np.isnan(p10[2])
+
+
+def test_max_ndvi_takes_every_band_from_the_best_date(stack):
+    composite = season_composite(stack, "max_ndvi")
+    # pixel 0 NDVI: .5, .8, .667, .111 -> date 2; pixel 1: .333, nan, .0769, .667 -> date 4
+    np.testing.assert_allclose(composite["red"].values[0, :2], [0.05, 0.10], atol=1e-7)
+    np.testing.assert_allclose(composite["nir"].values[0, :2], [0.45, 0.50], atol=1e-7)
+    assert np.isnan(composite["red"].values[0, 2])
+
+
+def test_seasonal_metrics_peak_and_dates(stack):
+    ndvi = (stack["nir"] - stack["red"]) / (stack["nir"] + stack["red"])
+    metrics = seasonal_metrics(ndvi)
+    assert metrics["peak_value"].values[0, 0] == pytest.approx(0.4 / 0.5)
+    assert metrics["peak_doy"].values[0, 0] == 360  # 2024-12-25 (leap year)
+    assert metrics["peak_day"].values[0, 0] == 35  # days after 2024-11-20
+    assert metrics["peak_doy"].values[0, 1] == 60  # 2025-03-01
+    assert metrics["peak_day"].values[0, 1] == 101
+    assert metrics["min_value"].values[0, 0] == pytest.approx(0.05 / 0.45, rel=1e-5)
+    assert metrics["amplitude"].values[0, 0] == pytest.approx(0.8 - 0.05 / 0.45, rel=1e-5)
+    np.testing.assert_array_equal(metrics["valid_count"].values[0], [4, 3, 0])
+    assert np.isnan(metrics["peak_doy"].values[0, 2])
+
+
+def test_unknown_method(stack):
+    with pytest.raises(ValueError, match="unknown composite method"):
+        season_composite(stack, "best")
+
+
+def test_write_cog_is_a_valid_cog_with_overviews(tmp_path):
+    size = 1100
+    rng = np.random.default_rng(0)
+    values = rng.random((size, size), dtype=np.float32)
+    values[:10, :10] = np.nan
+    data = xr.DataArray(
+        da.from_array(values, chunks=256),
+        dims=("y", "x"),
+        coords={"y": 2200000 - 5 - 10 * np.arange(size), "x": 600005 + 10 * np.arange(size)},
+        name="ndvi_median",
+    )
+    data = data.rio.write_crs("EPSG:32647").rio.write_transform(
+        Affine(10, 0, 600000, 0, -10, 2200000)
+    )
+    out = write_cog(data, tmp_path / "indices" / "ndvi_median.tif")
+    assert sorted(p.name for p in out.parent.iterdir()) == ["ndvi_median.tif"]
+    with rasterio.open(out) as cog:
+        assert cog.driver == "GTiff"
+        assert cog.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        assert cog.profile["tiled"] and cog.profile["blockxsize"] == 512
+        assert cog.compression.name.lower() == "deflate"
+        assert cog.overviews(1) == [2, 4]
+        assert cog.descriptions == ("ndvi_median",)
+        assert cog.crs.to_epsg() == 32647
+        np.testing.assert_array_equal(cog.read(1), values)
+
+
+def test_write_cog_dataset_bands_by_name(stack, tmp_path):
+    composite = season_composite(stack, "median")
+    out = write_cog(composite, tmp_path / "composite" / "median.tif")
+    with rasterio.open(out) as cog:
+        assert cog.descriptions == ("red", "nir", "valid_count")
+        assert cog.dtypes[0] == "float32"
+        assert cog.read(3)[0].tolist() == [4, 3, 0]
+        assert cog.read(1)[0, 0] == pytest.approx(0.09)
+        assert np.isnan(cog.read(1)[0, 2])
