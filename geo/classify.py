@@ -1,0 +1,515 @@
+"""Supervised land cover classification of a season's features, trained on survey plots.
+
+The flow is::
+
+    features = build_features(season)                 # geo.features
+    trained = train_classifier(features, survey_plots)  # split by plot, held-out confusion
+    outputs = classify(features, trained, run_dir)      # classes.tif, class_probability.tif
+    save_model(trained, run_dir / "model.joblib")
+
+Training pixels come from the plots: the interior pixels of each polygon (pixel
+centre at least half a pixel inside the boundary, so mixed edge pixels are left
+out, falling back to every pixel whose centre is inside for fields too small to
+have an interior) and the pixel under each point, at most ``max_pixels_per_plot``
+per plot so large fields do not drown small ones. Plots, never pixels, are
+split between training and held-out validation: pixels of one field are
+strongly correlated, and a pixel split would report the accuracy of
+recognising fields already seen.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dask
+import dask.array as da
+import geopandas as gpd
+import joblib
+import numpy as np
+import pandas as pd
+import rasterio
+import rasterio.shutil
+import sklearn
+import xarray as xr
+from rasterio.windows import Window
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+
+from geo.features import build_features, training_samples
+from geo.io import TMP_PREFIX, atomic_path, atomic_write_json, atomic_write_text
+from geo.landcover import NODATA, name_of
+from models.errors import InvalidInputError
+
+__all__ = [
+    "build_features",
+    "train_classifier",
+    "classify",
+    "save_model",
+    "load_model",
+    "TrainedClassifier",
+    "ClassificationOutputs",
+    "training_samples",
+    "split_plots",
+    "confusion_table",
+]
+
+logger = logging.getLogger(__name__)
+
+ESTIMATORS = ("random_forest", "hist_gradient_boosting")
+PROBABILITY_NODATA = 255
+"""No-data value of ``class_probability.tif`` (probabilities are 0-100 percent)."""
+
+
+@dataclass(frozen=True)
+class ClassificationOutputs:
+    """Files written by :func:`classify`."""
+
+    classes: Path
+    """``classes.tif``: uint8 legend codes, 0 = no data; COG."""
+    probability: Path
+    """``class_probability.tif``: one uint8 band (percent) per class; COG."""
+    confusion: Path
+    """``confusion_matrix.csv``: held-out pixel counts, rows map class, columns reference class."""
+
+
+@dataclass(frozen=True)
+class TrainedClassifier:
+    """A fitted classifier with what is needed to apply and judge it."""
+
+    model: Any
+    """The fitted scikit-learn estimator; ``model.classes_`` are legend codes."""
+    classes: np.ndarray
+    """Legend codes the model can predict, ascending (``geo.landcover``)."""
+    class_names: tuple[str, ...]
+    """Legend names of ``classes``, same order."""
+    feature_names: tuple[str, ...]
+    """Names of the features the model was trained on, in order."""
+    confusion: pd.DataFrame
+    """Held-out pixel counts: index = map (predicted) class name, columns = reference class name."""
+    holdout_accuracy: float
+    """Overall accuracy on held-out plots' pixels (NaN when no plot could be held out)."""
+    n_train_plots: int
+    """Plots whose pixels trained the model."""
+    n_holdout_plots: int
+    """Plots kept out of training and used for ``confusion``."""
+    train_plot_ids: tuple[str, ...] = field(default=())
+    """Plot ids used for training (as strings)."""
+    holdout_plot_ids: tuple[str, ...] = field(default=())
+    """Plot ids held out for validation (as strings); disjoint from ``train_plot_ids``."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """Training parameters (estimator, seed, holdout fraction, pixel cap, pixel counts)."""
+
+
+def split_plots(
+    plot_classes: pd.Series, *, holdout_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split plot ids into training and held-out sets, stratified by class.
+
+    Each class with at least two plots keeps at least one plot on each side
+    (``round(holdout_fraction * n)`` held out, between 1 and ``n - 1``); a class
+    with a single plot trains only. Written out rather than with
+    ``StratifiedGroupKFold`` because that splitter cannot promise every class on
+    both sides when classes have few plots.
+
+    Parameters
+    ----------
+    plot_classes : pandas.Series
+        Class code per plot, indexed by plot id.
+    holdout_fraction : float
+        Share of each class's plots held out, in (0, 1).
+    seed : int
+        Seed of the shuffle.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Training plot ids and held-out plot ids, disjoint.
+    """
+    if not 0 < holdout_fraction < 1:
+        raise InvalidInputError(f"holdout_fraction must be in (0, 1), got {holdout_fraction}")
+    rng = np.random.default_rng(seed)
+    train, holdout = [], []
+    for code in sorted(plot_classes.unique()):
+        ids = np.sort(plot_classes.index[plot_classes == code].to_numpy())
+        ids = ids[rng.permutation(len(ids))]
+        if len(ids) < 2:
+            logger.warning(
+                "class %s has a single training plot (%s): it trains the model but cannot be "
+                "validated; survey more plots of it",
+                name_of(code),
+                ids[0],
+            )
+            train.extend(ids)
+            continue
+        n_holdout = min(max(1, round(holdout_fraction * len(ids))), len(ids) - 1)
+        holdout.extend(ids[:n_holdout])
+        train.extend(ids[n_holdout:])
+    return np.array(train), np.array(holdout)
+
+
+def _make_estimator(estimator: str, seed: int) -> Any:
+    if estimator == "random_forest":
+        return RandomForestClassifier(n_estimators=100, n_jobs=2, random_state=seed)
+    if estimator == "hist_gradient_boosting":
+        return HistGradientBoostingClassifier(random_state=seed, early_stopping=False)
+    raise InvalidInputError(f"unknown estimator {estimator!r}; choose one of {ESTIMATORS}")
+
+
+def confusion_table(
+    predicted: np.ndarray, reference: np.ndarray, codes: np.ndarray
+) -> pd.DataFrame:
+    """Counts of (map class, reference class) pairs, rows = map, columns = reference, by name."""
+    names = [name_of(c) for c in codes]
+    table = pd.crosstab(
+        pd.Categorical(predicted, categories=codes),
+        pd.Categorical(reference, categories=codes),
+        dropna=False,
+    )
+    table.index = pd.Index(names, name="map_class")
+    table.columns = pd.Index(names, name="reference_class")
+    return table.astype(np.int64)
+
+
+def train_classifier(
+    features: xr.DataArray,
+    training: gpd.GeoDataFrame,
+    *,
+    label_column: str = "land_cover",
+    plot_id_column: str = "plot_id",
+    seed: int = 0,
+    holdout_fraction: float = 0.3,
+    max_pixels_per_plot: int = 200,
+    estimator: str = "random_forest",
+) -> TrainedClassifier:
+    """Train a pixel classifier on survey plots and measure it on held-out plots.
+
+    Parameters
+    ----------
+    features : xarray.DataArray
+        ``(feature, y, x)`` season features (:func:`geo.features.build_features`).
+    training : geopandas.GeoDataFrame
+        Survey plots and any extra labelled polygons (e.g. fields digitised on drone
+        orthomosaics): polygons or points in any CRS, a class name per row in
+        ``label_column`` and a plot id in ``plot_id_column``.
+    label_column, plot_id_column : str
+        Column names.
+    seed : int, default 0
+        Seeds the pixel cap, the plot split and the model: same inputs, same model.
+    holdout_fraction : float, default 0.3
+        Share of each class's plots held out for the confusion matrix.
+    max_pixels_per_plot : int, default 200
+        Cap on training pixels per plot.
+    estimator : {"random_forest", "hist_gradient_boosting"}
+        The scikit-learn model (100 trees, ``n_jobs=2``, or gradient boosting).
+
+    Returns
+    -------
+    TrainedClassifier
+        The model fitted on the training plots only, so ``confusion`` describes
+        the very model that draws the map.
+
+    Raises
+    ------
+    InvalidInputError
+        No plot inside the raster, an unknown class, or a single class only.
+
+    Examples
+    --------
+    >>> trained = train_classifier(features, plots, seed=0)  # doctest: +SKIP
+    >>> trained.confusion.loc["opium_poppy", "opium_poppy"]  # doctest: +SKIP
+    """
+    samples = training_samples(
+        features,
+        training,
+        label_column=label_column,
+        plot_id_column=plot_id_column,
+        max_pixels_per_plot=max_pixels_per_plot,
+        seed=seed,
+    )
+    feature_names = tuple(str(f) for f in features["feature"].values)
+    plot_classes = samples.groupby("plot_id")["code"].agg(lambda c: c.mode().iloc[0])
+    classes = np.sort(plot_classes.unique())
+    if len(classes) < 2:
+        raise InvalidInputError(
+            f"training plots inside the raster cover a single class ({name_of(classes[0])}); "
+            "a classifier needs at least two"
+        )
+    train_ids, holdout_ids = split_plots(plot_classes, holdout_fraction=holdout_fraction, seed=seed)
+    is_train = samples["plot_id"].isin(train_ids).to_numpy()
+    model = _make_estimator(estimator, seed)
+    model.fit(samples.loc[is_train, list(feature_names)].to_numpy(), samples["code"][is_train])
+
+    held = samples[~is_train]
+    if len(held):
+        predicted = model.predict(held[list(feature_names)].to_numpy())
+        confusion = confusion_table(predicted, held["code"].to_numpy(), classes)
+        accuracy = float(np.trace(confusion.to_numpy()) / confusion.to_numpy().sum())
+    else:
+        logger.warning("no class has two plots: nothing held out, accuracy unknown")
+        confusion = confusion_table(np.empty(0, int), np.empty(0, int), classes)
+        accuracy = float("nan")
+    logger.info(
+        "%s trained on %d plots (%d px), held-out accuracy %.3f on %d plots (%d px)",
+        estimator,
+        len(train_ids),
+        int(is_train.sum()),
+        accuracy,
+        len(holdout_ids),
+        len(held),
+    )
+    return TrainedClassifier(
+        model=model,
+        classes=classes,
+        class_names=tuple(name_of(c) for c in classes),
+        feature_names=feature_names,
+        confusion=confusion,
+        holdout_accuracy=accuracy,
+        n_train_plots=len(train_ids),
+        n_holdout_plots=len(holdout_ids),
+        train_plot_ids=tuple(str(i) for i in train_ids),
+        holdout_plot_ids=tuple(str(i) for i in holdout_ids),
+        params={
+            "estimator": estimator,
+            "seed": seed,
+            "holdout_fraction": holdout_fraction,
+            "max_pixels_per_plot": max_pixels_per_plot,
+            "n_train_pixels": int(is_train.sum()),
+            "n_holdout_pixels": len(held),
+        },
+    )
+
+
+def classify(
+    features: xr.DataArray, trained: TrainedClassifier, out_dir: str | Path, *, tile_px: int = 512
+) -> ClassificationOutputs:
+    """Map every pixel's class and class probabilities, block by block, as COGs.
+
+    Parameters
+    ----------
+    features : xarray.DataArray
+        ``(feature, y, x)`` with the same feature names as the training features.
+    trained : TrainedClassifier
+        From :func:`train_classifier` or :func:`load_model`.
+    out_dir : str or Path
+        Where ``classes.tif``, ``class_probability.tif`` and ``confusion_matrix.csv`` go.
+    tile_px : int, default 512
+        COG tile size, a multiple of 16 and at least 128 (GDAL's COG driver);
+        overviews are built down to about one tile.
+
+    Returns
+    -------
+    ClassificationOutputs
+        Paths of the three files. ``classes.tif``: uint8 legend codes, 0 = no data
+        (no valid date). ``class_probability.tif``: one uint8 band per class in
+        ``trained.classes`` order, probability in percent (0-100), 255 = no data,
+        band descriptions = class names.
+
+    Raises
+    ------
+    InvalidInputError
+        The feature names differ from those the model was trained on.
+    """
+    if tile_px < 128 or tile_px % 16:
+        raise InvalidInputError(f"tile_px must be a multiple of 16 and at least 128, got {tile_px}")
+    names = tuple(str(f) for f in features["feature"].values)
+    if names != tuple(trained.feature_names):
+        raise InvalidInputError(
+            f"features {list(names)} differ from the model's {list(trained.feature_names)}; "
+            "build the features from a season with the same months as the training season"
+        )
+    return _write_class_maps(features, trained, Path(out_dir), tile_px=tile_px)
+
+
+def _predict_block(block: np.ndarray, trained: TrainedClassifier) -> tuple[np.ndarray, np.ndarray]:
+    """Class codes ``(y, x)`` and percent probabilities ``(class, y, x)`` of one feature block."""
+    n_features, height, width = block.shape
+    pixels = block.reshape(n_features, -1).T
+    complete = np.isfinite(pixels).all(axis=1)
+    codes = np.full(height * width, NODATA, dtype=np.uint8)
+    percent = np.full((len(trained.classes), height * width), PROBABILITY_NODATA, dtype=np.uint8)
+    if complete.any():
+        probability = trained.model.predict_proba(pixels[complete])
+        codes[complete] = np.asarray(trained.model.classes_)[np.argmax(probability, axis=1)]
+        percent[:, complete] = np.rint(probability * 100).T.astype(np.uint8)
+    return codes.reshape(height, width), percent.reshape(-1, height, width)
+
+
+def _feature_windows(features: xr.DataArray, tile_px: int, batch: int = 2):
+    """Yield ``(Window, block)`` pairs, computing ``batch`` dask blocks at a time (2 cores)."""
+    data = features.data
+    if not isinstance(data, da.Array):
+        data = da.from_array(np.asarray(data), chunks=(-1, tile_px, tile_px))
+    data = data.rechunk({0: -1})
+    y_edges = np.cumsum((0,) + data.chunks[1])
+    x_edges = np.cumsum((0,) + data.chunks[2])
+    index = [(by, bx) for by in range(len(data.chunks[1])) for bx in range(len(data.chunks[2]))]
+    for start in range(0, len(index), batch):
+        chosen = index[start : start + batch]
+        blocks = dask.compute(*[data.blocks[:, by, bx] for by, bx in chosen])
+        for (by, bx), block in zip(chosen, blocks, strict=True):
+            window = Window(int(x_edges[bx]), int(y_edges[by]), block.shape[2], block.shape[1])
+            yield window, block
+
+
+def _to_cog(source: Path, target: Path, *, tile_px: int, resampling: str) -> None:
+    with atomic_path(target) as tmp:
+        rasterio.shutil.copy(
+            source,
+            tmp,
+            driver="COG",
+            compress="DEFLATE",
+            blocksize=tile_px,
+            overview_resampling=resampling,
+        )
+
+
+def _write_class_maps(
+    features: xr.DataArray, trained: TrainedClassifier, out_dir: Path, *, tile_px: int
+) -> ClassificationOutputs:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    grid = {
+        "driver": "GTiff",
+        "width": features.sizes["x"],
+        "height": features.sizes["y"],
+        "crs": features.rio.crs,
+        "transform": features.rio.transform(),
+        "tiled": True,
+        "blockxsize": tile_px,
+        "blockysize": tile_px,
+        "compress": "deflate",
+        "dtype": "uint8",
+    }
+    outputs = ClassificationOutputs(
+        classes=out_dir / "classes.tif",
+        probability=out_dir / "class_probability.tif",
+        confusion=out_dir / "confusion_matrix.csv",
+    )
+    # Blocks go to plain tiled GeoTIFFs first: the COG driver only copies whole datasets.
+    with tempfile.TemporaryDirectory(prefix=TMP_PREFIX, dir=out_dir) as scratch:
+        classes_src = Path(scratch) / "classes.tif"
+        probability_src = Path(scratch) / "class_probability.tif"
+        with (
+            rasterio.open(classes_src, "w", count=1, nodata=NODATA, **grid) as classes_ds,
+            rasterio.open(
+                probability_src,
+                "w",
+                count=len(trained.classes),
+                nodata=PROBABILITY_NODATA,
+                **grid,
+            ) as probability_ds,
+        ):
+            classes_ds.set_band_description(1, "land_cover")
+            classes_ds.update_tags(
+                1, legend=json.dumps({int(c): name_of(c) for c in trained.classes})
+            )
+            for band, name in enumerate(trained.class_names, start=1):
+                probability_ds.set_band_description(band, name)
+            probability_ds.update_tags(units="percent", scale="0-100")
+            for window, block in _feature_windows(features, tile_px):
+                codes, percent = _predict_block(block, trained)
+                classes_ds.write(codes, 1, window=window)
+                probability_ds.write(percent, window=window)
+        _to_cog(classes_src, outputs.classes, tile_px=tile_px, resampling="MODE")
+        _to_cog(probability_src, outputs.probability, tile_px=tile_px, resampling="AVERAGE")
+    atomic_write_text(outputs.confusion, trained.confusion.to_csv())
+    logger.info("class map written to %s", outputs.classes)
+    return outputs
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+def save_model(trained: TrainedClassifier, path: str | Path) -> Path:
+    """Persist a trained classifier with joblib plus a JSON sidecar describing it.
+
+    Parameters
+    ----------
+    trained : TrainedClassifier
+        The classifier to keep with the run.
+    path : str or Path
+        Target, conventionally ``<run_dir>/model.joblib``; the sidecar is the same
+        name with ``.json`` (feature names, classes, accuracy, library versions).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        joblib.dump(trained, tmp, compress=3)
+    atomic_write_json(
+        _sidecar(path),
+        {
+            "feature_names": list(trained.feature_names),
+            "classes": [int(c) for c in trained.classes],
+            "class_names": list(trained.class_names),
+            "holdout_accuracy": trained.holdout_accuracy,
+            "n_train_plots": trained.n_train_plots,
+            "n_holdout_plots": trained.n_holdout_plots,
+            "params": trained.params,
+            "confusion": trained.confusion.to_dict(orient="index"),
+            "versions": _versions(),
+        },
+    )
+    return path
+
+
+def _versions() -> dict[str, str]:
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "joblib": joblib.__version__,
+    }
+
+
+def load_model(path: str | Path) -> TrainedClassifier:
+    """Load a classifier written by :func:`save_model`.
+
+    joblib files are pickles: load only models from runs you trust.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.joblib`` file.
+
+    Returns
+    -------
+    TrainedClassifier
+
+    Raises
+    ------
+    InvalidInputError
+        The file does not hold a ``TrainedClassifier`` or disagrees with its sidecar.
+    """
+    path = Path(path)
+    trained = joblib.load(path)
+    if not isinstance(trained, TrainedClassifier):
+        raise InvalidInputError(
+            f"{path} holds a {type(trained).__name__}, not a TrainedClassifier; "
+            "write models with geo.classify.save_model"
+        )
+    sidecar = _sidecar(path)
+    if sidecar.exists():
+        described = json.loads(sidecar.read_text(encoding="utf-8"))
+        if described.get("feature_names") != list(trained.feature_names):
+            raise InvalidInputError(
+                f"{sidecar}: feature_names do not match the model in {path}; "
+                "the two files come from different runs"
+            )
+        saved_with = described.get("versions", {}).get("scikit-learn")
+        if saved_with and saved_with != sklearn.__version__:
+            logger.warning(
+                "%s was saved with scikit-learn %s, running %s: predictions may differ",
+                path,
+                saved_with,
+                sklearn.__version__,
+            )
+    return trained
