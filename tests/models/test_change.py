@@ -6,6 +6,7 @@ Expected numbers are worked out by hand in the comments (z = 1.959964 for 95%).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -387,3 +388,30 @@ def test_demo_verdicts_match_the_programme_effect_built_in(tmp_path, demo_truth)
     did = programme_vs_other(stored, programmes).set_index("crop").loc["opium_poppy"]
     assert did["did_ci_high_ha"] < 0
     assert did["n_programme"] == sum(len(ids) for ids in programmes["district_ids"])
+
+
+def test_programmes_and_change_round_trip_through_the_store(tmp_path):
+    store_module = pytest.importorskip("models.store")
+    from models.programme import load_programmes
+
+    programmes, _ = load_programmes(
+        Path(__file__).resolve().parents[2] / "data" / "examples" / "programmes.geojson"
+    )
+    store = store_module.open_store(tmp_path / "store.gpkg")
+    store.put_programmes(programmes)
+    stored_programmes = store.get_programmes()
+    base = _est(2024, [("D01", "opium_poppy", 300, 20), ("D02", "opium_poppy", 100, 10)], "r24")
+    now = _est(2025, [("D01", "opium_poppy", 200, 20), ("D02", "opium_poppy", 90, 10)], "r25")
+    store.put_estimates(base, "r24")
+    store.put_estimates(now, "r25")
+    stored_estimates = store.get_estimates()
+    direct = programme_change(programmes, pd.concat([base, now]), year=2025)
+    via_store = programme_change(stored_programmes, stored_estimates, year=2025)
+    cols = ["programme_id", "district_id", "crop", "baseline_ha", "change_ha", "verdict"]
+    pd.testing.assert_frame_equal(direct[cols], via_store[cols], check_dtype=False)
+    # AD-001: 420 ha reported over D01;D02, split 3:1 by 2024 -> 315 and 105
+    assert _row(direct, "AD-001", "D01")["baseline_ha"] == pytest.approx(315)
+    store.put_programme_change(direct, "r25")
+    series = store.get_programme_series("AD-001")
+    assert len(series) == len(direct[direct.programme_id == "AD-001"])
+    assert set(series["year"]) == {2025}

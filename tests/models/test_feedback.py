@@ -163,3 +163,12 @@ def test_feedback_is_shown_beside_the_change_rows(tmp_path):
     assert list(beside["feedback_share_growing"][:3]) == [0.5, 0.0, 0.25]
     assert beside.iloc[0]["feedback_n_households"] == 2
     assert np.isnan(beside.iloc[3]["feedback_share_growing"])
+
+
+def test_committed_kobo_example_loads():
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "data/examples/programmes_feedback_kobo.csv"
+    feedback, report = load_feedback(example)
+    assert report.ok and len(feedback) == 5
+    assert set(feedback["programme_id"]) == {"AD-001", "AD-002"}
