@@ -1,0 +1,275 @@
+"""The annual survey flow: a season of imagery and the field data in, hectares per district out.
+
+``annual_survey`` is the parent flow; its stages (ingest, composite & indices,
+classify, estimate, link, publish) are the tasks of ``flows.stages``. It runs
+the same under a Prefect server (scheduled deployments) and without one
+(``admon run``/``admon demo`` start a temporary server by themselves).
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from prefect import flow, get_run_logger, unmapped
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+
+from flows import stages
+from flows.config import RunConfig, load_config
+from flows.manifest import RunManifest, fingerprint_inputs
+from geo.io import clean_partial
+from models.errors import ConfigError, ImageryError
+
+__all__ = ["annual_survey", "RunPlan", "plan_run", "find_scenes"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Where one survey year's run writes, and what it reads."""
+
+    run_id: str
+    year: int
+    run_dir: Path
+    scenes: list[str]
+    inputs_digest: str
+
+
+def find_scenes(config: RunConfig, year: int) -> list[str]:
+    """Expand the configured imagery patterns for ``year`` into scene paths, sorted."""
+    found: set[str] = set()
+    for pattern in config.inputs.imagery:
+        resolved = config.path(pattern, year)
+        found.update(glob.glob(str(resolved)))
+    if not found:
+        raise ImageryError(
+            f"no scene matches inputs.imagery {config.inputs.imagery} for {year} "
+            f"(searched from {config.base_dir}); check the patterns and the {{year}} placeholder"
+        )
+    return sorted(found)
+
+
+def _input_files(config: RunConfig, year: int, scenes: list[str]) -> dict[str, list[Path]]:
+    """Every file a run of ``year`` reads, by role (a scene's files sit in its folder)."""
+    roles: dict[str, list[Path]] = {
+        "imagery": sorted({Path(s).parent if Path(s).is_file() else Path(s) for s in scenes}),
+        "districts": [config.path(config.inputs.districts)],
+        "training_plots": [config.path(config.inputs.training_plots, year)],
+    }
+    optional = {
+        "programmes": config.inputs.programmes,
+        "reference": config.inputs.reference,
+        "truth_landcover": config.inputs.truth_landcover,
+    }
+    for role, template in optional.items():
+        if template:
+            roles[role] = [config.path(template, year)]
+    for role, paths in roles.items():
+        for path in paths:
+            if not path.exists():
+                raise ConfigError(f"inputs.{role}: {path} does not exist")
+    return roles
+
+
+def _parameters(config: RunConfig) -> dict[str, Any]:
+    """The parameters that shape the numbers (not where outputs go or how they are computed)."""
+    return {
+        "survey": config.survey.model_dump(mode="json"),
+        "grid": config.grid.model_dump(mode="json"),
+        "classification": config.classification.model_dump(mode="json"),
+        "estimation": config.estimation.model_dump(mode="json"),
+        "reference_interpreter": config.inputs.reference_interpreter,
+    }
+
+
+def plan_run(config: RunConfig, year: int) -> tuple[RunPlan, RunManifest]:
+    """Fingerprint the inputs, name the run after them, and open its manifest.
+
+    The run id is derived from the input checksums and the parameters, so a rerun with
+    the same inputs reuses the run folder (and Prefect's cache) instead of starting over.
+    """
+    scenes = find_scenes(config, year)
+    records, digest = fingerprint_inputs(_input_files(config, year, scenes))
+    parameters = _parameters(config)
+    named = hashlib.sha256((digest + json.dumps(parameters, sort_keys=True)).encode()).hexdigest()
+    run_id = f"{year}-{named[:10]}"
+    run_dir = config.workspace / "runs" / str(year) / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    removed = clean_partial(run_dir)
+    if removed:
+        log.warning("removed %d partial files left by an interrupted run in %s", len(removed), run_dir)
+    manifest = RunManifest(
+        path=run_dir / "manifest.json",
+        run_id=run_id,
+        year=year,
+        parameters=parameters,
+        inputs=records,
+        synthetic=config.survey.synthetic,
+    )
+    previous = run_dir / "manifest.json"
+    if previous.exists():
+        manifest.created = RunManifest.read(previous).get("created", manifest.created)
+    manifest.save()
+    return RunPlan(run_id, year, run_dir, scenes, digest), manifest
+
+
+def _baseline_estimates(config: RunConfig, year: int, current_run: Path) -> dict[int, str]:
+    """District estimates of earlier years (newest run of each), for baselines and series."""
+    found: dict[int, str] = {}
+    runs_root = config.workspace / "runs"
+    for candidate in sorted(runs_root.glob("*/*/district_estimates.csv"), key=lambda p: p.stat().st_mtime):
+        run_year = int(candidate.parent.parent.name)
+        if run_year < year and candidate.parent != current_run:
+            found[run_year] = str(candidate)
+    return found
+
+
+def _grid_for(config: RunConfig, districts_path: Path) -> Any:
+    from geo.grid import AnalysisGrid
+
+    districts = gpd.read_file(districts_path)
+    crs = config.grid.crs or districts.crs
+    bounds = tuple(districts.to_crs(crs).total_bounds)
+    return AnalysisGrid.from_bounds(bounds, crs=crs, resolution=config.grid.resolution_m)
+
+
+def _summary_markdown(year: int, run_id: str, estimates: pd.DataFrame, synthetic: bool) -> str:
+    lines = [f"# Annual survey {year} ({run_id})", ""]
+    if synthetic:
+        lines += ["**SYNTHETIC demo data: not a real survey.**", ""]
+    for crop, rows in estimates.groupby("crop"):
+        region = rows[rows["district_id"] == "ALL"]
+        districts = rows[rows["district_id"] != "ALL"]
+        total = region.iloc[0] if len(region) else None
+        if total is not None:
+            lines.append(
+                f"- **{crop}**: {total.area_ha:,.1f} ha (95% CI {total.ci_low_ha:,.1f} to {total.ci_high_ha:,.1f}) "
+                f"over {len(districts)} districts"
+            )
+        else:
+            lines.append(f"- **{crop}**: {districts.area_ha.sum():,.1f} ha summed over {len(districts)} districts")
+    return "\n".join(lines)
+
+
+@flow(name="annual-survey", log_prints=True)
+def annual_survey(config_path: str, year: int) -> dict[str, Any]:
+    """Run the annual survey for one year of a configuration.
+
+    Parameters
+    ----------
+    config_path
+        The run configuration (TOML).
+    year
+        The survey (harvest) year.
+
+    Returns
+    -------
+    dict
+        run_id, run_dir and the paths of the main outputs.
+    """
+    logger = get_run_logger()
+    config = load_config(config_path)
+    plan, manifest = plan_run(config, year)
+    logger.info("run %s: %d scenes, outputs in %s", plan.run_id, len(plan.scenes), plan.run_dir)
+    stage = "ingest"
+    try:
+        started = time.monotonic()
+        districts_path = str(config.path(config.inputs.districts))
+        grid = _grid_for(config, Path(districts_path))
+        first, last = config.survey.season(year)
+        checks = stages.check_scene.map(
+            plan.scenes, grid=unmapped(grid), season=unmapped((first.isoformat(), last.isoformat()))
+        )
+        records = [c.result() for c in checks]
+        usable = [r["source"] for r in records if r["usable"]]
+        for skipped in (r for r in records if not r["usable"]):
+            logger.warning("skipping scene %s: %s", skipped["source"], skipped.get("reason"))
+        if not usable:
+            raise ImageryError(f"none of the {len(records)} scenes of {year} is usable over the districts")
+        manifest.stage_done(stage, time.monotonic() - started, scenes=records)
+
+        stage, started = "composite", time.monotonic()
+        products = stages.season_products(usable, grid, str(plan.run_dir))
+        manifest.stage_done(stage, time.monotonic() - started, outputs=products)
+
+        stage, started = "classify", time.monotonic()
+        training = str(config.path(config.inputs.training_plots, year))
+        classified = stages.train_and_classify(
+            products["features"],
+            training,
+            str(plan.run_dir),
+            config.classification.seed,
+            config.classification.holdout_fraction,
+        )
+        manifest.stage_done(stage, time.monotonic() - started, outputs=classified)
+
+        stage, started = "estimate", time.monotonic()
+        spec = {
+            "interpreter": config.inputs.reference_interpreter,
+            "truth_landcover": str(config.path(config.inputs.truth_landcover, year) or ""),
+            "reference": str(config.path(config.inputs.reference, year) or ""),
+            "n_per_stratum": dict(config.estimation.n_per_stratum),
+            "seed": config.estimation.sample_seed + year,
+            "min_per_stratum": config.estimation.min_per_stratum,
+            "confidence": config.estimation.confidence,
+        }
+        estimated = stages.estimate_areas(classified["classes"], districts_path, str(plan.run_dir), year, spec)
+        manifest.stage_done(stage, time.monotonic() - started, outputs=estimated)
+        estimates = pd.read_csv(estimated["district_estimates"], dtype={"district_id": str})
+
+        linked: dict[str, Any] = {}
+        if config.inputs.programmes:
+            stage, started = "link", time.monotonic()
+            linked = stages.link_programmes(
+                str(config.path(config.inputs.programmes)),
+                estimated["district_estimates"],
+                _baseline_estimates(config, year, plan.run_dir),
+                districts_path,
+                str(plan.run_dir),
+                year,
+                classified["classes"],
+            )
+            manifest.stage_done(stage, time.monotonic() - started, outputs=linked)
+
+        stage, started = "publish", time.monotonic()
+        published = stages.publish_outputs(config_path, year, str(plan.run_dir), classified, products, estimated, linked)
+        manifest.stage_done(stage, time.monotonic() - started, outputs=published)
+    except Exception as exc:
+        manifest.fail(stage, f"{type(exc).__name__}: {exc}")
+        logger.error("run %s failed in stage %s: %s", plan.run_id, stage, exc)
+        raise
+
+    manifest.complete(district_estimates=estimated["district_estimates"], map=published.get("map"))
+    create_table_artifact(
+        key=f"district-estimates-{year}",
+        table=estimates.round(2).to_dict(orient="records"),
+        description=f"Hectares per district with 95% intervals, {year} ({plan.run_id})",
+    )
+    create_markdown_artifact(
+        key=f"survey-summary-{year}",
+        markdown=_summary_markdown(year, plan.run_id, estimates, config.survey.synthetic),
+    )
+    if linked.get("programme_change"):
+        change = pd.read_csv(linked["programme_change"], dtype={"district_id": str})
+        create_table_artifact(
+            key=f"programme-change-{year}",
+            table=change.round(2).to_dict(orient="records"),
+            description=f"Change since AD programme baselines, {year}",
+        )
+    if published.get("map"):
+        create_link_artifact(
+            key=f"survey-map-{year}",
+            link=Path(published["map"]).resolve().as_uri(),
+            description=f"Interactive map of the {year} survey",
+        )
+    return {"run_id": plan.run_id, "run_dir": str(plan.run_dir), **published,
+            "district_estimates": estimated["district_estimates"]}

@@ -1,0 +1,251 @@
+"""The run configuration: what an annual survey run reads, how it computes, where it writes.
+
+A run is described by a TOML file (``admon run CONFIG.toml``); every key is
+documented in ``data/example_run.toml``. Paths in the file are relative to the
+file's own folder, and may contain ``{year}``, filled in per survey year.
+Validation errors name the key and say what to put there.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from models.errors import ConfigError
+
+__all__ = [
+    "RunConfig",
+    "SurveyConfig",
+    "InputsConfig",
+    "GridConfig",
+    "ClassificationConfig",
+    "EstimationConfig",
+    "OutputConfig",
+    "ScheduleConfig",
+    "DaskConfig",
+    "load_config",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SurveyConfig(_Section):
+    name: str = "Annual survey"
+    """Name printed on maps and reports."""
+    years: list[int] = Field(min_length=1)
+    """Survey (harvest) years to run; a year's season starts in the previous calendar year."""
+    season_start: str = "10-01"
+    """Month-day the season starts, in the calendar year before the survey year."""
+    season_end: str = "04-15"
+    """Month-day the season ends, in the survey year."""
+    synthetic: bool = False
+    """True for the built-in demo: every output is labelled SYNTHETIC."""
+
+    @field_validator("season_start", "season_end")
+    @classmethod
+    def _month_day(cls, value: str) -> str:
+        try:
+            date.fromisoformat(f"2001-{value}")
+        except ValueError:
+            raise ValueError(f"{value!r} is not a month-day like '10-01'") from None
+        return value
+
+    @field_validator("years")
+    @classmethod
+    def _plausible_years(cls, years: list[int]) -> list[int]:
+        for year in years:
+            if not 1984 <= year <= 2100:
+                raise ValueError(f"{year} is not a plausible survey year (1984-2100)")
+        return sorted(set(years))
+
+    def season(self, year: int) -> tuple[date, date]:
+        """Return the (first, last) day of the season harvested in ``year``."""
+        start = date.fromisoformat(f"{year - 1}-{self.season_start}")
+        end = date.fromisoformat(f"{year}-{self.season_end}")
+        return start, end
+
+
+class InputsConfig(_Section):
+    districts: Path
+    """Districts (zones) file: GeoPackage, GeoJSON or Shapefile with ids and names."""
+    district_id: str = "district_id"
+    """Column of the district identifier."""
+    district_name: str = "district_name"
+    """Column of the district name."""
+    imagery: list[str] = Field(min_length=1)
+    """Glob patterns of scenes (STAC item JSON, S2 product folders, Landsat MTL), may contain {year}."""
+    training_plots: str
+    """Field survey plots used to train the classifier, may contain {year}."""
+    reference: str | None = None
+    """Labelled reference sample (points with reference_class) for the estimates, may contain {year}."""
+    reference_interpreter: Literal["file", "synthetic_truth"] = "file"
+    """Where reference labels come from: a labelled file, or (demo only) the generator's truth."""
+    truth_landcover: str | None = None
+    """Demo only: the true land cover raster that stands in for photo-interpreters."""
+    programmes: Path | None = None
+    """AD programme baseline table (CSV, xlsx, GeoPackage, GeoJSON)."""
+    segments: str | None = None
+    """Area-frame sample segments with interpreted areas, may contain {year}."""
+    feedback: str | None = None
+    """Farmer feedback survey export, may contain {year}."""
+
+
+class GridConfig(_Section):
+    crs: str | None = None
+    """Analysis CRS (e.g. 'EPSG:32647'); default the UTM zone of the districts."""
+    resolution_m: float = Field(10.0, gt=0)
+    """Pixel size of the analysis grid in metres."""
+    equal_area: bool = False
+    """Use an equal-area CRS instead of UTM when crs is not given."""
+
+
+class ClassificationConfig(_Section):
+    seed: int = 0
+    """Random seed of the classifier and the training/validation split."""
+    holdout_fraction: float = Field(0.3, gt=0, lt=1)
+    """Share of field plots held out (by plot) for the confusion matrix."""
+
+
+class EstimationConfig(_Section):
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    """Confidence level of every interval."""
+    n_per_stratum: dict[str, int] = Field(
+        default_factory=lambda: {
+            "opium_poppy": 25,
+            "cannabis": 20,
+            "other_crops": 15,
+            "forest": 15,
+            "fallow_bare": 10,
+            "water": 5,
+        }
+    )
+    """Reference sample size per map class in each district (stratified random sampling)."""
+    min_per_stratum: int = Field(2, ge=2)
+    """Below this many samples in a stratum, a district falls back to the regional estimate."""
+    sample_seed: int = 1
+    """Seed of the reference sample draw."""
+
+
+class OutputConfig(_Section):
+    workspace: Path = Path("workspace")
+    """Workspace folder: store, runs and published gallery."""
+    store: str | None = None
+    """Store URL (postgresql://...) or GeoPackage path; default <workspace>/store.gpkg."""
+
+
+class ScheduleConfig(_Section):
+    cron: str = "0 2 1 5 *"
+    """When the scheduled annual run starts (default 1 May 02:00, after the harvest and imagery are in)."""
+    timezone: str = "Asia/Yangon"
+    """Time zone of the cron schedule."""
+
+
+class DaskConfig(_Section):
+    address: str | None = None
+    """Address of an existing Dask scheduler (tcp://host:8786); empty for a local cluster."""
+    n_workers: int | None = Field(None, ge=1)
+    """Workers of the local cluster; default one per core."""
+    serial: bool = False
+    """Run tasks in the flow's own process, without Dask (small runs, debugging)."""
+
+
+class RunConfig(_Section):
+    """A whole run configuration, as read from TOML."""
+
+    survey: SurveyConfig
+    inputs: InputsConfig
+    grid: GridConfig = GridConfig()
+    classification: ClassificationConfig = ClassificationConfig()
+    estimation: EstimationConfig = EstimationConfig()
+    output: OutputConfig = OutputConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    dask: DaskConfig = DaskConfig()
+    base_dir: Path = Path(".")
+    """Folder the relative paths are resolved against (the config file's folder)."""
+
+    @model_validator(mode="after")
+    def _interpreter_needs_source(self) -> RunConfig:
+        if self.inputs.reference_interpreter == "synthetic_truth" and not self.inputs.truth_landcover:
+            raise ValueError("inputs.reference_interpreter = 'synthetic_truth' needs inputs.truth_landcover")
+        return self
+
+    def path(self, template: str | Path | None, year: int | None = None) -> Path | None:
+        """Resolve a configured path (with ``{year}`` filled) against the config folder."""
+        if template is None:
+            return None
+        text = str(template)
+        if year is not None:
+            text = text.replace("{year}", str(year))
+        candidate = Path(text).expanduser()
+        return candidate if candidate.is_absolute() else (self.base_dir / candidate)
+
+    @property
+    def workspace(self) -> Path:
+        return self.path(self.output.workspace)  # type: ignore[return-value]
+
+    @property
+    def store_url(self) -> str:
+        if self.output.store:
+            if "://" in self.output.store:
+                return self.output.store
+            return str(self.path(self.output.store))
+        return str(self.workspace / "store.gpkg")
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    lines = [f"{source}: the run configuration is not valid"]
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"]
+        if item["type"] == "missing":
+            message = "is required but missing; see data/example_run.toml for what it means"
+        elif item["type"] == "extra_forbidden":
+            message = "is not a known key (typo?); data/example_run.toml lists every key"
+        lines.append(f"  - {key}: {message}")
+    return "\n".join(lines)
+
+
+def load_config(source: str | Path | dict[str, Any], *, base_dir: Path | None = None) -> RunConfig:
+    """Read and validate a run configuration.
+
+    Parameters
+    ----------
+    source
+        Path of a TOML file, or an already parsed mapping.
+    base_dir
+        Folder relative paths are resolved against; defaults to the TOML file's folder.
+
+    Returns
+    -------
+    RunConfig
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, is not TOML, or a key is missing, unknown or invalid; the
+        message lists every problem with its key.
+    """
+    if isinstance(source, dict):
+        raw, name = dict(source), "configuration"
+        folder = base_dir or Path.cwd()
+    else:
+        path = Path(source)
+        name = str(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such configuration file")
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        folder = base_dir or path.resolve().parent
+    raw.setdefault("base_dir", str(folder))
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, name)) from None

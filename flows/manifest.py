@@ -1,0 +1,158 @@
+"""The run manifest: what went in, with which parameters and versions, and how it ended.
+
+``manifest.json`` is rewritten atomically after every stage, so even a run
+killed mid-way leaves a readable record of the stages it finished; a failed
+run records the failing stage and the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from geo.io import atomic_write_json, sha256_file
+
+__all__ = ["RunManifest", "fingerprint_inputs", "package_versions", "TRACKED_PACKAGES"]
+
+TRACKED_PACKAGES = (
+    "admon",
+    "numpy",
+    "pandas",
+    "xarray",
+    "dask",
+    "distributed",
+    "rasterio",
+    "rioxarray",
+    "geopandas",
+    "shapely",
+    "pyproj",
+    "exactextract",
+    "scikit-learn",
+    "spyndex",
+    "prefect",
+    "folium",
+)
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that shape a run's numbers, plus Python and GDAL."""
+    versions = {"python": platform.python_version()}
+    for name in TRACKED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    try:
+        import rasterio
+
+        versions["gdal"] = rasterio.__gdal_version__
+    except ImportError:  # pragma: no cover - rasterio is a dependency
+        pass
+    return versions
+
+
+def _files_of(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return [path]
+
+
+def fingerprint_inputs(inputs: dict[str, list[Path]]) -> tuple[list[dict[str, Any]], str]:
+    """Hash every input file.
+
+    Parameters
+    ----------
+    inputs
+        Role of the input (``imagery``, ``training_plots`` ...) to the files or folders.
+
+    Returns
+    -------
+    records, digest
+        One record per file (role, path, bytes, sha256), and one sha256 over all of them,
+        which names the run: the same inputs give the same run id.
+    """
+    records = []
+    for role, paths in sorted(inputs.items()):
+        for root in paths:
+            for file in _files_of(Path(root)):
+                records.append(
+                    {
+                        "role": role,
+                        "path": str(file),
+                        "bytes": file.stat().st_size,
+                        "sha256": sha256_file(file),
+                    }
+                )
+    overall = hashlib.sha256()
+    for record in records:
+        overall.update(f"{record['role']}:{Path(record['path']).name}:{record['sha256']}\n".encode())
+    return records, overall.hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class RunManifest:
+    """The mutable record of one run, saved as ``manifest.json`` in the run folder."""
+
+    path: Path
+    run_id: str
+    year: int
+    parameters: dict[str, Any]
+    inputs: list[dict[str, Any]]
+    synthetic: bool = False
+    created: str = field(default_factory=_now)
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    outcome: str = "running"
+    failure: dict[str, str] | None = None
+    results: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "year": self.year,
+            "synthetic": self.synthetic,
+            "created": self.created,
+            "updated": _now(),
+            "outcome": self.outcome,
+            "failure": self.failure,
+            "parameters": self.parameters,
+            "inputs": self.inputs,
+            "versions": package_versions(),
+            "stages": self.stages,
+            "results": self.results,
+        }
+
+    def save(self) -> Path:
+        return atomic_write_json(self.path, self.to_dict())
+
+    def stage_done(self, stage: str, seconds: float, **details: Any) -> None:
+        """Record a finished stage and save."""
+        self.stages = [s for s in self.stages if s["stage"] != stage]
+        self.stages.append({"stage": stage, "status": "completed", "seconds": round(seconds, 2), **details})
+        self.save()
+
+    def fail(self, stage: str, reason: str) -> None:
+        """Record a permanent failure and save."""
+        self.outcome = "failed"
+        self.failure = {"stage": stage, "reason": reason}
+        self.stages.append({"stage": stage, "status": "failed", "reason": reason})
+        self.save()
+
+    def complete(self, **results: Any) -> None:
+        self.outcome = "completed"
+        self.failure = None
+        self.results.update(results)
+        self.save()
+
+    @classmethod
+    def read(cls, path: Path) -> dict[str, Any]:
+        return json.loads(Path(path).read_text(encoding="utf-8"))

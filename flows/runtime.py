@@ -1,0 +1,106 @@
+"""Where flows run: the Prefect API they report to and the Dask cluster they compute on.
+
+Without a configured Prefect server (``PREFECT_API_URL``), admon starts one
+temporary server for the whole command and hands its address to every Dask
+worker, instead of letting each worker process start a server of its own.
+Prefect's state (database, cached results) lives in the workspace, so runs of
+one workspace share their cache and different workspaces never collide.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["configure_environment", "prefect_api", "task_runner", "DEFAULT_STARTUP_TIMEOUT_S"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STARTUP_TIMEOUT_S = "180"
+"""A loaded 2-core machine can need well over Prefect's default 20 s to start a server."""
+
+
+def configure_environment(workspace: Path) -> None:
+    """Point Prefect at the workspace; call before Prefect is imported by the command.
+
+    Explicit settings in the environment win, so a user's own Prefect profile or server
+    is respected.
+    """
+    prefect_home = Path(workspace).resolve() / ".prefect"
+    defaults = {
+        "PREFECT_HOME": str(prefect_home),
+        "PREFECT_LOCAL_STORAGE_PATH": str(prefect_home / "storage"),
+        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": DEFAULT_STARTUP_TIMEOUT_S,
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "DO_NOT_TRACK": "1",
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    prefect_home.mkdir(parents=True, exist_ok=True)
+
+
+@contextlib.contextmanager
+def prefect_api() -> Iterator[str]:
+    """Yield the Prefect API URL, starting a temporary local server if none is configured."""
+    configured = os.environ.get("PREFECT_API_URL")
+    if configured:
+        yield configured
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    server = SubprocessASGIServer()
+    server.start(timeout=int(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")))
+    os.environ["PREFECT_API_URL"] = server.api_url  # inherited by Dask worker processes
+    try:
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
+            yield server.api_url
+            _flush_run_logs()
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        server.stop()
+
+
+def _flush_run_logs() -> None:
+    with contextlib.suppress(Exception):
+        from prefect.logging.handlers import APILogHandler
+
+        APILogHandler.flush()
+
+
+def task_runner(*, address: str | None = None, n_workers: int | None = None, serial: bool = False) -> Any:
+    """The task runner of the annual flow.
+
+    Parameters
+    ----------
+    address
+        Scheduler of an existing Dask cluster (``tcp://host:8786``): tasks and the dask
+        arrays inside them run there.
+    n_workers
+        Workers of the local cluster started when no address is given; default one per core.
+    serial
+        Run tasks in threads of the flow's own process, with no Dask cluster.
+    """
+    if serial:
+        from prefect.task_runners import ThreadPoolTaskRunner
+
+        return ThreadPoolTaskRunner(max_workers=1)
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        return DaskTaskRunner(address=address)
+    workers = n_workers or max(1, os.cpu_count() or 1)
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": workers,
+            "threads_per_worker": 1,
+            "processes": True,
+            "dashboard_address": None,
+        }
+    )
