@@ -148,32 +148,36 @@ def _check_member_path(member: str, name: str) -> None:
 
 
 def _screen_text(fh, name: str, suffix: str, limits: UploadLimits) -> None:
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    offset, lines = 0, 1
-    head = b""
+    head = fh.read(4096)
+    fh.seek(0)
+    # UTF-16 with a byte order mark is what Excel's "Unicode text" writes; the survey
+    # reader decodes it. Anything else must be UTF-8 (with or without BOM).
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    encoding = "utf-16" if utf16 else "utf-8"
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset, lines, last = 0, 1, b"\n"
     while block := fh.read(_CHUNK_BYTES):
-        if len(head) < 4096:
-            head += block[: 4096 - len(head)]
         try:
             decoder.decode(block)
         except UnicodeDecodeError as exc:
-            bad = offset + exc.start
             line = lines + block[: exc.start].count(b"\n")
             raise InvalidInputError(
-                f"{name} line {line}: byte {bad} (0x{block[exc.start]:02x}) is not UTF-8 text; "
-                "export or save the file as UTF-8 and upload it again"
+                f"{name} line {line}: byte {offset + exc.start} (0x{block[exc.start]:02x}) is "
+                f"not {encoding.upper()} text; export or save the file as UTF-8 and upload it again"
             ) from exc
         offset += len(block)
         lines += block.count(b"\n")
+        last = block[-1:]
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
         raise InvalidInputError(
-            f"{name}: the file ends inside a UTF-8 character; it is truncated or not UTF-8"
+            f"{name}: the file ends inside a character; it is truncated or not {encoding.upper()}"
         ) from exc
-    if suffix in _ROW_SUFFIXES and lines - 1 > limits.max_rows:
+    data_rows = lines - 1 - (last == b"\n")  # header not counted, nor a final empty line
+    if suffix in _ROW_SUFFIXES and data_rows > limits.max_rows:
         raise InvalidInputError(
-            f"{name}: about {lines - 1} rows, more than the limit of {limits.max_rows} "
+            f"{name}: about {data_rows} rows, more than the limit of {limits.max_rows} "
             "per upload; split the export and upload the parts"
         )
     if suffix in _XML_SUFFIXES or head.lstrip().startswith((b"<?xml", b"<kml")):
