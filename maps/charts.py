@@ -26,6 +26,7 @@ _COLOURS = {c.name: c.colour for c in LEGEND}
 
 def _banner(fig: plt.Figure, synthetic: bool) -> None:
     if synthetic:
+        fig.get_layout_engine().set(rect=(0, 0.05, 1, 0.95))  # room below the axes
         fig.text(
             0.99,
             0.005,
@@ -147,9 +148,9 @@ def programme_chart(
     fig.suptitle(title, fontsize=12, fontweight="bold")
     for ax, programme_id in zip(axes.flat, programmes, strict=False):
         change = programme_change[programme_change["programme_id"] == programme_id]
-        for (district_id, crop), line in series[series["programme_id"] == programme_id].groupby(
-            ["district_id", "crop"], sort=True
-        ):
+        groups = series[series["programme_id"] == programme_id].groupby(["district_id", "crop"])
+        for k, ((district_id, crop), line) in enumerate(groups):
+            style = {"marker": "os^Dv"[k % 5], "ls": ("-", "-.", ":")[k % 3]}
             colour = _COLOURS.get(crop, "#555555")
             area = line["area_ha"].to_numpy(dtype=float)
             err = np.vstack(
@@ -162,7 +163,7 @@ def programme_chart(
                 line["year"],
                 area,
                 yerr=err,
-                marker="o",
+                **style,
                 capsize=3,
                 color=colour,
                 label=f"{district_id} {CROP_LABELS.get(crop, crop)}",

@@ -337,7 +337,7 @@ def build_interactive_map(
         overlays.append((group.layer_name, group.get_name()))
         legends[group.layer_name] = (
             '<h4>AD programme areas</h4><div class="row"><span class="sw" '
-            'style="border:2.5px solid #08519c"></span>click an area: baseline vs current</div>'
+            'style="border:3px solid #08519c"></span>click an outline: baseline vs current</div>'
         )
         initial.append(group.layer_name)
     folium.TileLayer(
@@ -363,9 +363,11 @@ def crops_present_table(table: gpd.GeoDataFrame) -> list[str]:
 
 def _add_programmes(fmap: folium.Map, areas: gpd.GeoDataFrame) -> folium.FeatureGroup:
     group = folium.FeatureGroup(name="AD programme areas", overlay=True, show=True)
-    style = {"color": "#08519c", "weight": 2.5, "fillColor": "#6baed6", "fillOpacity": 0.08}
+    # outline only: the districts inside keep their tooltips; the outline opens the popup
+    style = {"color": "#08519c", "weight": 4}
     web = areas[areas.geometry.notna() & ~areas.geometry.is_empty].to_crs("EPSG:4326")
-    web = web.assign(name=web["name"].astype(str).map(html.escape))
+    # drawn as lines: Leaflet hit-tests a polygon's interior even unfilled
+    web = web.assign(name=web["name"].astype(str).map(html.escape), geometry=web.geometry.boundary)
     folium.GeoJson(
         web[["programme_id", "name", "popup_html", "geometry"]].__geo_interface__,
         style_function=lambda _f: style,

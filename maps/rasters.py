@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from affine import Affine
 from matplotlib import colormaps
 from matplotlib.colors import Normalize, to_rgba
 from rasterio.crs import CRS
@@ -106,7 +107,7 @@ def read_preview(
             src.crs, target_crs, src.width, src.height, *src.bounds
         )
         width, height = _fit(full_w, full_h, max_size)
-        transform = full_transform * full_transform.scale(full_w / width, full_h / height)
+        transform = full_transform @ Affine.scale(full_w / width, full_h / height)
         nodata = src.nodata if src.nodata is not None else (NODATA if categorical else None)
         vrt_options = {"crs": target_crs, "transform": transform, "width": width, "height": height}
         vrt_options["resampling"] = resampling

@@ -91,6 +91,7 @@ def add_map_furniture(ax: plt.Axes, *, crs_units_m: bool = True) -> None:
 
 def _banner(fig: Figure, synthetic: bool) -> None:
     if synthetic:
+        fig.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))  # keep the banner off the axes
         fig.text(
             0.5,
             0.005,
@@ -112,8 +113,15 @@ def save_figure(fig: Figure, path: Path, *, title: str, dpi: int = 150) -> Path:
     return path
 
 
-def _map_axes(title: str, subtitle: str) -> tuple[Figure, plt.Axes]:
-    fig, ax = plt.subplots(figsize=(9, 7.5), layout="constrained")
+def _map_axes(
+    title: str, subtitle: str, bounds: tuple[float, float, float, float]
+) -> tuple[Figure, plt.Axes]:
+    """A figure whose height follows the map's aspect ratio, so no band of white is left."""
+    left, bottom, right, top = bounds
+    aspect = (top - bottom) / (right - left) if right > left else 1.0
+    fig, ax = plt.subplots(
+        figsize=(9, float(np.clip(7.2 * aspect + 1.8, 4.5, 12))), layout="constrained"
+    )
     fig.suptitle(title, fontsize=14, fontweight="bold")
     ax.set_title(subtitle, fontsize=10, color="#333333")
     ax.set_aspect("equal")
@@ -153,7 +161,9 @@ def choropleth_png(
     """
     column = f"{crop}_{metric.key}"
     title = f"{CROP_LABELS[crop]} {year}: {metric.title.lower()} ({metric.units}) per district"
-    fig, ax = _map_axes(title, f"admon run {run_id} · crs {table.crs.to_string()}")
+    fig, ax = _map_axes(
+        title, f"admon run {run_id} · crs {table.crs.to_string()}", table.total_bounds
+    )
     fills = scale.colour_of(table[column])
     table.plot(ax=ax, color=fills, edgecolor="#4d4d4d", linewidth=0.4 if len(table) > 200 else 0.8)
     handles = [
@@ -201,7 +211,7 @@ def raster_png(
         title = f"Land cover class map {year} (opium poppy / cannabis)"
     else:
         title = f"NDVI season composite {year}"
-    fig, ax = _map_axes(title, f"admon run {run_id} · {raster.name}")
+    fig, ax = _map_axes(title, f"admon run {run_id} · {raster.name}", preview.bounds)
     extent = (left, right, bottom, top)
     if kind == "classes":
         ax.imshow(class_rgba(preview.values), extent=extent, interpolation="nearest")

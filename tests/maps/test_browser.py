@@ -1,0 +1,196 @@
+"""Open the published map and gallery in headless chromium with the network off."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+
+import pytest
+from matplotlib.colors import to_rgb
+
+import maps
+from maps.gallery import list_runs
+from maps.layers import METRICS, colour_scale, district_table
+from tests.maps.builders import make_districts, make_estimates
+from tests.maps.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+
+# For every district of the visible choropleth: does it have projected rings
+# (Leaflet drew it) and is the canvas painted at its centre (independent check
+# through the pixels)? Test districts are rectangles, so the centre is inside.
+DRAWN_JS = """() => {
+  const a = window.admon, map = a.map;
+  const name = Object.keys(a.districtLayers).find(n => map.hasLayer(a.districtLayers[n]));
+  const layer = a.districtLayers[name];
+  const members = layer.getLayers();
+  const canvas = members[0]._renderer._container;
+  const ctx = canvas.getContext("2d");
+  const cr = canvas.getBoundingClientRect(), mr = map.getContainer().getBoundingClientRect();
+  const scale = canvas.width / cr.width;
+  let withParts = 0, painted = 0;
+  const colours = {};
+  for (const l of members) {
+    if (l._parts && l._parts.length) withParts++;
+    const p = map.latLngToContainerPoint(l.getBounds().getCenter());
+    const x = Math.round((p.x + mr.left - cr.left) * scale);
+    const y = Math.round((p.y + mr.top - cr.top) * scale);
+    const px = ctx.getImageData(x, y, 1, 1).data;
+    if (px[3] > 0) painted++;
+    colours[l.feature.properties.id] = Array.from(px.slice(0, 3));
+  }
+  return {name, total: members.length, withParts, painted, colours, count: a.districtCount};
+}"""
+
+
+def test_map_loads_offline_and_draws_every_district(published_run, open_page):
+    inputs, paths = published_run
+    page, log = open_page(paths["map"])
+    page.wait_for_function("window.admon !== undefined && window.L !== undefined")
+    assert page.evaluate("typeof L.version") == "string"
+    drawn = page.evaluate(DRAWN_JS)
+    assert drawn["name"] == "Opium poppy: estimated area (ha)"
+    assert drawn["total"] == drawn["withParts"] == drawn["painted"] == len(inputs.districts)
+    assert drawn["count"] == len(inputs.districts)
+    assert page.locator("#admon-synthetic").is_visible()
+    assert page.locator(".leaflet-control-scale").count() == 1
+    assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "map_offline.png"))
+    assert log.console_errors() == []
+    assert log.off_machine_requests() == []
+    assert log.failed == []
+
+
+def _expected_rgb(inputs, crop: str, metric_key: str) -> dict[str, list[int]]:
+    """District fill colours computed in Python, independently of the page."""
+    table = district_table(
+        inputs.districts, inputs.estimates, programme_change=inputs.programme_change
+    )
+    metric = next(m for m in METRICS if m.key == metric_key)
+    column = table[f"{crop}_{metric_key}"]
+    colours = colour_scale(column, metric).colour_of(column)
+    return {
+        d: [round(255 * c) for c in to_rgb(h)]
+        for d, h in zip(table["district_id"], colours, strict=True)
+    }
+
+
+def _close(seen: dict[str, list[int]], expected: dict[str, list[int]]) -> bool:
+    # canvas pixels are stored premultiplied by the fill opacity: allow rounding
+    return seen.keys() == expected.keys() and all(
+        abs(a - b) <= 2 for k in seen for a, b in zip(seen[k], expected[k], strict=True)
+    )
+
+
+def test_switching_layers_changes_what_is_drawn(published_run, open_page):
+    inputs, paths = published_run
+    page, log = open_page(paths["map"])
+    page.wait_for_function("window.admon !== undefined")
+    before = page.evaluate(DRAWN_JS)
+    assert _close(before["colours"], _expected_rgb(inputs, "opium_poppy", "area_ha"))
+    legend = page.locator("#admon-legend")
+    assert "Opium poppy 2025: Estimated area" in legend.inner_text()
+
+    page.get_by_text("Opium poppy: change since baseline (ha)").click()
+    after = page.evaluate(DRAWN_JS)
+    assert after["name"] == "Opium poppy: change since baseline (ha)"
+    assert after["painted"] == len(inputs.districts)
+    expected = _expected_rgb(inputs, "opium_poppy", "change_ha")
+    assert _close(after["colours"], expected)
+    # only D001, D002, D005 have a programme baseline: the others are drawn as "no estimate"
+    assert expected["D003"] == [217, 217, 217] and expected["D005"] != expected["D003"]
+    assert after["colours"] != before["colours"]
+    assert "change since baseline" in legend.inner_text().lower()
+    assert "Estimated area" not in legend.inner_text()
+
+    plots_on = "window.admon.map.hasLayer(window.admon.overlays['Survey plots'])"
+    assert page.evaluate(plots_on) is True
+    page.get_by_text("Survey plots", exact=True).click()
+    assert page.evaluate(plots_on) is False
+
+    page.get_by_text("Class map (poppy / cannabis)").click()
+    page.wait_for_function(
+        "Array.from(document.querySelectorAll('img.leaflet-image-layer'))"
+        ".some(i => i.complete && i.naturalWidth > 0)"
+    )
+    assert "Opium poppy" in legend.inner_text() and "Water" in legend.inner_text()
+    assert log.console_errors() == []
+    assert log.off_machine_requests() == []
+
+
+def test_tooltip_shows_interval_and_sample_size(published_run, open_page):
+    inputs, paths = published_run
+    page, _ = open_page(paths["map"])
+    page.wait_for_function("window.admon !== undefined")
+    point = page.evaluate(
+        """() => { const a = window.admon, l = Object.values(a.districtLayers)[0];
+        const d = l.getLayers().find(x => x.feature.properties.id === "D005");
+        const p = a.map.latLngToContainerPoint(d.getBounds().getCenter());
+        const r = a.map.getContainer().getBoundingClientRect();
+        return [p.x + r.left, p.y + r.top]; }"""
+    )
+    page.mouse.move(*point)
+    tooltip = page.locator(".leaflet-tooltip")
+    tooltip.wait_for()
+    text = tooltip.inner_text()
+    # D005 (builders): poppy 50 ha, se 5 -> 95% 40.2 – 59.8, n = 25; baseline 75 ha -> -25 ha
+    assert "District 5" in text and "50 ha" in text
+    assert "40 – 60 ha" in text
+    assert "n = 25" in text
+    assert "change since 2024: -25 ha" in text
+
+
+@pytest.mark.slow
+def test_thousand_districts_load_and_draw_within_budget(tmp_path, open_page):
+    districts = make_districts(40, 26, side_m=1_000.0)  # 1,040 districts
+    estimates = make_estimates(districts, 2025)
+    run_dir = tmp_path / "runs" / "2025" / "big"
+    started = time.perf_counter()
+    paths = maps.publish_run(run_dir, districts=districts, district_estimates=estimates)
+    publish_s = time.perf_counter() - started
+    page_kb = paths["map"].stat().st_size / 1024
+
+    started = time.perf_counter()
+    page, log = open_page(paths["map"])
+    page.wait_for_function("window.admon !== undefined")
+    drawn = page.evaluate(DRAWN_JS)
+    load_s = time.perf_counter() - started
+    page.screenshot(path=str(ARTIFACTS / "map_1040_districts.png"))
+    print(f"1040 districts: publish {publish_s:.1f} s, {page_kb:.0f} kB, load+draw {load_s:.2f} s")
+    assert drawn["total"] == drawn["withParts"] == drawn["painted"] == 1040
+    assert load_s < 10
+    assert page_kb < 3000
+    assert log.console_errors() == []
+
+
+def test_gallery_lists_runs_newest_first_offline(published_run, tmp_path, open_page):
+    inputs, _ = published_run
+    workspace = tmp_path / "workspace"
+    # three copies of the published run under other years / ids / creation times
+    for year, run_id, created in (
+        (2024, "a2024", "2024-05-01"),
+        (2025, "a2025", "2025-05-01"),
+        (2025, "b2025", "2025-06-01"),
+    ):
+        run_dir = workspace / "runs" / str(year) / run_id
+        shutil.copytree(inputs.run_dir, run_dir)
+        manifest = {**inputs.manifest, "run_id": run_id, "year": year, "created": created}
+        (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    gallery = maps.build_gallery(workspace)
+    page, log = open_page(gallery)
+    order = page.eval_on_selector_all("article.run", "els => els.map(e => e.dataset.runId)")
+    assert order == ["b2025", "a2025", "a2024"] == [e["run_id"] for e in list_runs(workspace)]
+    headings = page.eval_on_selector_all("h2", "els => els.map(e => e.textContent)")
+    assert headings == ["2025", "2024"]
+    assert page.eval_on_selector_all(
+        "article.run img", "els => els.every(i => i.complete && i.naturalWidth === 320)"
+    )
+    assert page.locator(".tag", has_text="SYNTHETIC").count() == 3
+    page.screenshot(path=str(ARTIFACTS / "gallery.png"), full_page=True)
+    page.locator("article[data-run-id=a2024] a", has_text="interactive map").click()
+    page.wait_for_function("window.admon !== undefined")
+    assert page.url.endswith("/runs/2024/a2024/map.html")
+    assert log.console_errors() == []
+    assert log.off_machine_requests() == []
