@@ -1,0 +1,119 @@
+"""The upload page in a real browser (Debian's headless chromium through Playwright).
+
+A live uvicorn server on a free port serves the app; the page is driven the way
+a survey team uses it: paste the token, pick the file, press Upload, read the table.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+import uvicorn
+
+from web.app import create_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # network off: requests go to a closed proxy port, except loopback (Chromium's
+    # implicit bypass), where the service under test listens
+    "--proxy-server=127.0.0.1:9",
+]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.skip("chromium not installed: run scripts/system-deps.sh (make test does)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_service(tmp_path):
+    """(base URL, app) of the service running in a thread."""
+    app = create_app(tmp_path / "ws")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start within 20 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", app
+    server.should_exit = True
+    thread.join(timeout=10)
+    app.state.store.close()
+
+
+def _submit(page, base, token, name, content):
+    page.goto(f"{base}/upload")
+    page.fill("#token", token)
+    page.set_input_files(
+        "#file", files=[{"name": name, "mimeType": "application/octet-stream", "buffer": content}]
+    )
+    page.click("button[type=submit]")
+    page.wait_for_function(
+        "() => !document.getElementById('summary').textContent.startsWith('Uploading')"
+        " && document.getElementById('summary').textContent.length > 0",
+        timeout=20000,
+    )
+    rows = page.eval_on_selector_all(
+        "#report tbody tr", "trs => trs.map(tr => [...tr.cells].map(td => td.textContent))"
+    )
+    return page.text_content("#summary"), rows
+
+
+def test_a_team_uploads_a_file_and_reads_the_report_table(chromium, live_service, fieldkit):
+    base, app = live_service
+    token = app.state.store.create_token("team-a", "uploader")
+    page = chromium.new_page()
+    problems = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+
+    summary, rows = _submit(page, base, token, "kobo_export.csv", fieldkit.kobo_csv())
+
+    assert "2 rows accepted, 1 rejected" in summary
+    assert len(rows) == 1
+    row, field, message = rows[0]
+    assert row == "2" and field.lower().endswith("crop") and "banana" in message
+    assert problems == []
+
+    summary, rows = _submit(page, base, "admon_wrong", "kobo_export.csv", fieldkit.kobo_csv())
+    assert "HTTP 401" in summary and rows == []
+    page.close()
+
+
+def test_the_page_shows_a_refusal_and_escapes_server_text(chromium, live_service, fieldkit):
+    base, app = live_service
+    token = app.state.store.create_token("team-a", "uploader")
+    page = chromium.new_page()
+    hostile = fieldkit.FieldPlot("<b>x</b>", "<img src=x onerror=alert(1)>", "cultivated",
+                                 "2025-01-14", "team-a", 97.1, 20.2)  # fmt: skip
+
+    summary, rows = _submit(page, base, token, "p.geojson", fieldkit.geojson([hostile]))
+
+    assert "HTTP 422" in summary
+    assert any("<img src=x onerror=alert(1)>" in message for _, _, message in rows)
+    assert page.query_selector("#report img") is None  # shown as text, never as markup
+    page.close()
