@@ -148,7 +148,9 @@ def test_get_upload_of_an_unknown_id_raises_not_found(store):
 
 
 def test_get_plots_filters_by_year_and_team(store):
-    store.ingest_upload(plot_features(2, prefix="A"), "a.geojson", "team-a", season=2024)
+    store.ingest_upload(
+        plot_features(2, prefix="A"), "a.geojson", "team-a", season=("2023-09-01", "2024-04-30")
+    )
     store.ingest_upload(plot_features(3, prefix="B"), "b.geojson", "team-b")
 
     assert list(store.get_plots(year=2024)["plot_id"]) == ["A000", "A001"]
