@@ -6,7 +6,10 @@ gets its own interval and a verdict. The rules, chosen and tested here:
 
 Baseline
     *Reported* (``baseline_<crop>_ha`` in the programme table) is the figure for the
-    whole programme, a census-like number with no sampling error (SE 0). A
+    whole programme, a census-like number with no sampling error; its only known
+    uncertainty is rounding, so its SE is that of a uniform rounding error,
+    ``unit / sqrt(12)`` with ``unit`` the last reported decimal (``4.2`` → 0.1 ha →
+    SE 0.029 ha; ``420`` → 1 ha → SE 0.29 ha). A
     one-district programme uses it as that district's baseline. For several districts
     it is allocated to them by the shares of the baseline year's district estimates
     (``note`` says so); without those estimates the district rows have no baseline and
@@ -38,6 +41,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from decimal import Decimal
 from typing import Any
 
 import geopandas as gpd
@@ -61,6 +65,7 @@ from models.programme import BASELINE_CROP_COLUMNS
 __all__ = [
     "CHANGE_COLUMNS",
     "VERDICTS",
+    "reported_se",
     "programme_change",
     "programme_series",
     "programme_vs_other",
@@ -128,12 +133,14 @@ def _programme_rows(
         row.update(programme_id=prog["programme_id"], district_id=d, crop=crop, baseline_year=by)
         hit = base_hits[d]
         if not math.isnan(reported):
-            row.update(baseline_source="reported", baseline_se_ha=0.0, baseline_run_id=None)
+            row.update(baseline_source="reported", baseline_se_ha=reported_se(reported))
+            row["baseline_run_id"] = None
             total = sum(h["area_ha"] for h in base_hits.values() if h is not None)
             if len(ids) == 1:
                 row["baseline_ha"] = reported
             elif all(h is not None for h in base_hits.values()) and total > 0:
                 row["baseline_ha"] = reported * hit["area_ha"] / total
+                row["baseline_se_ha"] = reported_se(reported) * hit["area_ha"] / total
                 row["baseline_run_id"] = base_run
                 _add_note(row, f"reported programme baseline allocated by {by} estimate shares")
             else:
@@ -153,6 +160,22 @@ def _programme_rows(
     if len(ids) > 1:
         rows.append(_all_row(prog, crop, rows, reported, base_run, z))
     return rows
+
+
+def reported_se(value: float) -> float:
+    """SE of a reported figure from its rounding: ``unit / sqrt(12)`` (uniform error).
+
+    ``unit`` is the place of the last decimal written (``4.2`` → 0.1, ``420`` → 1);
+    a figure with many decimals gets a negligible SE.
+
+    Examples
+    --------
+    >>> round(reported_se(4.2), 4)
+    0.0289
+    """
+    exponent = Decimal(repr(float(value))).normalize().as_tuple().exponent
+    unit = 10.0 ** min(int(exponent), 0)
+    return unit / math.sqrt(12.0)
 
 
 def _current_fields(hit: pd.Series | None, missing_note: str) -> dict[str, Any]:
@@ -214,7 +237,7 @@ def _all_row(
     if not math.isnan(reported):
         row.update(
             baseline_ha=reported,
-            baseline_se_ha=0.0,
+            baseline_se_ha=reported_se(reported),
             baseline_source="reported",
             baseline_run_id=None,
         )
@@ -236,84 +259,113 @@ def _all_row(
     return row
 
 
-def _area_rows(
-    programmes: gpd.GeoDataFrame, class_map: str | os.PathLike[str], current: pd.DataFrame, z: float
-) -> list[dict[str, Any]]:
-    """Rows for programme area polygons from the class map inside them."""
+def _measure_areas(
+    polygons: gpd.GeoDataFrame, class_map: str | os.PathLike[str]
+) -> tuple[pd.DataFrame, set[str]]:
+    """Mapped class areas inside each programme polygon, and the ids of polygons on the map."""
     import rasterio
 
     from geo.area import zonal_class_area  # lazy: only runs with a class map
 
-    if "geometry_source" in programmes:
-        polygons = programmes[programmes["geometry_source"] == "area"]
-    else:
-        polygons = programmes[programmes.geometry.notna()]
-    if polygons.empty:
-        return []
     try:
         mapped = zonal_class_area(class_map, polygons[["programme_id", "geometry"]], "programme_id")
     except InvalidInputError as exc:  # areas outside the map: keep their rows, say why
         logger.warning("programme areas not measured on %s: %s", class_map, exc)
         mapped = pd.DataFrame(columns=["programme_id", "class", "area_ha"])
-    id_column = "programme_id" if "programme_id" in mapped else "zone_id"
+    if "zone_id" in mapped and "programme_id" not in mapped:
+        mapped = mapped.rename(columns={"zone_id": "programme_id"})
     with rasterio.open(class_map) as src:  # zones off the map come back as 0 ha: tell them apart
-        footprint = box(*src.bounds)
-        on_map = set(polygons.loc[polygons.to_crs(src.crs).intersects(footprint), "programme_id"])
+        inside = polygons.to_crs(src.crs).intersects(box(*src.bounds))
+    return mapped, set(polygons.loc[inside, "programme_id"].astype(str))
+
+
+def _area_fields(
+    prog: pd.Series,
+    crop: str,
+    measured: tuple[pd.DataFrame, set[str]],
+    estimates: pd.DataFrame,
+    z: float,
+) -> dict[str, Any]:
+    """Crop area inside one programme polygon: mapped area × the districts' estimate/map ratio."""
+    mapped, on_map = measured
+    pid = str(prog["programme_id"])
+    if pid not in on_map:
+        return _current_fields(None, "programme area not covered by the class map")
+    hit = mapped[
+        (mapped["programme_id"].astype(str) == pid) & (mapped["class"].astype(int) == code_of(crop))
+    ]
+    map_ha = float(hit["area_ha"].sum())
+    ids = district_ids_of(prog["district_ids"])
+    districts = estimates[estimates["district_id"].isin(ids) & (estimates["crop"] == crop)]
+    map_total = districts["map_area_ha"].sum() if "map_area_ha" in districts else 0.0
+    if len(districts) < len(ids) or not map_total > 0:
+        return dict(
+            area_ha=map_ha,
+            se_ha=np.nan,
+            ci_low_ha=np.nan,
+            ci_high_ha=np.nan,
+            method="map area (no sample-based interval)",
+            n_reference=np.nan,
+            note="map area (no sample-based interval)",
+        )
+    ratio = districts["area_ha"].sum() / map_total
+    se = map_ha * math.sqrt((districts["se_ha"] ** 2).sum()) / map_total
+    area = map_ha * ratio
+    return dict(
+        area_ha=area,
+        se_ha=se,
+        ci_low_ha=max(0.0, area - z * se),
+        ci_high_ha=area + z * se,
+        method="map area × district ratio",
+        n_reference=np.nan,
+        note=f"mapped {map_ha:.2f} ha × ratio {ratio:.3f} (estimate / map area of its districts)",
+    )
+
+
+def _area_rows(
+    polygons: gpd.GeoDataFrame,
+    class_map: str | os.PathLike[str],
+    current: pd.DataFrame,
+    baselines: dict[str, tuple[pd.DataFrame, str | None]],
+    baseline_class_map: str | os.PathLike[str] | None,
+    z: float,
+) -> list[dict[str, Any]]:
+    """Rows (``district_id`` ``"AREA"``) for programme area polygons."""
+    if polygons.empty:
+        return []
+    measured = _measure_areas(polygons, class_map)
+    measured_then = _measure_areas(polygons, baseline_class_map) if baseline_class_map else None
     rows = []
     for _, prog in polygons.iterrows():
+        base, base_run = baselines[str(prog["programme_id"])]
         for crop in CROPS_OF_INTEREST:
-            hit = mapped[
-                (mapped[id_column].astype(str) == str(prog["programme_id"]))
-                & (mapped["class"].astype(int) == code_of(crop))
-            ]
-            covered = prog["programme_id"] in on_map
-            map_ha = float(hit["area_ha"].sum()) if covered else np.nan
-            districts = current[
-                current["district_id"].isin(district_ids_of(prog["district_ids"]))
-                & (current["crop"] == crop)
-            ]
-            map_total = districts["map_area_ha"].sum() if "map_area_ha" in districts else 0.0
-            row: dict[str, Any] = dict(
+            row = _area_fields(prog, crop, measured, current, z)
+            row.update(
                 programme_id=prog["programme_id"],
                 district_id="AREA",
                 crop=crop,
                 baseline_year=int(prog["baseline_year"]),
-                n_reference=np.nan,
+                baseline_run_id=None,
             )
-            if not covered:
-                row.update(_current_fields(None, "programme area not covered by the class map"))
-            elif map_total > 0:
-                ratio = districts["area_ha"].sum() / map_total
-                se = map_ha * math.sqrt((districts["se_ha"] ** 2).sum()) / map_total
-                row.update(
-                    area_ha=map_ha * ratio,
-                    se_ha=se,
-                    method="map area × district ratio",
-                    note=(
-                        f"mapped {map_ha:.2f} ha × ratio {ratio:.3f} "
-                        "(estimate / mapped area of its districts)"
-                    ),
-                )
-                row.update(
-                    ci_low_ha=max(0.0, row["area_ha"] - z * se), ci_high_ha=row["area_ha"] + z * se
-                )
-            else:
-                row.update(
-                    area_ha=map_ha,
-                    se_ha=np.nan,
-                    ci_low_ha=np.nan,
-                    ci_high_ha=np.nan,
-                    method="map area (no sample-based interval)",
-                    note="map area (no sample-based interval)",
-                )
             reported = prog.get(BASELINE_CROP_COLUMNS[crop], np.nan)
             if reported is not None and not pd.isna(reported):
                 row.update(
-                    baseline_ha=float(reported), baseline_se_ha=0.0, baseline_source="reported"
+                    baseline_ha=float(reported),
+                    baseline_se_ha=reported_se(float(reported)),
+                    baseline_source="reported",
                 )
+            elif measured_then is not None:
+                then = _area_fields(prog, crop, measured_then, base, z)
+                row.update(
+                    baseline_ha=then["area_ha"],
+                    baseline_se_ha=then["se_ha"],
+                    baseline_source="derived" if not pd.isna(then["area_ha"]) else "missing",
+                    baseline_run_id=base_run,
+                )
+                _add_note(row, f"baseline: {then['note']} on the {prog['baseline_year']} map")
             else:
                 row.update(baseline_ha=np.nan, baseline_se_ha=np.nan, baseline_source="missing")
-                _add_note(row, "no reported baseline for the programme area")
+                _add_note(row, "no reported baseline and no baseline-year class map for the area")
             rows.append(row)
     return rows
 
@@ -352,6 +404,7 @@ def programme_change(
     run_id: str | None = None,
     baseline_run_id: str | None = None,
     class_map: str | os.PathLike[str] | None = None,
+    baseline_class_map: str | os.PathLike[str] | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Change in cultivation since each programme's baseline, per district and crop.
@@ -379,6 +432,9 @@ def programme_change(
         no ``run_id`` column.
     class_map
         ``classes.tif`` of the current run: adds ``"AREA"`` rows for programme polygons.
+    baseline_class_map
+        ``classes.tif`` of the baseline run: derives the area rows' baseline when the
+        programme reported none (calibrated by the baseline estimates).
     confidence
         Level of the change intervals (two-sided, normal).
 
@@ -398,15 +454,20 @@ def programme_change(
     current, current_run = estimates_of_year(estimates, year, z)
     baseline_source = estimates if baseline_estimates is None else baseline_estimates
     rows: list[dict[str, Any]] = []
+    baselines: dict[str, tuple[pd.DataFrame, str | None]] = {}
     for _, prog in programmes.iterrows():
         if pd.isna(prog["baseline_year"]):
             continue
         base, base_run = estimates_of_year(baseline_source, int(prog["baseline_year"]), z)
+        baselines[str(prog["programme_id"])] = (base, base_run or baseline_run_id)
         for crop in CROPS_OF_INTEREST:
             for row in _programme_rows(prog, crop, current, base, base_run or baseline_run_id, z):
                 rows.append(row)
     if class_map is not None and isinstance(programmes, gpd.GeoDataFrame):
-        rows.extend(_area_rows(programmes, class_map, current, z))
+        source = programmes.get("geometry_source")
+        with_area = source == "area" if source is not None else programmes.geometry.notna()
+        polygons = programmes[with_area & programmes["programme_id"].astype(str).isin(baselines)]
+        rows.extend(_area_rows(polygons, class_map, current, baselines, baseline_class_map, z))
     frame = pd.DataFrame(
         rows,
         columns=[

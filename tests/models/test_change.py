@@ -114,14 +114,16 @@ def test_derived_baseline_interval_arithmetic_and_verdicts():
     assert set(change["run_id"]) == {"run-2025"} and set(change["year"]) == {2025}
 
 
-def test_reported_single_district_baseline_has_no_sampling_error():
+def test_reported_single_district_baseline_carries_only_its_rounding_error():
     programmes = pd.DataFrame([_programme("P1", ["D01"], poppy=120.0)])
     now = _est(2025, [("D01", "opium_poppy", 80, 10)])
     change = programme_change(programmes, now, year=2025)
     row = _row(change, "P1", "D01")
-    # -40 ± 1.96·10 = [-59.6, -20.4]
-    assert row["baseline_source"] == "reported" and row["baseline_se_ha"] == 0
-    assert row["change_ci_low_ha"] == pytest.approx(-59.5996, abs=1e-3)
+    # "120" is reported to the hectare: rounding SE 1/sqrt(12) = 0.2887 ha;
+    # -40 ± 1.96·sqrt(10² + 1/12) = -40 ± 19.6078
+    assert row["baseline_source"] == "reported"
+    assert row["baseline_se_ha"] == pytest.approx(0.288675, abs=1e-6)
+    assert row["change_ci_low_ha"] == pytest.approx(-59.6078, abs=1e-3)
     assert row["change_pct"] == pytest.approx(-100 * 40 / 120)
     assert row["verdict"] == "decrease"
     # no cannabis baseline reported and no estimates of 2024 stored: no baseline
@@ -143,7 +145,9 @@ def test_reported_programme_baseline_is_allocated_by_baseline_shares_and_summed(
     assert total["baseline_ha"] == 150 and total["area_ha"] == 130
     assert total["se_ha"] == pytest.approx(5.0)
     assert total["ci_low_ha"] == pytest.approx(130 - Z * 5)
-    assert total["change_ci_high_ha"] == pytest.approx(-20 + Z * 5)
+    # "150" has a rounding SE of 1/sqrt(12); the 1:2 split carries a third of it to D01
+    assert d1["baseline_se_ha"] == pytest.approx(1 / math.sqrt(12) / 3)
+    assert total["change_ci_high_ha"] == pytest.approx(-20 + Z * math.sqrt(25 + 1 / 12))
     assert total["verdict"] == "decrease" and total["n_reference"] == 80
 
 
@@ -316,10 +320,11 @@ def test_programme_area_rows_use_the_class_map_and_the_district_ratio(tmp_path):
     now["map_area_ha"] = 10.0
     change = programme_change(programmes, now, year=2025, class_map=class_map)
     p1 = _row(change, "P1", "AREA")
-    # 1 ha mapped × 1.2 = 1.2 ha, SE 1 × 1/10 = 0.1; change -0.8 ± 0.196: decrease
+    # 1 ha mapped × 1.2 = 1.2 ha, SE 1 × 1/10 = 0.1; reported "2" ha (rounding SE
+    # 1/sqrt(12)); change -0.8 ± 1.96·sqrt(0.01 + 1/12) = -0.8 ± 0.599: decrease
     assert p1["area_ha"] == pytest.approx(1.2) and p1["se_ha"] == pytest.approx(0.1)
     assert p1["method"] == "map area × district ratio"
-    assert p1["change_ci_high_ha"] == pytest.approx(-0.8 + Z * 0.1)
+    assert p1["change_ci_high_ha"] == pytest.approx(-0.8 + Z * math.sqrt(0.01 + 1 / 12))
     assert p1["verdict"] == "decrease" and p1["baseline_source"] == "reported"
     # cannabis is outside the polygon: 0 ha mapped there
     assert _row(change, "P1", "AREA", "cannabis")["area_ha"] == 0
@@ -415,3 +420,51 @@ def test_programmes_and_change_round_trip_through_the_store(tmp_path):
     series = store.get_programme_series("AD-001")
     assert len(series) == len(direct[direct.programme_id == "AD-001"])
     assert set(series["year"]) == {2025}
+
+
+@pytest.mark.parametrize(
+    ("reported", "unit"), [(4.2, 0.1), (420.0, 1.0), (0.25, 0.01), (12.0, 1.0), (3.14159, 1e-5)]
+)
+def test_reported_baseline_rounding_se(reported, unit):
+    from models.change import reported_se
+
+    assert reported_se(reported) == pytest.approx(unit / math.sqrt(12))
+
+
+def test_reported_rounding_keeps_small_areas_from_false_verdicts():
+    # a 0.24 ha district reported as "0.2" is unchanged in truth: 0.24 ha again
+    programmes = pd.DataFrame([_programme("P1", ["D01"], cannabis=0.2)])
+    now = _est(2025, [("D01", "cannabis", 0.24, 0.0192)])
+    row = _row(programme_change(programmes, now, year=2025), "P1", "D01", "cannabis")
+    # +0.04 ± 1.96·sqrt(0.0192² + 0.1²/12) = ±0.0675: contains 0
+    assert row["change_ci_high_ha"] == pytest.approx(0.04 + Z * math.sqrt(0.0192**2 + 0.01 / 12))
+    assert row["verdict"] == "no detectable change"
+
+
+def test_programme_area_baseline_derived_from_the_baseline_class_map(tmp_path):
+    pytest.importorskip("geo.area")
+    area = box(500_000, 2_300_800, 500_200, 2_301_000)
+    programmes = gpd.GeoDataFrame(
+        [_programme("P4", ["D01"]) | {"geometry_source": "area"}], geometry=[area], crs="EPSG:32647"
+    )
+    then_map = _class_map(tmp_path / "classes_2024.tif", (0, 20, 0, 10))  # 2 ha in the area
+    now_map = _class_map(tmp_path / "classes_2025.tif", (0, 10, 0, 10))  # 1 ha
+    base = _est(2024, [("D01", "opium_poppy", 15, 2)], run_id="r24")
+    base["map_area_ha"] = 10.0  # ratio 1.5
+    now = _est(2025, [("D01", "opium_poppy", 12, 1)], run_id="r25")
+    now["map_area_ha"] = 10.0  # ratio 1.2
+    change = programme_change(
+        programmes, now, base, year=2025, class_map=now_map, baseline_class_map=then_map
+    )
+    row = _row(change, "P4", "AREA")
+    # baseline 2 × 1.5 = 3.0 (SE 2 × 2/10 = 0.4), now 1.2 (SE 0.1): -1.8 ± 1.96·sqrt(0.17)
+    assert row["baseline_source"] == "derived" and row["baseline_run_id"] == "r24"
+    assert row["baseline_ha"] == pytest.approx(3.0) and row["baseline_se_ha"] == pytest.approx(0.4)
+    assert row["change_ha"] == pytest.approx(-1.8)
+    assert row["change_ci_high_ha"] == pytest.approx(-1.8 + Z * math.sqrt(0.17))
+    assert row["verdict"] == "decrease"
+    # without the baseline map there is nothing to derive from: kept, said so
+    alone = _row(
+        programme_change(programmes, now, base, year=2025, class_map=now_map), "P4", "AREA"
+    )
+    assert alone["verdict"] == "no baseline" and "class map" in alone["note"]
