@@ -20,7 +20,7 @@ from affine import Affine
 from scipy import ndimage
 
 from geo.landcover import code_of
-from geo.synthetic.fields import _inside
+from geo.synthetic.fields import pixel_centres_inside
 from geo.synthetic.truth import PIXEL_AREA_HA, SURFACE, TruthRegion, rng_for
 
 __all__ = ["SEGMENT_PX", "SEGMENT_SIZE_M", "segment_frame", "draw_segment_sample", "orthomosaic"]
@@ -120,7 +120,7 @@ def orthomosaic(
     fields = truth.fields[year]
     for field in fields[fields.intersects(segment.geometry)].itertuples():
         ring = np.asarray(field.geometry.exterior.coords)
-        fine[_inside(xs, ys, ring)] = SURFACE[field.surface]
+        fine[pixel_centres_inside(xs, ys, ring)] = SURFACE[field.surface]
     rgb = np.zeros((3, size, size), dtype=np.float32)
     texture = ndimage.gaussian_filter(rng.normal(0, 1, (size, size)), 1.5) * 4
     for code, (mean, sd) in _COLOURS.items():

@@ -18,7 +18,13 @@ import pandas as pd
 import shapely
 from affine import Affine
 
-__all__ = ["make_field_polygon", "draw_fields_all_years", "FIELD_COLUMNS"]
+__all__ = [
+    "FIELD_COLUMNS",
+    "draw_fields_all_years",
+    "field_ring",
+    "make_field_polygon",
+    "pixel_centres_inside",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +61,11 @@ def make_field_polygon(
     rng: np.random.Generator, x: float, y: float, area_m2: float
 ) -> shapely.Polygon:
     """Return a compact field polygon of exactly ``area_m2`` centred near (x, y)."""
+    return shapely.Polygon(field_ring(rng, x, y, area_m2))
+
+
+def field_ring(rng: np.random.Generator, x: float, y: float, area_m2: float) -> np.ndarray:
+    """Closed ring (n + 1, 2) of a jittered ellipse of ``area_m2`` around (x, y)."""
     n = int(rng.integers(6, 11))
     step = 2 * np.pi / n
     angles = np.arange(n) * step + rng.uniform(-0.25, 0.25, n) * step
@@ -67,10 +78,11 @@ def make_field_polygon(
     ry = px * np.sin(rotation) + py * np.cos(rotation)
     shape_area = 0.5 * abs(np.dot(rx, np.roll(ry, 1)) - np.dot(ry, np.roll(rx, 1)))
     k = np.sqrt(area_m2 / shape_area)
-    return shapely.Polygon(np.column_stack([x + k * rx, y + k * ry]))
+    ring = np.column_stack([x + k * rx, y + k * ry])
+    return np.vstack([ring, ring[:1]])
 
 
-def _inside(xs: np.ndarray, ys: np.ndarray, ring: np.ndarray) -> np.ndarray:
+def pixel_centres_inside(xs: np.ndarray, ys: np.ndarray, ring: np.ndarray) -> np.ndarray:
     """Even-odd test of points against a closed ring (same rule as GDAL: pixel centres)."""
     x0, y0 = ring[:-1, 0], ring[:-1, 1]
     x1, y1 = ring[1:, 0], ring[1:, 1]
@@ -82,10 +94,10 @@ def _inside(xs: np.ndarray, ys: np.ndarray, ring: np.ndarray) -> np.ndarray:
 
 
 def _rasterize_window(
-    polygon: shapely.Polygon, transform: Affine, shape: tuple[int, int]
+    ring: np.ndarray, transform: Affine, shape: tuple[int, int]
 ) -> tuple[slice, slice, np.ndarray] | None:
-    """Pixels (by centre) of ``polygon`` as a window and a boolean mask, or None if outside."""
-    minx, miny, maxx, maxy = polygon.bounds
+    """Pixels (by centre) inside ``ring`` as a window and a boolean mask, or None if outside."""
+    (minx, miny), (maxx, maxy) = ring.min(axis=0), ring.max(axis=0)
     size = transform.a
     col0 = int(np.floor((minx - transform.c) / size))
     col1 = int(np.ceil((maxx - transform.c) / size))
@@ -96,7 +108,7 @@ def _rasterize_window(
     xs = transform.c + (np.arange(col0, col1) + 0.5) * size
     ys = transform.f - (np.arange(row0, row1) + 0.5) * size
     grid_x, grid_y = np.meshgrid(xs, ys)
-    mask = _inside(grid_x, grid_y, np.asarray(polygon.exterior.coords))
+    mask = pixel_centres_inside(grid_x, grid_y, ring)
     return slice(row0, row1), slice(col0, col1), mask
 
 
@@ -109,13 +121,13 @@ class _YearCanvas:
         self.transform = transform
         self.field_raster = np.zeros(surface.shape, dtype=np.int32)
         self.records: list[dict] = []
-        self.geometries: list[shapely.Polygon] = []
+        self.rings: list[np.ndarray] = []
 
     def try_place(
-        self, polygon: shapely.Polygon, district: int, code: int, allowed: tuple[int, ...]
+        self, ring: np.ndarray, district: int, code: int, allowed: tuple[int, ...]
     ) -> int:
         """Place a field if it fits; return its pixel count (0 if it does not fit)."""
-        window = _rasterize_window(polygon, self.transform, self.surface.shape)
+        window = _rasterize_window(ring, self.transform, self.surface.shape)
         if window is None:
             return 0
         rows, cols, mask = window
@@ -129,8 +141,8 @@ class _YearCanvas:
             or not np.isin(surface, allowed).all()
         ):
             return 0
-        self.geometries.append(polygon)
-        self.field_raster[rows, cols][mask] = len(self.geometries)
+        self.rings.append(ring)
+        self.field_raster[rows, cols][mask] = len(self.rings)
         self.surface[rows, cols][mask] = code
         return pixels
 
@@ -166,7 +178,8 @@ def _place_kind(
         for row in mine.itertuples():
             if rng.random() > _RESOW_SHARE or placed + row.area_ha / 0.01 > 1.05 * target_px:
                 continue
-            got = canvas.try_place(row.geometry, district, code, allowed)
+            ring = np.asarray(row.geometry.exterior.coords)
+            got = canvas.try_place(ring, district, code, allowed)
             if got:
                 placed += got
                 attrs.append(
@@ -187,8 +200,8 @@ def _place_kind(
         pick = candidates[np.searchsorted(cumulative, rng.uniform(0, cumulative[-1]))]
         x = t.c + (pick % width + rng.uniform()) * t.a
         y = t.f + (pick // width + rng.uniform()) * t.e
-        polygon = make_field_polygon(rng, x, y, size_px * _PIXEL_M2)
-        got = canvas.try_place(polygon, district, code, allowed)
+        ring = field_ring(rng, x, y, size_px * _PIXEL_M2)
+        got = canvas.try_place(ring, district, code, allowed)
         if got:
             placed += got
             attrs.append({"surface": name, "land_cover": land_cover, "resown_from": ""})
@@ -256,9 +269,16 @@ def _field_table(
     table["year"] = year
     table["district_id"] = district_of_field
     table["area_ha"] = np.round(pixels * 0.01, 2)
-    table["polygon_area_ha"] = np.round([g.area / 10_000 for g in canvas.geometries], 4)
-    table["sow_shift_days"] = np.round(rng.normal(0, 9, n), 1)
-    table["vigour"] = np.round(np.clip(rng.normal(1.0, 0.12, n), 0.6, 1.4), 3)
+    if n:
+        sizes = np.array([len(r) for r in canvas.rings])
+        polygons = shapely.polygons(
+            shapely.linearrings(np.vstack(canvas.rings), indices=np.repeat(np.arange(n), sizes))
+        )
+    else:
+        polygons = np.array([], dtype=object)
+    table["polygon_area_ha"] = np.round(shapely.area(polygons) / 10_000, 4)
+    table["sow_shift_days"] = np.round(rng.normal(0, 12, n), 1)
+    table["vigour"] = np.round(np.clip(rng.normal(1.0, 0.15, n), 0.6, 1.4), 3)
     is_poppy = (table.surface == "opium_poppy").to_numpy()
     erad_share = {d: rng.uniform(0.0, 0.25) for d in sorted(set(district_of_field))}
     share = np.array([erad_share[d] for d in district_of_field]) if n else np.zeros(0)
@@ -269,6 +289,4 @@ def _field_table(
     mean_yield = {d: rng.uniform(8, 20) for d in sorted(set(district_of_field))}
     field_yield = np.array([mean_yield[d] for d in district_of_field]) * rng.lognormal(0, 0.25, n)
     table["yield_kg_ha"] = np.where(is_poppy, np.round(np.clip(field_yield, 4, 40), 2), np.nan)
-    return gpd.GeoDataFrame(
-        table[list(FIELD_COLUMNS)], geometry=canvas.geometries, crs="EPSG:32647"
-    )
+    return gpd.GeoDataFrame(table[list(FIELD_COLUMNS)], geometry=polygons, crs="EPSG:32647")

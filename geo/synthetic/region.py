@@ -20,6 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
+from threadpoolctl import threadpool_limits
 
 from geo.io import atomic_path, atomic_write_json, atomic_write_text
 from geo.landcover import LEGEND, NODATA, name_of
@@ -184,7 +185,8 @@ def build_demo_region(
         truth = generate_truth(
             seed, scale=scale, years=tuple(years), size=size, n_districts=n_districts
         )
-        _write_region(staging, truth, params)
+        with threadpool_limits(limits=1, user_api="blas"):  # small products: threads contend
+            _write_region(staging, truth, params)
         atomic_write_json(staging / COMPLETE_MARKER, params)
         if root.exists():
             root.rmdir()  # empty (checked by _existing); a non-empty one raises

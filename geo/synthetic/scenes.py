@@ -61,7 +61,7 @@ _KNOT_DAYS = np.array([0, 30, 60, 90, 120, 150, 180], dtype=np.float32)
 _COVER_CURVES = {
     # fraction of green cover on 1 Oct, 31 Oct, 30 Nov, 30 Dec, 29 Jan, 28 Feb, 30 Mar
     "opium_poppy": (0.00, 0.06, 0.40, 0.74, 0.68, 0.25, 0.05),
-    "cannabis": (0.00, 0.00, 0.10, 0.35, 0.65, 0.80, 0.70),
+    "cannabis": (0.00, 0.02, 0.18, 0.45, 0.66, 0.72, 0.58),
     "dry_crop": (0.05, 0.10, 0.30, 0.58, 0.70, 0.48, 0.20),
     "paddy": (0.60, 0.42, 0.22, 0.12, 0.10, 0.10, 0.12),
     "forest": (0.92, 0.92, 0.90, 0.87, 0.82, 0.77, 0.74),
@@ -77,6 +77,7 @@ _BACKGROUND = {
     "fallow_bare": _DRY_GRASS,
     "water": _WATER,
 }
+_PATCHY = (SURFACE["forest"], SURFACE["fallow_bare"])
 _SCENE_DAYS = ((11, 15), (12, 15), (1, 14), (2, 13), (3, 15))
 """Month and day of the five acquisitions of a season (Nov..Mar)."""
 
@@ -157,14 +158,14 @@ def _surface_reflectance(
     fields = truth.fields[year]
     field_raster = truth.field_raster[year]
     shape = surface.shape
-    cover = np.zeros(shape, dtype=np.float32)
-    background = np.zeros((6, *shape), dtype=np.float32)
-    names = {code: name for name, code in SURFACE.items()}
-    for code, name in names.items():
-        where = surface == code
-        if where.any():
-            cover[where] = green_cover(name, day)
-            background[:, where] = _BACKGROUND[name][:, None]
+    cover_lut = np.zeros(256, dtype=np.float32)
+    background_lut = np.zeros((6, 256), dtype=np.float32)
+    green_lut = np.tile(_GREEN[:, None], (1, 256))
+    green_lut[:, SURFACE["forest"]] = _CANOPY
+    for name, code in SURFACE.items():
+        cover_lut[code] = green_cover(name, day)
+        background_lut[:, code] = _BACKGROUND[name]
+    cover = cover_lut[surface]
     # per field: sowing date and vigour; eradicated poppy is slashed to residue
     if len(fields):
         shift = np.concatenate([[0.0], fields.sow_shift_days.to_numpy(np.float32)])
@@ -178,27 +179,53 @@ def _surface_reflectance(
         field_cover[gone] = 0.04
         in_field = field_raster > 0
         cover[in_field] = field_cover[field_raster[in_field]]
-    cover += 0.07 * smooth_noise(rng, shape, 6) + rng.normal(0, 0.035, shape).astype(np.float32)
+    # canopy density and regrowth vary most in forest and fallow (degraded forest, scrub)
+    patchiness = np.where(np.isin(surface, _PATCHY), 0.13, 0.06).astype(np.float32)
+    cover += patchiness * smooth_noise(rng, shape, 6)
+    cover += 0.05 * rng.standard_normal(shape, dtype=np.float32)
+    cover += _open_canopy_and_regrowth(truth, surface)
     water = surface == SURFACE["water"]
-    cover = np.clip(cover, 0.0, 0.97)
+    np.clip(cover, 0.0, 0.97, out=cover)
     cover[water] = 0.0
-    green = np.where(
-        (surface == SURFACE["forest"])[None], _CANOPY[:, None, None], _GREEN[:, None, None]
-    )
-    reflectance = cover[None] * green + (1.0 - cover[None]) * background
+    reflectance = cover * green_lut[:, surface] + (1.0 - cover) * background_lut[:, surface]
     if 75 <= day <= 125:  # poppy flowering: petals over the green canopy
-        petals = np.clip(0.16 * np.exp(-(((day - 100) / 16) ** 2)), 0, None)
+        petals = 0.16 * np.exp(-(((day - 100) / 16) ** 2))
         poppy = surface == SURFACE["opium_poppy"]
-        share = petals * cover[poppy] * rng.uniform(0.5, 1.5, poppy.sum()).astype(np.float32)
+        share = petals * cover[poppy] * rng.uniform(0.5, 1.5, int(poppy.sum())).astype(np.float32)
         reflectance[:, poppy] = (1 - share) * reflectance[:, poppy] + share * _PETALS[:, None]
-    gy, gx = np.gradient(truth.elevation, 10.0)
-    shade = np.clip(1.0 + 0.35 * (gx - gy) / np.sqrt(1 + gx**2 + gy**2), 0.6, 1.4)
-    shade[water] = 1.0
-    reflectance *= shade[None] * (1 + rng.normal(0, 0.03, (6, *shape))).astype(np.float32)
-    reflectance += rng.normal(0, 0.004, (6, *shape)).astype(np.float32)
+    reflectance *= _terrain_shading(truth.elevation, water)
+    # sensor and residual atmospheric noise: relative 4 % plus 0.004 absolute
+    reflectance += (0.04 * reflectance + 0.004) * rng.standard_normal(
+        reflectance.shape, dtype=np.float32
+    )
     for band in reflectance:  # the sensor's point spread: mixed edge pixels
         band[:] = ndimage.gaussian_filter(band, 0.5, mode="nearest")
     return reflectance
+
+
+def _open_canopy_and_regrowth(truth: TruthRegion, surface: np.ndarray) -> np.ndarray:
+    """Static cover offsets: open (degraded) forest and fallow with regrowth.
+
+    The same in every scene of a region (drawn from the seed alone), so that
+    degraded forest and old fallow look alike all season, as they do.
+    """
+    field = smooth_noise(rng_for(truth.seed, 23), surface.shape, 10)
+    open_forest = 0.45 / (1 + np.exp((field + 1.0) / 0.3))
+    regrowth = 0.30 / (1 + np.exp(-(field - 1.0) / 0.3))
+    offset = np.zeros(surface.shape, dtype=np.float32)
+    forest = surface == SURFACE["forest"]
+    fallow = surface == SURFACE["fallow_bare"]
+    offset[forest] = -open_forest[forest]
+    offset[fallow] = regrowth[fallow]
+    return offset
+
+
+def _terrain_shading(elevation: np.ndarray, water: np.ndarray) -> np.ndarray:
+    """Illumination factor of slopes facing a south-eastern morning sun."""
+    gy, gx = np.gradient(elevation, 10.0)
+    shade = np.clip(1.0 + 0.35 * (gx - gy) / np.sqrt(1 + gx**2 + gy**2), 0.6, 1.4)
+    shade[water] = 1.0
+    return shade.astype(np.float32)
 
 
 def _clouds(

@@ -13,6 +13,7 @@ count times the pixel area.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 
@@ -78,12 +79,15 @@ def rng_for(seed: int, *parts: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), *[int(p) for p in parts]])
 
 
+@functools.lru_cache(maxsize=64)
 def _bspline_matrix(n_out: int, cell: float, n_coarse: int) -> np.ndarray:
     """Weights of a cubic B-spline through ``n_coarse`` knots sampled at ``n_out`` points."""
     t = np.abs(np.arange(n_out)[:, None] / cell + 1.0 - np.arange(n_coarse)[None, :])
     near = (4 - 6 * t**2 + 3 * t**3) / 6
     far = (2 - t) ** 3 / 6
-    return np.where(t < 1, near, np.where(t < 2, far, 0.0))
+    weights = np.where(t < 1, near, np.where(t < 2, far, 0.0)).astype(np.float32)
+    weights.flags.writeable = False  # cached and shared
+    return weights
 
 
 def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cell_px: float) -> np.ndarray:
@@ -94,7 +98,7 @@ def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cell_px: floa
     """
     height, width = shape
     cell = max(float(cell_px), 1.0)
-    coarse = rng.standard_normal((int(height / cell) + 4, int(width / cell) + 4))
+    coarse = rng.standard_normal((int(height / cell) + 4, int(width / cell) + 4), dtype=np.float32)
     rows = _bspline_matrix(height, cell, coarse.shape[0])
     cols = _bspline_matrix(width, cell, coarse.shape[1])
     fine = rows @ coarse @ cols.T
