@@ -172,3 +172,29 @@ def test_committed_kobo_example_loads():
     feedback, report = load_feedback(example)
     assert report.ok and len(feedback) == 5
     assert set(feedback["programme_id"]) == {"AD-001", "AD-002"}
+
+
+def test_demo_household_survey_round_trips(tmp_path):
+    synthetic_feedback = pytest.importorskip("geo.synthetic.feedback")
+    from geo.synthetic import generate_truth
+
+    truth = generate_truth(42, size=(300, 240), n_districts=6)
+    year = max(truth.years)
+    path = tmp_path / "household_survey.csv"
+    path.write_text(synthetic_feedback.household_survey_text(truth, year), encoding="utf-8")
+    feedback, report = load_feedback(path)
+    answers = synthetic_feedback.household_survey(truth, year)
+    assert report.ok and len(feedback) == len(answers)
+    summary = aggregate_feedback(feedback).set_index(["programme_id", "district_id"])
+    # independent count straight from the generator's answers
+    by_district = answers.groupby(["household/programme_id", "household/district_id"])
+    for (pid, did), part in by_district:
+        row = summary.loc[(pid, did)]
+        assert row["n_households"] == len(part)
+        assert row["share_growing_poppy"] == pytest.approx(
+            (part["household/grows_poppy"] == "yes").mean()
+        )
+        assert row["mean_income_usd"] == pytest.approx(part["household/income_usd"].mean())
+        adopted = (part["household/alternative_crops"] != "").mean()
+        assert row["share_adopted_alternative"] == pytest.approx(adopted)
+        assert row["survey_years"] in {str(year - 1), str(year), f"{year - 1};{year}"}
