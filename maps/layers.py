@@ -210,6 +210,14 @@ def _nice(value: float) -> float:
     return 10 ** (exponent + 1)  # pragma: no cover
 
 
+def _ceil_sig(value: float, digits: int = 2) -> float:
+    """Round up to ``digits`` significant digits (10,400 -> 11,000)."""
+    if value <= 0 or not math.isfinite(value):
+        return 1.0
+    step = 10 ** (math.floor(math.log10(value)) - digits + 1)
+    return math.ceil(value / step - 1e-9) * step
+
+
 def _round_sig(value: float, digits: int = 2) -> float:
     if value == 0 or not math.isfinite(value):
         return 0.0
@@ -264,8 +272,8 @@ def colour_scale(values: np.ndarray | pd.Series, metric: Metric, n_classes: int 
     top = float(finite.max()) if finite.size else 0.0
     if top <= 0:
         return ColourScale((0.0, 1.0), (to_hex(cmap(0.15)),))
+    upper = _ceil_sig(top)
     inner = np.quantile(finite, np.linspace(0, 1, n_classes + 1)[1:-1])
-    edges = sorted({0.0, *(_round_sig(float(q)) for q in inner if q > 0), _nice(top)})
-    edges = [e for e in edges if e <= _nice(top)]
+    edges = sorted({0.0, *(r for q in inner if 0 < (r := _round_sig(float(q))) < upper), upper})
     colours = tuple(to_hex(cmap(x)) for x in np.linspace(0.15, 0.95, len(edges) - 1))
     return ColourScale(tuple(edges), colours)

@@ -22,7 +22,7 @@ from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.transform import array_bounds
 from rasterio.vrt import WarpedVRT
-from rasterio.warp import calculate_default_transform
+from rasterio.warp import calculate_default_transform, transform_bounds
 
 from geo.io import atomic_path
 from geo.landcover import LEGEND, NODATA
@@ -146,7 +146,7 @@ def ndvi_rgba(values: np.ndarray) -> np.ndarray:
 def write_overlay_png(
     raster: str | Path, out_png: str | Path, *, kind: str, max_size: int = 1600
 ) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Render a raster as a transparent PNG in EPSG:4326 for a Leaflet image overlay.
+    """Render a raster as a transparent PNG for a Leaflet image overlay.
 
     Parameters
     ----------
@@ -162,17 +162,20 @@ def write_overlay_png(
     Returns
     -------
     tuple
-        Leaflet bounds ``((south, west), (north, east))`` in degrees.
+        Leaflet bounds ``((south, west), (north, east))`` in degrees (EPSG:4326);
+        the image itself is in Web Mercator rows and columns.
     """
     import matplotlib.image
 
     if kind not in ("classes", "ndvi"):
         raise ValueError(f"kind must be 'classes' or 'ndvi', got {kind!r}")
+    # Leaflet stretches an image overlay linearly in Web Mercator: warping to
+    # EPSG:3857 puts every pixel where it belongs; the corners give the bounds.
     preview = read_preview(
-        raster, categorical=kind == "classes", max_size=max_size, dst_crs="EPSG:4326"
+        raster, categorical=kind == "classes", max_size=max_size, dst_crs="EPSG:3857"
     )
     rgba = class_rgba(preview.values) if kind == "classes" else ndvi_rgba(preview.values)
     with atomic_path(out_png) as tmp:
         matplotlib.image.imsave(tmp, rgba, format="png")
-    west, south, east, north = preview.bounds
+    west, south, east, north = transform_bounds("EPSG:3857", "EPSG:4326", *preview.bounds)
     return (south, west), (north, east)
