@@ -91,6 +91,9 @@ class Store:
     def _layer_changed(self, conn: Connection, table: str, srid: int | None) -> None:
         """Record that a spatial table changed (GeoPackage metadata); no-op by default."""
 
+    def _lock_for_replace(self, conn: Connection, table: str) -> None:
+        """Make a delete-then-insert on ``table`` exclusive among writers; no-op by default."""
+
     def _insert_ignoring_conflict(self, conn: Connection, table: str):
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         return dialect.insert(self.tables[table]).on_conflict_do_nothing()
@@ -420,6 +423,7 @@ class Store:
 
     def _replace(self, name: str, rows: list[dict[str, Any]], srid: int | None) -> None:
         with self._write() as conn:
+            self._lock_for_replace(conn, name)
             conn.execute(delete(self.tables[name]))
             if rows:
                 conn.execute(self.tables[name].insert(), rows)
@@ -491,6 +495,7 @@ class Store:
     def _replace_run(self, name: str, rows: list[dict[str, Any]], run_id: str) -> None:
         table = self.tables[name]
         with self._write() as conn:
+            self._lock_for_replace(conn, name)
             conn.execute(delete(table).where(table.c.run_id == run_id))
             if rows:
                 conn.execute(table.insert(), rows)

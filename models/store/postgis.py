@@ -53,6 +53,10 @@ class PostGISStore(Store):
         with self.engine.begin() as conn:
             yield conn
 
+    def _lock_for_replace(self, conn: Connection, table: str) -> None:
+        # two writers replacing the same rows would otherwise both delete, then both insert
+        conn.execute(text(f'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE'))
+
     def _initialise(self) -> None:
         try:
             with self.engine.begin() as conn:
@@ -63,6 +67,9 @@ class PostGISStore(Store):
                 if not has_postgis:
                     conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
                 self.metadata.create_all(conn)
+                for table in ("survey_plots", "districts", "programmes"):
+                    index = f'"{table}_geom_gist" ON "{table}" USING gist (geom)'
+                    conn.execute(text(f"CREATE INDEX IF NOT EXISTS {index}"))
         except SQLAlchemyError as exc:
             url = self.engine.url.render_as_string(hide_password=True)
             raise StoreError(

@@ -7,6 +7,7 @@ import json
 import multiprocessing
 import sqlite3
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
@@ -379,3 +380,25 @@ def test_open_store_defaults_to_store_gpkg_in_the_workspace(tmp_path, monkeypatc
         assert default.path == tmp_path / "ws" / "store.gpkg"
     with open_store(tmp_path / "other") as by_folder:
         assert by_folder.path == tmp_path / "other" / "store.gpkg"
+
+
+def test_concurrent_replacements_of_one_run_leave_one_copy(store, monkeypatch):
+    start = threading.Barrier(6)
+    lock = store._lock_for_replace
+
+    def lock_then_linger(conn, table):
+        lock(conn, table)
+        time.sleep(0.05)  # widen the delete-then-insert window so unlocked writers would collide
+
+    monkeypatch.setattr(store, "_lock_for_replace", lock_then_linger)
+
+    def put(k):
+        start.wait()
+        store.put_estimates(_estimates(2025, 10.0 * (k + 1)), run_id="same-run")
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(put, range(6)))
+
+    stored = store.get_estimates(run_id="same-run")
+    assert len(stored) == 2  # one writer's two rows, not a mix or a sum of them
+    assert stored["area_ha"].iloc[0] in {10.0 * (k + 1) for k in range(6)}
