@@ -17,6 +17,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from pyproj import CRS
 
 from models.errors import InvalidInputError
@@ -108,9 +109,25 @@ def _to_wgs84(raw: RawPlots, options: LoadOptions, report: ValidationReport) -> 
 
 def _check_geometries(rows, geometry, field, report, options) -> np.ndarray:
     checked = np.empty(len(rows), dtype=object)
-    for i, (row, shape) in enumerate(zip(rows, geometry, strict=True)):
-        if shape is None:
-            continue
+    # valid 2D polygons and points in degree range need no further look (GEOS validity implies
+    # at least 3 distinct vertices); only the rest goes through the slower checks one by one
+    present = np.array([g is not None for g in geometry], dtype=bool)
+    simple = np.zeros(len(rows), dtype=bool)
+    if present.any():
+        shapes = geometry[present]
+        bounds = shapely.bounds(shapes)
+        simple[present] = (
+            np.isin(shapely.get_type_id(shapes), (0, 3))
+            & ~shapely.has_z(shapes)
+            & shapely.is_valid(shapes)
+            & (bounds[:, 0] >= -180)
+            & (bounds[:, 2] <= 180)
+            & (bounds[:, 1] >= -90)
+            & (bounds[:, 3] <= 90)
+        )
+    checked[simple] = geometry[simple]
+    for i in np.flatnonzero(present & ~simple):
+        row, shape = rows[i], geometry[i]
         reason = check_degree_range(shape)
         if reason is None:
             shape, reason, warning = check_plot_geometry(shape)
@@ -132,11 +149,6 @@ def _check_geometries(rows, geometry, field, report, options) -> np.ndarray:
     return checked
 
 
-def _cell(raw: RawPlots, columns: dict[str, str], field: str, row: int) -> Any:
-    column = columns.get(field)
-    return None if column is None else raw.attributes.at[row, column]
-
-
 def _attributes(raw, columns, geometry, report, options) -> list[dict[str, Any]]:
     records = []
     area_column = columns.get("area")
@@ -149,19 +161,29 @@ def _attributes(raw, columns, geometry, report, options) -> list[dict[str, Any]]
         report.warn(0, area_column, "area column has no unit in its name; read as hectares")
     team_is_fallback = header_key(columns.get("team", "")) in FALLBACK_SPELLINGS["team"]
     stem = raw.source.rsplit(".", 1)[0]
-    for row, shape in zip(raw.rows, geometry, strict=True):
-        cell = lambda field, row=row: _cell(raw, columns, field, row)  # noqa: E731
+    season = None
+    if options.season is not None:
+        season = tuple(pd.Timestamp(d).normalize() for d in options.season)
+    # whole columns as lists: row-by-row DataFrame lookups dominate the time otherwise
+    values = {f: raw.attributes[c].tolist() for f, c in columns.items()}
+    for i, (row, shape) in enumerate(zip(raw.rows.tolist(), geometry, strict=True)):
+        cell = {f: v[i] for f, v in values.items()}.get
         record: dict[str, Any] = {"row": row}
         record["plot_id"] = as_text(cell("plot_id")) or f"{stem}-{row}"
         record["crop_label"] = as_text(cell("crop"))
         record["crop"], record["land_cover"] = _crop_and_cover(row, cell, columns, report)
         record["status"] = _status(row, cell("status"), columns, report)
-        record["survey_date"] = _survey_date(row, cell("survey_date"), columns, report, options)
+        record["survey_date"] = _survey_date(row, cell("survey_date"), columns, report, season)
         file_team = as_text(cell("team"))
         record["team"] = (
             (options.team or file_team) if team_is_fallback else (file_team or options.team)
         )
-        record["gps_accuracy_m"] = _accuracy(raw, row, cell("gps_accuracy_m"), columns, report)
+        accuracy = raw.accuracy_m[i] if raw.accuracy_m is not None else math.nan
+        record["gps_accuracy_m"] = (
+            _number(row, cell("gps_accuracy_m"), columns, "gps_accuracy_m", report)
+            if "gps_accuracy_m" in columns
+            else float(accuracy)
+        )
         record["measured_area_ha"] = _area(
             row, cell("area"), area_factor, shape, columns, report, options
         )
@@ -214,15 +236,15 @@ def _status(row, value, columns, report) -> str:
     return status
 
 
-def _survey_date(row, value, columns, report, options) -> pd.Timestamp | None:
+def _survey_date(row, value, columns, report, season) -> pd.Timestamp | None:
     field = columns.get("survey_date", "survey_date")
     survey_date, problem = as_date(value)
     if problem:
         report.reject(row, field, problem)
         return None
-    if options.season is None:
+    if season is None:
         return survey_date
-    start, end = (pd.Timestamp(d).normalize() for d in options.season)
+    start, end = season
     if survey_date is None:
         report.reject(
             row, field, f"no survey date; needed to check the season {start.date()}..{end.date()}"
@@ -247,14 +269,6 @@ def _number(row, value, columns, field, report) -> float:
         report.warn(row, columns[field], f"{number:g} is negative; left empty")
         return math.nan
     return number
-
-
-def _accuracy(raw, row, value, columns, report) -> float:
-    if "gps_accuracy_m" in columns:
-        return _number(row, value, columns, "gps_accuracy_m", report)
-    if raw.accuracy_m is not None:
-        return float(raw.accuracy_m[raw.attributes.index.get_loc(row)])
-    return math.nan
 
 
 def _area(row, value, factor, shape, columns, report, options) -> float:

@@ -148,7 +148,13 @@ def check_in_region(geometries: np.ndarray, region: BaseGeometry) -> list[str | 
 
 def geodesic_area_ha(geometry: BaseGeometry) -> float:
     """Area on the WGS84 ellipsoid in hectares (0 for points and lines)."""
-    if not _polygons(geometry):
+    polygons = _polygons(geometry)
+    if not polygons:
         return 0.0
-    area_m2, _ = GEOD.geometry_area_perimeter(geometry)
-    return abs(area_m2) / 10_000.0
+    area_m2 = 0.0
+    for polygon in polygons:
+        for k, ring in enumerate([polygon.exterior, *polygon.interiors]):
+            xy = shapely.get_coordinates(ring)
+            ring_m2 = abs(GEOD.polygon_area_perimeter(xy[:, 0], xy[:, 1])[0])
+            area_m2 += -ring_m2 if k else ring_m2
+    return area_m2 / 10_000.0

@@ -97,6 +97,9 @@ def parse_odk_geo(value: str, kind: str = "geo field") -> ParsedGeo:
     parts = [p for p in value.strip().split(";") if p.strip()]
     if not parts:
         raise GeoTextError(f"{kind} is empty")
+    fast = _parse_uniform(parts)
+    if fast is not None:
+        return fast
     points = [_parse_point(p, i) for i, p in enumerate(parts, start=1)]
     accuracies = [a for _, _, a in points if not math.isnan(a)]
     accuracy = max(accuracies) if accuracies else math.nan
@@ -109,6 +112,32 @@ def parse_odk_geo(value: str, kind: str = "geo field") -> ParsedGeo:
             f"{kind} has {distinct} distinct vertices; a field boundary needs at least 3"
         )
     return ParsedGeo(Polygon(vertices), accuracy)
+
+
+def _parse_uniform(parts: list[str]) -> ParsedGeo | None:
+    """Fast path for the usual case: every point has the same count of valid numbers.
+
+    Returns ``None`` whenever anything is unusual (NaN fails every comparison too),
+    so that the point-by-point path produces the precise message.
+    """
+    try:
+        values = [[float(n) for n in p.split()] for p in parts]
+    except ValueError:
+        return None
+    width = len(values[0])
+    if not 2 <= width <= 4 or any(len(v) != width for v in values):
+        return None
+    if not all(-90 <= v[0] <= 90 and -180 <= v[1] <= 180 for v in values):
+        return None
+    accuracy = max(v[3] for v in values) if width == 4 else math.nan
+    if not math.isfinite(accuracy) and width == 4:
+        return None
+    if len(values) == 1:
+        return ParsedGeo(Point(values[0][1], values[0][0]), accuracy)
+    xy = [(v[1], v[0]) for v in values]
+    if len(set(xy)) < 3:
+        return None
+    return ParsedGeo(Polygon(xy), accuracy)
 
 
 def parse_wkt(value: str) -> BaseGeometry:

@@ -61,26 +61,7 @@ def read_csv_plots(path: Path, *, max_rows: int, source: str | None = None) -> R
     check_file_size(path)
     text, encoding_warning = decode_text(path.read_bytes(), name)
     delimiter = sniff_delimiter(text)
-    try:
-        table = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=False,
-            nrows=max_rows + 1,
-            engine="c",
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise InvalidInputError(f"{name}: not a readable CSV table ({exc})") from None
-    if len(table) > max_rows:
-        raise InvalidInputError(
-            f"{name}: more than {max_rows:,} data rows; split the file (for example by district) "
-            "or raise max_rows"
-        )
-    table.index = pd.RangeIndex(1, len(table) + 1)
-    table.columns = [str(c).strip() for c in table.columns]
-    table = table[(table != "").any(axis=1)]  # blank lines keep their row numbers but are skipped
+    table, shape_errors = _read_records(text, delimiter, name, max_rows)
     flavour = export_flavour(table.columns)
     raw = RawPlots(
         source=name,
@@ -92,10 +73,66 @@ def read_csv_plots(path: Path, *, max_rows: int, source: str | None = None) -> R
     if encoding_warning:
         raw.warnings.append((0, "file", encoding_warning))
     _attach_geometry(raw)
+    raw.row_errors[:0] = shape_errors
     logger.info(
         "%s: %d rows read as %s, geometry from %s", name, len(table), raw.kind, raw.geometry_field
     )
     return raw
+
+
+def _read_records(
+    text: str, delimiter: str, name: str, max_rows: int
+) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
+    """Parse records with the csv module: quoted line breaks stay in one record, blank lines
+    keep their row number, and a record with more fields than the header is one rejected row
+    (an unquoted delimiter inside a value) rather than a shifted table."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = _unique([h.strip() for h in next(reader)])
+    except StopIteration:
+        raise InvalidInputError(f"{name}: the file has no header row") from None
+    except csv.Error as exc:
+        raise InvalidInputError(f"{name}: not a readable CSV table ({exc})") from None
+    width = len(header)
+    records, rows, errors = [], [], []
+    try:
+        for row, record in enumerate(reader, start=1):
+            if row > max_rows:
+                raise InvalidInputError(
+                    f"{name}: more than {max_rows:,} data rows; split the file (for example by "
+                    "district) or raise max_rows"
+                )
+            if not any(v.strip() for v in record):
+                continue
+            if len(record) > width and any(v.strip() for v in record[width:]):
+                errors.append(
+                    (
+                        row,
+                        "row",
+                        (
+                            f"{len(record)} fields where the header has {width}; a value probably "
+                            f"contains an unquoted '{delimiter}': quote it or export again"
+                        ),
+                    )
+                )
+                record = record[:width]
+            records.append(record[:width] + [""] * (width - len(record)))
+            rows.append(row)
+    except csv.Error as exc:
+        raise InvalidInputError(f"{name}: not a readable CSV table ({exc})") from None
+    table = pd.DataFrame(records, columns=header, index=pd.Index(rows, dtype="int64"), dtype=str)
+    return table, errors
+
+
+def _unique(header: list[str]) -> list[str]:
+    """Number repeated header names (``crop``, ``crop.1``) so every column can be addressed."""
+    seen: dict[str, int] = {}
+    names = []
+    for name in header:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        names.append(f"{name}.{count}" if count else name)
+    return names
 
 
 def _share_like(values: pd.Series, predicate) -> float:
