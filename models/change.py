@@ -12,8 +12,9 @@ Baseline
     SE 0.029 ha; ``420`` → 1 ha → SE 0.29 ha). A
     one-district programme uses it as that district's baseline. For several districts
     it is allocated to them by the shares of the baseline year's district estimates
-    (``note`` says so); without those estimates the district rows have no baseline and
-    the comparison is made on the programme-level row only.
+    (``note`` says so; the shares' own sampling error is not added); without those
+    estimates the district rows have no baseline and the comparison is made on the
+    programme-level row only.
     *Derived*: with no reported figure, the baseline is the baseline year's district
     estimate (its run recorded in ``baseline_run_id``) and carries that estimate's SE.
     No figure either way: ``baseline_source`` ``"missing"``, verdict ``"no baseline"``.

@@ -184,10 +184,26 @@ def load_programmes(
 
     programmes = _to_geodataframe(records, geoms, crs, districts)
     report = ValidationReport(source=source.name, total_rows=len(raw), errors=errors)
+    _warn_missing_baselines(report, records, seen)
     logger.info("%s: %d programmes accepted, %d rejected", source, report.accepted, report.rejected)
     if strict and errors:
         raise InvalidInputError(f"{source.name}: " + "; ".join(str(e) for e in errors))
     return programmes, report
+
+
+def _warn_missing_baselines(
+    report: Any, records: list[dict[str, Any]], rows: dict[str, int]
+) -> None:
+    """Accepted programmes without a reported baseline: say what will happen instead."""
+    for record in records:
+        for crop, column in BASELINE_CROP_COLUMNS.items():
+            if math.isnan(record[column]):
+                report.warn(
+                    rows[record["programme_id"]],
+                    column,
+                    f"no reported {crop} baseline for {record['programme_id']}; it will be "
+                    f"derived from the {record['baseline_year']} district estimates",
+                )
 
 
 def programmes_to_table(programmes: pd.DataFrame) -> pd.DataFrame:

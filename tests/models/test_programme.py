@@ -245,3 +245,11 @@ def test_table_round_trips_through_csv(tmp_path):
         pd.DataFrame(again[list(PROGRAMME_COLUMNS)]),
         pd.DataFrame(programmes[list(PROGRAMME_COLUMNS)]),
     )
+
+
+def test_missing_baseline_figures_are_warnings_not_errors(tmp_path):
+    path = _write_csv(tmp_path, ["P1,Coffee,DoA,UNODC,2024-01-15,,D01,2024,12,,,,,,,"])
+    programmes, report = load_programmes(path)
+    assert report.ok and len(programmes) == 1
+    assert [(w.row, w.field) for w in report.warnings] == [(1, "baseline_cannabis_ha")]
+    assert "derived from the 2024" in report.warnings[0].message
