@@ -68,14 +68,14 @@ def district_names(rng: np.random.Generator, n: int) -> list[str]:
 
 
 def expected_verdict(true_change_pct: float) -> str:
-    """Return ``decrease``, ``increase`` or ``no_detectable_change`` for a true change."""
+    """Return ``decrease``, ``increase`` or ``no detectable change`` for a true change."""
     if np.isnan(true_change_pct):
-        return "no_detectable_change"
+        return "no detectable change"
     if true_change_pct <= -VERDICT_THRESHOLD_PCT:
         return "decrease"
     if true_change_pct >= VERDICT_THRESHOLD_PCT:
         return "increase"
-    return "no_detectable_change"
+    return "no detectable change"
 
 
 @dataclass(frozen=True)

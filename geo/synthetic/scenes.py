@@ -281,7 +281,7 @@ def scene_arrays(truth: TruthRegion, year: int, index: int) -> SceneArrays:
     shape10 = surface10.shape[1:]
     shape20 = ((shape10[0] + 1) // 2, (shape10[1] + 1) // 2)
 
-    fraction = 0.0 if index == 1 else float(rng.uniform(0.0, 0.4))
+    fraction = 0.0 if index == 1 else float(rng.uniform(0.0, 0.33))
     opacity20, cirrus20, shadow20 = _clouds(rng, shape20, fraction)
     strip_scene = int(rng_for(truth.seed, 22, year).integers(0, len(_SCENE_DAYS)))
     nodata20 = np.zeros(shape20, dtype=bool)
