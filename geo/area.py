@@ -26,9 +26,12 @@ from rasterio import features as rio_features
 from rasterio import windows as rio_windows
 from shapely.geometry import box
 
+from geo.area_files import estimate_from_files
 from geo.estimators import StratifiedEstimate, stratified_area_estimate
+from geo.field_estimates import eradication_by_district, production_estimates
 from geo.landcover import NODATA
 from geo.pixel_area import pixel_area_ha, row_pixel_area_m2
+from geo.segments import SegmentEstimate, segment_estimate
 from geo.zone_estimates import district_estimates, region_estimate
 from models.errors import InvalidInputError
 
@@ -39,6 +42,11 @@ __all__ = [
     "StratifiedEstimate",
     "district_estimates",
     "region_estimate",
+    "segment_estimate",
+    "SegmentEstimate",
+    "eradication_by_district",
+    "production_estimates",
+    "estimate_from_files",
     "open_class_map",
     "row_pixel_area_m2",
 ]

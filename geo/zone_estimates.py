@@ -14,6 +14,15 @@ names the borrowed classes. If the region itself has fewer than
 
 The regional total (``region_estimate``) treats every (district, class) pair as
 a stratum, and counts borrowed strata of one class as fully correlated.
+
+Rare omission makes the plain variance too small: a district's forest stratum
+where 25 points found no poppy has ``p̂ = 0`` and contributes no variance, yet
+the map misses some poppy in forest (the region's points show it). With
+``regional_variance_floor`` (default) each stratum's ``p(1 − p)`` is the larger
+of its own and that of the pooled regional proportion of its map class. The
+point estimate is unchanged (design-unbiased); only the interval widens where
+the district's own sample cannot see rare errors. The honesty benchmark
+(``tests/benchmarks/bench_honesty.py``) shows the effect on coverage.
 """
 
 from __future__ import annotations
@@ -144,7 +153,7 @@ def _design(map_area: pd.DataFrame, sample: pd.DataFrame, zone_id: str) -> _Desi
     return _Design(zones, codes, area, counts, sizes)
 
 
-def _stratum_stats(design: _Design, min_per_stratum: int):
+def _stratum_stats(design: _Design, min_per_stratum: int, variance_floor: bool = True):
     """Return own proportions/variances per (zone, stratum), which are usable, and regional ones."""
     n = design.counts.sum(axis=2)
     census = (n >= design.sizes) & (n >= 1)
@@ -166,6 +175,12 @@ def _stratum_stats(design: _Design, min_per_stratum: int):
         if usable.sum() >= 2:
             spread = np.var(p[usable, i, :], axis=0, ddof=1)
             region_var[i] = np.maximum(region_var[i], spread)
+    if variance_floor:
+        # A district stratum that found no poppy in 25 points has p̂ = 0 and variance 0,
+        # yet the crop occurs in that map class elsewhere: plug the regional rate into
+        # p(1 - p) when it is the larger, so rare omission cannot make an interval vanish.
+        pooled_p = np.nan_to_num(region_p)
+        var = np.maximum(var, (pooled_p * (1 - pooled_p))[None] * shrink[..., None])
     return own, p, var, region_p, region_var, n
 
 
@@ -247,6 +262,7 @@ def district_estimates(
     crops: Sequence[str] = CROPS_OF_INTEREST,
     min_per_stratum: int = 2,
     confidence: float = 0.95,
+    regional_variance_floor: bool = True,
 ) -> pd.DataFrame:
     """Estimate each crop's area per district with a confidence interval.
 
@@ -271,6 +287,10 @@ def district_estimates(
         Own samples a stratum needs before it is estimated on its own.
     confidence : float
         Confidence level of ``ci_low_ha``/``ci_high_ha``.
+    regional_variance_floor : bool
+        In each stratum's variance ``p(1 − p)/(n − 1)`` use the regional
+        proportion of that map class when it gives the larger value (see the
+        module docstring); ``False`` gives the plain Olofsson variance.
 
     Returns
     -------
@@ -298,7 +318,7 @@ def district_estimates(
     if outside:
         logger.warning("%d reference samples lie outside every district and are not used", outside)
     design = _design(map_area, sample, zone_id)
-    stats = _stratum_stats(design, min_per_stratum)
+    stats = _stratum_stats(design, min_per_stratum, regional_variance_floor)
     names = _zone_names(zones, zone_id, zone_name)
     rows = []
     for index, zone in enumerate(design.zones):
@@ -323,6 +343,7 @@ def region_estimate(
     crops: Sequence[str] = CROPS_OF_INTEREST,
     min_per_stratum: int = 2,
     confidence: float = 0.95,
+    regional_variance_floor: bool = True,
     region_id: str = "ALL",
     region_name: str = "All districts",
 ) -> pd.DataFrame:
@@ -338,7 +359,7 @@ def region_estimate(
     """
     z = z_value(confidence)
     design = _design(map_area, sample, zone_id)
-    stats = _stratum_stats(design, min_per_stratum)
+    stats = _stratum_stats(design, min_per_stratum, regional_variance_floor)
     every = list(range(len(design.zones)))
     rows = [
         {"district_id": region_id, "district_name": region_name,

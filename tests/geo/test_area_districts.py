@@ -41,7 +41,8 @@ SAMPLE = sample_table({
 
 
 def test_stratified_district_rows_by_hand():
-    table = district_estimates(AREAS, SAMPLE, ZONES, year=2025, crops=("opium_poppy",))
+    table = district_estimates(AREAS, SAMPLE, ZONES, year=2025, crops=("opium_poppy",),
+                               regional_variance_floor=False)  # fmt: skip
     assert list(table.columns[:9]) == CONTRACT_COLUMNS
     d01 = table.set_index("district_id").loc["D01"]
     # D01 poppy = 50*16/20 + 950*2/40 = 40 + 47.5 = 87.5 ha
@@ -64,6 +65,16 @@ def test_stratified_district_rows_by_hand():
     assert d02["se_ha"] == pytest.approx(own.area_se[0])
 
 
+def test_regional_variance_floor_by_hand():
+    table = district_estimates(AREAS, SAMPLE, ZONES, year=2025, crops=("opium_poppy",))
+    d01 = table.set_index("district_id").loc["D01"]
+    # stratum 1: own p = 0.8 (p(1-p) = 0.16), regional 26/40 = 0.65 (0.2275) -> floor used;
+    # stratum 3: own 2/40 (0.0475), regional 3/90 (0.0322) -> own kept. Estimate unchanged.
+    assert d01["area_ha"] == pytest.approx(87.5)
+    var = 50**2 * 0.65 * 0.35 / 19 + 950**2 * 0.05 * 0.95 / 39
+    assert d01["se_ha"] == pytest.approx(np.sqrt(var))
+
+
 def test_lower_bound_is_clipped_at_zero():
     areas = map_area_table({"D01": {1: 1.0, 3: 9999.0}})
     cells = {("D01", 1, "other_crops"): 9, ("D01", 1, "opium_poppy"): 1}
@@ -78,6 +89,7 @@ def test_lower_bound_is_clipped_at_zero():
 def test_region_row_sums_districts_when_all_strata_are_own():
     region = region_estimate(AREAS, SAMPLE, ZONES, year=2025, crops=("opium_poppy",)).iloc[0]
     table = district_estimates(AREAS, SAMPLE, ZONES, year=2025, crops=("opium_poppy",))
+    assert region["se_ha"] > 0
     assert region["district_id"] == "ALL"
     assert region["area_ha"] == pytest.approx(table["area_ha"].sum())
     assert region["se_ha"] == pytest.approx(np.sqrt((table["se_ha"] ** 2).sum()))
@@ -91,7 +103,8 @@ def test_thin_stratum_falls_back_to_regional_allocation(caplog):
     thin = pd.concat([SAMPLE, sample_table({("D03", 1, "opium_poppy"): 1,
                                             ("D03", 3, "other_crops"): 30})])  # fmt: skip
     with caplog.at_level(logging.WARNING):
-        table = district_estimates(areas, thin, None, year=2025, crops=("opium_poppy",))
+        table = district_estimates(areas, thin, None, year=2025, crops=("opium_poppy",),
+                                   regional_variance_floor=False)  # fmt: skip
     d03 = table.set_index("district_id").loc["D03"]
     assert d03["method"] == "regional_allocation"
     assert "opium_poppy" in d03["note"] and "D03" in caplog.text
