@@ -26,7 +26,7 @@ from rasterio.windows import Window
 
 from geo.io import TMP_PREFIX, atomic_path
 
-__all__ = ["season_composite", "seasonal_metrics", "write_cog", "METHODS"]
+__all__ = ["season_composite", "seasonal_metrics", "write_cog", "nan_percentile", "METHODS"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,38 @@ def _whole_time(stack: xr.Dataset) -> xr.Dataset:
     if stack.chunks:
         return stack.chunk({"time": -1})
     return stack
+
+
+def nan_percentile(values: np.ndarray, q: float) -> np.ndarray:
+    """Percentile along the last axis skipping NaN, linear between observations.
+
+    Same numbers as ``np.nanpercentile(values, q, axis=-1)`` (its default
+    "linear" method) but one vectorised sort instead of numpy's per-pixel
+    fallback for small axes, which is many times slower on season stacks.
+    All-NaN pixels give NaN.
+
+    Examples
+    --------
+    >>> nan_percentile(np.array([[0.05, np.nan, 0.20, 0.08, 0.10]]), 50).round(4).tolist()
+    [0.09]
+    """
+    ordered = np.sort(values, axis=-1)  # NaN sort last
+    count = np.isfinite(ordered).sum(axis=-1)
+    rank = (q / 100.0) * np.maximum(count - 1, 0)
+    lower = np.floor(rank).astype(np.intp)
+    upper = np.minimum(lower + 1, np.maximum(count - 1, 0))
+    low_value = np.take_along_axis(ordered, lower[..., None], axis=-1)[..., 0]
+    high_value = np.take_along_axis(ordered, upper[..., None], axis=-1)[..., 0]
+    result = low_value + (rank - lower) * (high_value - low_value)
+    return np.where(count > 0, result, np.nan)
+
+
+def _nan_pct(values: np.ndarray, axis: int = -1, q: float = 50.0) -> np.ndarray:
+    return nan_percentile(values, q)
+
+
+def _nan_median(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    return nan_percentile(values, 50.0)
 
 
 def _nan_reduce(func: Any, array: xr.DataArray, **kwargs: Any) -> xr.DataArray:
@@ -138,11 +170,11 @@ def season_composite(stack: xr.Dataset, method: str = "median") -> xr.Dataset:
     if method == "max_ndvi":
         composite = _best_pixel(stack, bands)
     elif method in ("median", "mean", "min", "max"):
-        func = {"median": np.nanmedian, "mean": np.nanmean, "min": np.nanmin, "max": np.nanmax}
+        func = {"median": _nan_median, "mean": np.nanmean, "min": np.nanmin, "max": np.nanmax}
         composite = xr.Dataset({b: _nan_reduce(func[method], stack[b]) for b in bands})
     elif match := _PERCENTILE.match(method):
         q = float(match.group(1))
-        composite = xr.Dataset({b: _nan_reduce(np.nanpercentile, stack[b], q=q) for b in bands})
+        composite = xr.Dataset({b: _nan_reduce(_nan_pct, stack[b], q=q) for b in bands})
     else:
         raise ValueError(f"unknown composite method {method!r}; use one of {METHODS}")
     composite["valid_count"] = _valid_count(stack, bands)

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import dask
 import numpy as np
 import pystac
 import xarray as xr
@@ -35,6 +36,8 @@ from geo.readers.base import (
     AllMaskedError,
     NoOverlapError,
     SceneSpec,
+    all_masked_message,
+    clear_check,
     load_scene,
 )
 from geo.readers.drone import PROFILES, DroneOrtho, SensorProfile, drone_spec
@@ -157,6 +160,11 @@ def read_scene(
     )
 
 
+def _skip(reason: Exception) -> None:
+    warnings.warn(str(reason), stacklevel=3)
+    logger.warning("skipped: %s", reason)
+
+
 def read_season(
     sources: Iterable[Any],
     grid: AnalysisGrid,
@@ -192,21 +200,37 @@ def read_season(
     ImageryError
         No source was usable, or a scene has no acquisition time.
     """
-    scenes = []
+    candidates = []
     for source in sources:
+        spec = describe_source(source, bands)
         try:
-            scene = read_scene(
-                source, bands, grid, chunk_px=chunk_px, resampling=resampling, mask_snow=mask_snow
+            scene = load_scene(
+                spec,
+                grid,
+                chunk_px=chunk_px,
+                resampling=resampling,
+                mask_snow=mask_snow,
+                require_clear=False,
             )
-        except (NoOverlapError, AllMaskedError) as exc:
-            warnings.warn(str(exc), stacklevel=2)
-            logger.warning("skipped: %s", exc)
+        except NoOverlapError as exc:
+            _skip(exc)
             continue
         if "time" not in scene.coords:
             raise ImageryError(
-                f"{scene.attrs['source']}: no acquisition time; a season stack needs one "
+                f"{spec.source}: no acquisition time; a season stack needs one "
                 "(for drone orthos pass DroneOrtho(path, time=...))"
             )
+        candidates.append(
+            (spec, scene, clear_check(spec, grid, chunk_px=chunk_px, mask_snow=mask_snow))
+        )
+    # one pass over all the masks, in parallel, rather than one per scene
+    checks = [check for _, _, check in candidates if check is not None]
+    answers = iter(dask.compute(*checks)) if checks else iter(())
+    scenes = []
+    for spec, scene, check in candidates:
+        if check is not None and not bool(next(answers)):
+            _skip(AllMaskedError(all_masked_message(spec)))
+            continue
         scenes.append(scene)
     if not scenes:
         raise ImageryError("read_season: no usable scene (all missing the area or fully masked)")

@@ -106,13 +106,22 @@ def _constants_for(name: str, given: dict[str, Any]) -> dict[str, float]:
 
 
 def _evaluate(name: str, symbols: tuple[str, ...], constants: dict[str, float]) -> Any:
-    """A numpy function of the band arrays (in ``symbols`` order) for one index."""
+    """A numpy function of the band arrays (in ``symbols`` order) for one index.
+
+    The catalogue formula is compiled once and evaluated on each block the way
+    ``spyndex.computeIndex`` does (``eval`` of the formula with the bands and
+    constants as names), without computeIndex's per-call Earth Engine import
+    probe, which is slow and not safe from several dask threads at once.
+    """
+    formula = compile(spyndex.indices[name].formula, f"<{name} formula>", "eval")
 
     def index_block(*arrays: np.ndarray) -> np.ndarray:
-        params = dict(zip(symbols, (a.astype(np.float32, copy=False) for a in arrays), strict=True))
+        params: dict[str, Any] = dict(
+            zip(symbols, (a.astype(np.float32, copy=False) for a in arrays), strict=True)
+        )
         params.update(constants)
         with np.errstate(all="ignore"):
-            value = np.asarray(spyndex.computeIndex(name, params=params), dtype=np.float32)
+            value = np.asarray(eval(formula, {}, params), dtype=np.float32)
             inputs_ok = np.logical_and.reduce([np.isfinite(a) for a in arrays])
         return np.where(inputs_ok & np.isfinite(value), value, np.float32(np.nan))
 

@@ -45,6 +45,8 @@ __all__ = [
     "inspect_file",
     "native_grid",
     "load_scene",
+    "clear_check",
+    "all_masked_message",
 ]
 
 logger = logging.getLogger(__name__)
@@ -291,6 +293,32 @@ def _check_overlap(spec: SceneSpec, infos: dict[str, FileInfo], grid: AnalysisGr
         )
 
 
+def all_masked_message(spec: SceneSpec) -> str:
+    """The message of :class:`AllMaskedError` for ``spec``."""
+    mask = spec.mask.path if spec.mask is not None else "(no mask)"
+    return (
+        f"{spec.source}: no clear pixel over the analysis grid in mask {mask} "
+        "(all cloud, shadow or no data); scene skipped"
+    )
+
+
+def clear_check(
+    spec: SceneSpec,
+    grid: AnalysisGrid,
+    *,
+    chunk_px: int = DEFAULT_CHUNK_PX,
+    mask_snow: bool = False,
+) -> da.Array | None:
+    """Lazy boolean scalar: does the scene's mask have any clear pixel on ``grid``?
+
+    ``None`` when the scene has no mask. Several scenes' checks can then be
+    computed together (one pass, in parallel) instead of one after the other.
+    """
+    if spec.mask is None:
+        return None
+    return _lazy_blocks(_clear_block, spec.mask, grid, chunk_px, bool, mask_snow).any()
+
+
 def load_scene(
     spec: SceneSpec,
     grid: AnalysisGrid | None = None,
@@ -348,10 +376,7 @@ def load_scene(
     if spec.mask is not None:
         clear = _lazy_blocks(_clear_block, spec.mask, grid, chunk_px, bool, mask_snow)
         if require_clear and not bool(clear.any().compute()):
-            raise AllMaskedError(
-                f"{spec.source}: no clear pixel over the analysis grid in mask "
-                f"{spec.mask.path} (all cloud, shadow or no data); scene skipped"
-            )
+            raise AllMaskedError(all_masked_message(spec))
         valid = valid & clear
     dims = ("y", "x")
     coords: dict[str, Any] = {"y": grid.y_coords(), "x": grid.x_coords()}

@@ -122,3 +122,16 @@ def test_write_cog_dataset_bands_by_name(stack, tmp_path):
         assert cog.read(3)[0].tolist() == [4, 3, 0]
         assert cog.read(1)[0, 0] == pytest.approx(0.09)
         assert np.isnan(cog.read(1)[0, 2])
+
+
+def test_nan_percentile_matches_numpy():
+    from geo.composite import nan_percentile
+
+    rng = np.random.default_rng(3)
+    values = rng.random((50, 40, 7))
+    values[rng.random(values.shape) < 0.4] = np.nan
+    values[0, 0, :] = np.nan
+    for q in (0, 10, 50, 90, 100):
+        expected = np.nanpercentile(values[1:], q, axis=-1)
+        np.testing.assert_allclose(nan_percentile(values[1:], q), expected, rtol=1e-12)
+    assert np.isnan(nan_percentile(values, 50)[0, 0])
