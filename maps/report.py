@@ -81,18 +81,55 @@ def crop_totals(district_estimates: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns).set_index("crop")
 
 
-def _accuracy(manifest: dict[str, Any]) -> tuple[str | None, list[dict[str, str]]]:
+def _confusion_accuracy(path: Path) -> tuple[float | None, dict[str, dict[str, float]]]:
+    """Overall, user's and producer's accuracy from a confusion CSV.
+
+    Rows are map classes, columns reference classes (``geo.classify`` layout).
+    """
+    try:
+        counts = pd.read_csv(path, index_col=0)
+    except (OSError, ValueError) as exc:
+        logger.warning("%s: confusion matrix not readable for the report (%s)", path, exc)
+        return None, {}
+    counts = counts.reindex(columns=counts.index).fillna(0).astype(float)
+    diagonal = pd.Series(np.diag(counts.to_numpy()), index=counts.index)
+    rows, cols, total = counts.sum(axis=1), counts.sum(axis=0), counts.to_numpy().sum()
+    per_class = {
+        str(c): {
+            "users": diagonal[c] / rows[c] if rows[c] else np.nan,
+            "producers": diagonal[c] / cols[c] if cols[c] else np.nan,
+        }
+        for c in counts.index
+    }
+    return (float(diagonal.sum() / total) if total else None), per_class
+
+
+def _accuracy(
+    manifest: dict[str, Any], run_dir: Path
+) -> tuple[str | None, list[dict[str, str]], str]:
+    """Overall accuracy, per-class rows and where they come from.
+
+    Accepts ``{"overall", "users": {class: v}, "producers": {...}}`` and the
+    flow's ``{"holdout_accuracy", "confusion_matrix": "<csv path>"}``.
+    """
     accuracy = manifest.get("accuracy") or {}
     if not isinstance(accuracy, dict):
-        return None, []
-    overall = accuracy.get("overall")
+        return None, [], ""
+    overall = accuracy.get("overall", accuracy.get("holdout_accuracy"))
     per_class: dict[str, dict[str, Any]] = {}
+    source = "map accuracy as recorded in the manifest"
+    matrix = accuracy.get("confusion_matrix")
+    if isinstance(matrix, str) and matrix:
+        path = Path(matrix) if Path(matrix).is_absolute() else run_dir / matrix
+        if path.is_file():
+            from_matrix, per_class = _confusion_accuracy(path)
+            overall = overall if overall is not None else from_matrix
+            source = f"held-out confusion matrix ({path.name}, pixel counts of held-out plots)"
     for key, values in accuracy.items():
         if not isinstance(values, dict):
             continue
-        kind = (
-            "users" if "user" in key.lower() else "producers" if "producer" in key.lower() else None
-        )
+        lowered = key.lower()
+        kind = "users" if "user" in lowered else "producers" if "producer" in lowered else None
         if kind:
             for cls, value in values.items():
                 per_class.setdefault(str(cls), {})[kind] = value
@@ -104,7 +141,7 @@ def _accuracy(manifest: dict[str, Any]) -> tuple[str | None, list[dict[str, str]
         }
         for cls, v in per_class.items()
     ]
-    return (_fmt(overall, 3) if overall is not None else None), rows
+    return (_fmt(overall, 3) if overall is not None else None), rows, source
 
 
 def _sample_sizes(
@@ -191,7 +228,7 @@ def build_report(
     manifest = manifest or {}
     totals = crop_totals(district_estimates)
     ordered = district_estimates.sort_values(["district_id", "crop"])
-    overall, accuracy_rows = _accuracy(manifest)
+    overall, accuracy_rows, accuracy_source = _accuracy(manifest, run_dir)
     context = {
         "title": f"Illicit crop cultivation survey {year}: run report",
         "year": year,
@@ -236,6 +273,7 @@ def build_report(
         else [],
         "sample_sizes": _sample_sizes(district_estimates, manifest),
         "accuracy_overall": overall,
+        "accuracy_source": accuracy_source,
         "accuracy_rows": accuracy_rows,
         "has_manifest": bool(manifest),
         "inputs": [
