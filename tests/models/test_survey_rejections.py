@@ -226,3 +226,15 @@ def test_projected_csv_with_crs_argument(tmp_path: Path) -> None:
     assert plots.geometry.iloc[0].y == pytest.approx(20.1, abs=1e-5)
     _, without_crs = load_plots(path)
     assert "not longitude/latitude degrees" in without_crs.errors[0].message
+
+
+def test_unquoted_delimiter_inside_a_value_rejects_that_row_only(tmp_path: Path) -> None:
+    # a Kobo export edited by hand: the geoshape of row 2 lost its quotes, so its ';' split it
+    path = kobo_csv(tmp_path / "kobo.csv", [good("F-1"), good("F-2"), good("F-3")])
+    lines = path.read_bytes().decode("utf-8").split("\r\n")
+    lines[2] = lines[2].replace(f'"{shape(97.10, 20.10)}"', shape(97.10, 20.10))
+    path.write_bytes("\r\n".join(lines).encode("utf-8"))
+    plots, report = load_plots(path)
+    assert plots["plot_id"].tolist() == ["F-1", "F-3"]
+    assert report.errors[0].row == 2 and report.errors[0].field == "row"
+    assert "17 fields where the header has 13" in report.errors[0].message
