@@ -21,7 +21,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Double, Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeEngine
 
@@ -347,6 +347,9 @@ class Store:
             geometries.append(row["geom"])
         frame = pd.DataFrame.from_records(records, columns=None if records else list(PLOT_COLUMNS))
         frame["survey_date"] = pd.to_datetime(frame["survey_date"]).astype("datetime64[ns]")
+        for name, kind in PLOT_COLUMNS.items():
+            if kind is Double:  # an all-missing column would otherwise come back as object
+                frame[name] = pd.to_numeric(frame[name]).astype("float64")
         plots = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometries, crs=WGS84), crs=WGS84)
         # the order of models.schema.PLOT_COLUMNS (geometry last of the fixed ones), then the rest
         fixed = [*PLOT_COLUMNS, "geometry"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Column, Float, Index, Integer, MetaData, Table, Text
+from sqlalchemy import Column, Double, Index, Integer, MetaData, Table, Text
 from sqlalchemy.types import TypeEngine
 
 __all__ = ["PLOT_COLUMNS", "ESTIMATE_COLUMNS", "build_metadata", "WGS84"]
@@ -18,19 +18,20 @@ __all__ = ["PLOT_COLUMNS", "ESTIMATE_COLUMNS", "build_metadata", "WGS84"]
 WGS84 = 4326
 
 #: Typed columns of ``survey_plots``, in the order of ``models.schema.PLOT_COLUMNS``
-#: (besides fid, upload_id, uploaded_by, year, attributes and geom).
+#: (besides fid, upload_id, uploaded_by, year, attributes and geom). Numbers are
+#: DOUBLE: a GeoPackage FLOAT column is read back by GDAL as 32-bit.
 PLOT_COLUMNS: dict[str, type[TypeEngine]] = {
     "plot_id": Text,
     "crop": Text,
     "status": Text,
     "survey_date": Text,
     "team": Text,
-    "gps_accuracy_m": Float,
-    "measured_area_ha": Float,
+    "gps_accuracy_m": Double,
+    "measured_area_ha": Double,
     "district_id": Text,
     "source_upload": Text,
     "land_cover": Text,
-    "yield_kg_ha": Float,
+    "yield_kg_ha": Double,
 }
 
 #: Typed columns of ``estimates`` (the published district_estimates.csv columns).
@@ -39,13 +40,13 @@ ESTIMATE_COLUMNS: dict[str, type[TypeEngine]] = {
     "district_name": Text,
     "year": Integer,
     "crop": Text,
-    "area_ha": Float,
-    "ci_low_ha": Float,
-    "ci_high_ha": Float,
+    "area_ha": Double,
+    "ci_low_ha": Double,
+    "ci_high_ha": Double,
     "method": Text,
     "n_reference": Integer,
-    "se_ha": Float,
-    "map_area_ha": Float,
+    "se_ha": Double,
+    "map_area_ha": Double,
 }
 
 

@@ -367,6 +367,8 @@ def test_the_geopackage_opens_as_layers_in_gdal(gpkg_store):
     assert plots.crs.to_epsg() == 4326
     assert list(plots["plot_id"]) == ["P000", "P001", "P002"]
     assert shapely.equals(plots.geometry.values, gpkg_store.get_plots().geometry.values).all()
+    assert plots["measured_area_ha"].dtype == "float64"  # DOUBLE, not GeoPackage's 32-bit FLOAT
+    assert plots["measured_area_ha"].tolist() == [0.11, 0.12, 0.13]
     assert pyogrio.read_dataframe(path, layer="districts").crs.to_epsg() == 32647
     layers = dict(pyogrio.list_layers(path))
     assert {"survey_plots", "districts", "uploads", "estimates"} <= set(layers)
@@ -402,3 +404,26 @@ def test_concurrent_replacements_of_one_run_leave_one_copy(store, monkeypatch):
     stored = store.get_estimates(run_id="same-run")
     assert len(stored) == 2  # one writer's two rows, not a mix or a sum of them
     assert stored["area_ha"].iloc[0] in {10.0 * (k + 1) for k in range(6)}
+
+
+def test_stored_plots_keep_the_survey_plot_schema(tmp_path):
+    """Through the real reader: what get_plots returns passes models.schema.PLOT_SCHEMA."""
+    survey = pytest.importorskip("models.survey")
+    from models.schema import PLOT_SCHEMA
+
+    export = tmp_path / "plots.csv"
+    export.write_text(
+        "plot_id,crop,status,survey_date,team,longitude,latitude,gps_accuracy_m\n"
+        "SHN-001,poppy,cultivated,2025-01-14,team-a,97.1012,20.2034,3.0\n"
+        "SHN-002,cannabis,eradicated,2025-01-15,team-a,97.2531,20.1517,3.5\n",
+        encoding="utf-8",
+    )
+    direct, _ = survey.load_plots(export)
+    with open_store(tmp_path / "store.gpkg") as store:
+        store.ingest_upload(export.read_bytes(), "plots.csv", "team-a")
+        stored = store.get_plots()
+
+    PLOT_SCHEMA.validate(stored)
+    assert list(stored["plot_id"]) == list(direct["plot_id"])
+    assert shapely.equals(stored.geometry.values, direct.geometry.values).all()
+    assert stored["survey_date"].tolist() == direct["survey_date"].tolist()
