@@ -1,0 +1,106 @@
+"""Smaller reading rules documented in data/README.md: units, CRS members, teams, KML styles."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from pyproj import Transformer
+from shapely.geometry import MultiPolygon, Point, box
+
+from models.survey import load_plots
+
+
+def test_area_units_are_converted_to_hectares(tmp_path: Path) -> None:
+    path = tmp_path / "plots.csv"
+    path.write_text("plot_id,crop,area_m2,lon,lat\np1,poppy,2500,97.1,20.1\n", encoding="utf-8")
+    assert load_plots(path)[0]["measured_area_ha"].tolist() == [0.25]
+    path.write_text("plot_id,crop,area_rai,lon,lat\np1,ฝิ่น,2,97.1,20.1\n", encoding="utf-8")
+    assert load_plots(path)[0]["measured_area_ha"].tolist() == [pytest.approx(0.32)]
+    path.write_text("plot_id,crop,area,lon,lat\np1,poppy,0.4,97.1,20.1\n", encoding="utf-8")
+    plots, report = load_plots(path)
+    assert plots["measured_area_ha"].tolist() == [0.4]
+    assert report.warnings[0].message == "area column has no unit in its name; read as hectares"
+
+
+def test_geojson_legacy_crs_member_is_honoured(tmp_path: Path) -> None:
+    easting, northing = Transformer.from_crs(4326, 32647, always_xy=True).transform(97.1, 20.1)
+    document = {
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32647"}},
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"plot_id": "u", "crop": "opium"},
+                "geometry": {"type": "Point", "coordinates": [easting, northing]},
+            }
+        ],
+    }
+    path = tmp_path / "utm.geojson"
+    path.write_text(json.dumps(document))
+    plots, report = load_plots(path)
+    assert report.ok
+    assert plots.geometry.iloc[0].coords[0] == pytest.approx((97.1, 20.1), abs=1e-7)
+
+
+def test_team_argument_overrides_submitter_metadata_but_not_a_team_column(tmp_path: Path) -> None:
+    path = tmp_path / "kobo.csv"
+    path.write_text(
+        "plot_id;crop;lon;lat;_submitted_by;_uuid\np1;poppy;97.1;20.1;enum7;u1\n", encoding="utf-8"
+    )
+    assert load_plots(path)[0]["team"].tolist() == ["enum7"]
+    assert load_plots(path, team="team-north")[0]["team"].tolist() == ["team-north"]
+    path.write_text("plot_id;crop;lon;lat;team\np1;poppy;97.1;20.1;team-a\n", encoding="utf-8")
+    assert load_plots(path, team="team-north")[0]["team"].tolist() == ["team-a"]
+
+
+def test_google_earth_kml_with_data_values_and_altitudes(tmp_path: Path) -> None:
+    path = tmp_path / "ge.kml"
+    path.write_text(
+        """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>survey</name>
+<Folder><name>fields</name>
+<Placemark><name>K-1</name>
+ <ExtendedData><Data name="crop"><value>ဘိန်း</value></Data>
+  <Data name="survey_date"><value>2025-01-20</value></Data></ExtendedData>
+ <Polygon><outerBoundaryIs><LinearRing><coordinates>
+  97.1,20.1,1210 97.1005,20.1,1212 97.1005,20.1005,1215 97.1,20.1005,1211 97.1,20.1,1210
+ </coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark>
+</Folder>
+<Folder><name>points</name>
+<Placemark><name>K-2</name>
+ <ExtendedData><Data name="crop"><value>other</value></Data>
+  <Data name="land_cover"><value>Forest</value></Data></ExtendedData>
+ <Point><coordinates>97.2,20.2,1300</coordinates></Point></Placemark>
+</Folder></Document></kml>""",
+        encoding="utf-8",
+    )
+    plots, report = load_plots(path)
+    assert report.ok, report.summary()
+    assert plots["plot_id"].tolist() == ["K-1", "K-2"]
+    assert plots["crop"].tolist() == ["opium_poppy", "other"]
+    assert plots["land_cover"].tolist() == ["opium_poppy", "forest"]
+    assert not plots.geometry.has_z.any()
+    assert plots.geometry.iloc[0].equals(box(97.1, 20.1, 97.1005, 20.1005))
+
+
+def test_geopackage_layer_choice_and_multipolygons(tmp_path: Path) -> None:
+    path = tmp_path / "survey.gpkg"
+    fields = gpd.GeoDataFrame(
+        {"plot_id": ["m1"], "crop": ["cannabis"]},
+        geometry=[
+            MultiPolygon([box(97.1, 20.1, 97.1004, 20.1004), box(97.101, 20.1, 97.1014, 20.1004)])
+        ],
+        crs="EPSG:4326",
+    )
+    other = gpd.GeoDataFrame({"name": ["x"]}, geometry=[Point(0, 0)], crs="EPSG:4326")
+    other.to_file(path, layer="villages")
+    fields.to_file(path, layer="survey_plots")
+    plots, report = load_plots(path)
+    assert plots["plot_id"].tolist() == ["m1"]
+    assert plots.geom_type.tolist() == ["MultiPolygon"]
+    # two squares of 0.0004 degrees: each about 41.8 m x 44.2 m
+    assert plots["measured_area_ha"].iloc[0] == pytest.approx(2 * 0.1848, rel=0.01)
+    assert report.warnings[0].message == "2 layers; read 'survey_plots'"
