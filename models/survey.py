@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
@@ -164,6 +165,7 @@ def load_plots(
         raise InvalidInputError(f"{name}: no such file")
     suffix = path.suffix.lower()
     _check_kind(path, suffix, name)
+    _check_arguments(name, districts, season, area_bounds_ha)
     options = LoadOptions(
         crs=_parse_crs(crs, name),
         districts=districts,
@@ -192,6 +194,20 @@ def load_plots(
         error.report = report  # type: ignore[attr-defined]
         raise error
     return plots, report
+
+
+def _check_arguments(name: str, districts: Any, season: Any, area_bounds_ha: Any) -> None:
+    if districts is not None:
+        if "district_id" not in districts.columns or districts.crs is None:
+            raise InvalidInputError(
+                f"{name}: districts= needs a district_id column and a CRS "
+                f"(got columns {list(districts.columns)}, crs {districts.crs})"
+            )
+    if season is not None and pd.Timestamp(season[0]) > pd.Timestamp(season[1]):
+        raise InvalidInputError(f"{name}: season={season!r} ends before it starts")
+    low, high = area_bounds_ha
+    if not 0 <= low < high:
+        raise InvalidInputError(f"{name}: area_bounds_ha={area_bounds_ha!r} must be (low, high)")
 
 
 def _parse_crs(crs: Any, name: str) -> CRS | None:

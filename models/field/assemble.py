@@ -53,16 +53,43 @@ class LoadOptions:
     """What the caller knows about a file (see :func:`models.survey.load_plots`)."""
 
     crs: CRS | None = None
+    """CRS of coordinates in files that carry none."""
     districts: gpd.GeoDataFrame | None = None
+    """``district_id`` + geometry: fills district_id and, without ``region``, is the region."""
     season: tuple[Any, Any] | None = None
+    """Inclusive ``(start, end)`` survey dates."""
     source_upload: str = ""
+    """Value of the ``source_upload`` column."""
     team: str | None = None
+    """Team for rows whose file names none."""
     area_bounds_ha: tuple[float, float] = (0.01, 50.0)
+    """Plausible field area in hectares."""
     region: Any = None
+    """Survey region in EPSG:4326 (geometry or bounds)."""
 
 
 def build_plots(raw: RawPlots, report: ValidationReport, options: LoadOptions) -> gpd.GeoDataFrame:
-    """Apply every rule to ``raw``; record rejections in ``report``; return accepted plots."""
+    """Apply every rule to ``raw``; record rejections in ``report``; return accepted plots.
+
+    Parameters
+    ----------
+    raw
+        What an adapter read, geometry in the file's CRS.
+    report
+        Receives every rejection and warning (``total_rows`` already set).
+    options
+        What the caller knows about the file.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Accepted plots, validated against :data:`models.schema.PLOT_SCHEMA`.
+
+    Raises
+    ------
+    InvalidInputError
+        When the file has neither a crop nor a land cover column.
+    """
     for row, field, message in raw.row_errors:
         report.reject(row, field, message)
     for row, field, message in raw.warnings:

@@ -11,21 +11,11 @@ from shapely.geometry.base import BaseGeometry
 
 from models.errors import InvalidInputError
 
-__all__ = ["RawPlots", "UnsupportedFormatError", "GeometrySource"]
+__all__ = ["RawPlots", "UnsupportedFormatError"]
 
 
 class UnsupportedFormatError(InvalidInputError):
     """The file type is not one admon reads (the web layer answers HTTP 415)."""
-
-
-@dataclass(frozen=True)
-class GeometrySource:
-    """Where a row's geometry came from, for messages (``plot/boundary``, ``WKT``...)."""
-
-    field: str
-    """Column or field name as the file spells it."""
-    kind: str
-    """``geoshape``, ``geopoint``, ``wkt``, ``lonlat`` or ``feature``."""
 
 
 @dataclass

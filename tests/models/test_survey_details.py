@@ -104,3 +104,23 @@ def test_geopackage_layer_choice_and_multipolygons(tmp_path: Path) -> None:
     # two squares of 0.0004 degrees: each about 41.8 m x 44.2 m
     assert plots["measured_area_ha"].iloc[0] == pytest.approx(2 * 0.1848, rel=0.01)
     assert report.warnings[0].message == "2 layers; read 'survey_plots'"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        (
+            {"districts": gpd.GeoDataFrame({"name": ["a"]}, geometry=[Point(0, 0)], crs=4326)},
+            "districts= needs a district_id column",
+        ),
+        ({"season": ("2025-03-01", "2024-09-01")}, "ends before it starts"),
+        ({"area_bounds_ha": (5, 1)}, "must be (low, high)"),
+        ({"crs": "EPSG:999999"}, "is not a coordinate reference system"),
+    ],
+)
+def test_bad_arguments_are_named(tmp_path: Path, kwargs: dict, words: str) -> None:
+    path = tmp_path / "plots.csv"
+    path.write_text("plot_id,crop,lon,lat\np1,poppy,97.1,20.1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="plots.csv") as caught:
+        load_plots(path, **kwargs)
+    assert words in str(caught.value)

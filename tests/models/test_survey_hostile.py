@@ -193,6 +193,7 @@ def test_unsupported_format_is_an_invalid_input_and_a_value_error() -> None:
     assert issubclass(UnsupportedFormatError, ValueError)
 
 
+@pytest.mark.filterwarnings("ignore:GPKG. bad application_id")
 def test_corrupt_geopackage_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "plots.gpkg"
     path.write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
