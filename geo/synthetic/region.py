@@ -27,7 +27,7 @@ from geo.landcover import LEGEND, NODATA, name_of
 from geo.synthetic.drone import SEGMENT_SIZE_M, draw_segment_sample, orthomosaic, segment_frame
 from geo.synthetic.feedback import household_survey_text
 from geo.synthetic.s2_files import SYNTHETIC_TAG, write_geotiff, write_scene
-from geo.synthetic.scenes import scene_arrays, season_dates
+from geo.synthetic.scenes import SceneSynth, season_dates
 from geo.synthetic.survey import draw_survey, kobo_export_text
 from geo.synthetic.truth import (
     PIXEL_SIZE_M,
@@ -244,7 +244,7 @@ def _write_region(root: Path, truth: TruthRegion, params: dict) -> None:
         )
         scene_ids[str(year)] = []
         for index in range(len(season_dates(truth.seed, year))):
-            scene = scene_arrays(truth, year, index)
+            scene = SceneSynth(truth, year, index)
             write_scene(
                 scene, root / "imagery" / str(year) / scene.scene_id, truth.transform, crs, epsg
             )

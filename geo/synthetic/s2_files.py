@@ -10,6 +10,7 @@ offset -0.1, nodata 0). Every file is labelled SYNTHETIC.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from pathlib import Path
@@ -23,10 +24,11 @@ from pyproj import Transformer
 from pystac.extensions.eo import Band, EOExtension
 from pystac.extensions.projection import ProjectionExtension
 from pystac.extensions.raster import DataType, RasterBand, RasterExtension
+from rasterio.windows import Window
 from shapely.geometry import Polygon, box, mapping
 
 from geo.io import atomic_path, atomic_write_json, atomic_write_text
-from geo.synthetic.scenes import BANDS_10M, BANDS_20M, COMMON_NAMES, SceneArrays, reflectance_to_dn
+from geo.synthetic.scenes import BANDS_10M, BANDS_20M, COMMON_NAMES, SceneSynth, reflectance_to_dn
 
 __all__ = ["write_scene", "write_geotiff", "SYNTHETIC_TAG", "PROCESSING_BASELINE"]
 
@@ -55,6 +57,25 @@ _TITLES = {
 }
 
 
+def _profile(dtype: str, shape: tuple[int, int], transform: Affine, crs: str) -> dict:
+    block = 512 if min(shape) >= 1024 else 256
+    return {
+        "driver": "GTiff",
+        "dtype": dtype,
+        "count": 1,
+        "height": shape[0],
+        "width": shape[1],
+        "crs": crs,
+        "transform": transform,
+        "tiled": True,
+        "blockxsize": block,
+        "blockysize": block,
+        "compress": "deflate",
+        "predictor": 2,
+        "nodata": 0,
+    }
+
+
 def write_geotiff(
     path: Path,
     bands: np.ndarray,
@@ -70,22 +91,8 @@ def write_geotiff(
     ``rgba=True`` marks four uint8 bands as red, green, blue and alpha.
     """
     data = bands[None] if bands.ndim == 2 else bands
-    block = 512 if min(data.shape[1:]) >= 1024 else 256
-    profile = {
-        "driver": "GTiff",
-        "dtype": data.dtype.name,
-        "count": data.shape[0],
-        "height": data.shape[1],
-        "width": data.shape[2],
-        "crs": crs,
-        "transform": transform,
-        "tiled": True,
-        "blockxsize": block,
-        "blockysize": block,
-        "compress": "deflate",
-        "predictor": 2,
-        "nodata": nodata,
-    }
+    profile = _profile(data.dtype.name, data.shape[1:], transform, crs)
+    profile.update(count=data.shape[0], nodata=nodata)
     if rgba:
         profile.update(photometric="RGB", alpha="YES")
     with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
@@ -94,7 +101,7 @@ def write_geotiff(
     return Path(path)
 
 
-def _mtd_xml(scene: SceneArrays, nodata_pct: float) -> str:
+def _mtd_xml(scene: SceneSynth, nodata_pct: float) -> str:
     ns = "https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-2A.xsd"
     ET.register_namespace("n1", ns)
     root = ET.Element(f"{{{ns}}}Level-2A_User_Product")
@@ -149,7 +156,7 @@ def _mtd_xml(scene: SceneArrays, nodata_pct: float) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def _product_uri(scene: SceneArrays) -> str:
+def _product_uri(scene: SceneSynth) -> str:
     mission = "S2A" if scene.platform.endswith("a") else "S2B"
     stamp = scene.datetime.strftime("%Y%m%dT%H%M%S")
     return f"{mission}_MSIL2A_{stamp}_N0510_R104_T47QNA_{stamp}.SAFE"
@@ -162,36 +169,66 @@ def _footprint_4326(bounds: tuple[float, float, float, float], crs: str):
     return Polygon(np.column_stack([lon, lat]))
 
 
+def _write_bands(scene: SceneSynth, scene_dir: Path, transform10: Affine, crs: str) -> dict:
+    """Stream the scene's strips into one GeoTIFF per band plus SCL; return file facts."""
+    transform20 = transform10 @ Affine.scale(2)
+    files: dict[str, tuple[str, int, tuple[int, int]]] = {}
+    for band in BANDS_10M + BANDS_20M + ("SCL",):
+        res = 10 if band in BANDS_10M else 20
+        shape = scene.shape10 if res == 10 else scene.shape20
+        files[band] = (f"{scene.scene_id}_{band}_{res}m.tif", res, shape)
+    with contextlib.ExitStack() as stack:
+        outputs = {}
+        for band, (name, res, shape) in files.items():
+            tmp = stack.enter_context(atomic_path(scene_dir / name))
+            dtype = "uint8" if band == "SCL" else "uint16"
+            dst = stack.enter_context(
+                rasterio.open(
+                    tmp,
+                    "w",
+                    **_profile(dtype, shape, transform10 if res == 10 else transform20, crs),
+                )
+            )
+            tags = {"BAND": band}
+            if band != "SCL":
+                tags["BOA_ADD_OFFSET"] = str(BOA_ADD_OFFSET)
+            dst.update_tags(SYNTHETIC=SYNTHETIC_TAG, **tags)
+            outputs[band] = dst
+        for row0, row1, reflectance, scl in scene.strips():
+            r20 = slice(row0 // 2, (row1 + 1) // 2)
+            nodata20 = scene.nodata20[r20]
+            nodata10 = np.repeat(np.repeat(nodata20, 2, axis=0), 2, axis=1)
+            nodata10 = nodata10[: row1 - row0, : scene.shape10[1]]
+            for band, value in reflectance.items():
+                res = files[band][1]
+                dn = reflectance_to_dn(value, nodata10 if res == 10 else nodata20)
+                start = row0 if res == 10 else row0 // 2
+                window = Window(0, start, dn.shape[1], dn.shape[0])
+                outputs[band].write(dn, 1, window=window)
+            outputs["SCL"].write(scl, 1, window=Window(0, row0 // 2, scl.shape[1], scl.shape[0]))
+    return files
+
+
 def write_scene(
-    scene: SceneArrays,
+    scene: SceneSynth,
     scene_dir: Path,
     transform10: Affine,
     crs: str,
     epsg: int,
 ) -> Path:
-    """Write one acquisition (bands, SCL, MTD_MSIL2A.xml, STAC item); return the item path."""
+    """Write one acquisition (bands, SCL, MTD_MSIL2A.xml, STAC item); return the item path.
+
+    Bands are synthesised and written strip by strip, so memory stays bounded
+    whatever the size of the region.
+    """
     scene_dir.mkdir(parents=True, exist_ok=True)
     transform20 = transform10 @ Affine.scale(2)
-    files: dict[str, tuple[str, int, tuple[int, int]]] = {}
-    for band in BANDS_10M + BANDS_20M:
-        res = 10 if band in BANDS_10M else 20
-        nodata = scene.nodata_10m if res == 10 else scene.nodata_20m
-        name = f"{scene.scene_id}_{band}_{res}m.tif"
-        dn = reflectance_to_dn(scene.reflectance[band], nodata)
-        write_geotiff(
-            scene_dir / name,
-            dn,
-            transform10 if res == 10 else transform20,
-            crs,
-            tags={"BAND": band, "BOA_ADD_OFFSET": str(BOA_ADD_OFFSET)},
-        )
-        files[band] = (name, res, dn.shape)
-    scl_name = f"{scene.scene_id}_SCL_20m.tif"
-    write_geotiff(scene_dir / scl_name, scene.scl, transform20, crs, tags={"BAND": "SCL"})
-    nodata_pct = 100.0 * float(scene.nodata_20m.mean())
+    files = _write_bands(scene, scene_dir, transform10, crs)
+    scl_name = files.pop("SCL")[0]
+    nodata_pct = scene.nodata_pct
     atomic_write_text(scene_dir / "MTD_MSIL2A.xml", _mtd_xml(scene, nodata_pct))
 
-    height, width = scene.nodata_10m.shape
+    height, width = scene.shape10
     bounds = (
         transform10.c,
         transform10.f + height * transform10.e,
@@ -262,7 +299,7 @@ def write_scene(
     RasterExtension.ext(scl).bands = [
         RasterBand.create(nodata=0, data_type=DataType.UINT8, spatial_resolution=20)
     ]
-    _set_asset_projection(scl, scene.scl.shape, transform20)
+    _set_asset_projection(scl, scene.shape20, transform20)
     item.add_asset("scl", scl)
     item.add_asset(
         "product_metadata",

@@ -27,6 +27,8 @@ __all__ = [
     "BANDS_20M",
     "COMMON_NAMES",
     "SceneArrays",
+    "SceneSynth",
+    "STRIP_ROWS",
     "season_dates",
     "scene_arrays",
     "green_cover",
@@ -150,14 +152,145 @@ def _up2(array: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.repeat(np.repeat(array, 2, axis=0), 2, axis=1)[: shape[0], : shape[1]]
 
 
-def _surface_reflectance(
-    truth: TruthRegion, year: int, day: float, rng: np.random.Generator
-) -> np.ndarray:
-    """Cloud-free reflectance (6, H, W) on the 10 m grid."""
-    surface = truth.surface[year]
-    fields = truth.fields[year]
-    field_raster = truth.field_raster[year]
-    shape = surface.shape
+_HALO = 2
+"""Rows of context each side of a strip: the blur's radius (sigma 0.5 px, truncated at 4 sd)."""
+STRIP_ROWS = 512
+"""Rows of the 10 m grid synthesised at a time (even, a multiple of the GeoTIFF tiles)."""
+
+
+def _row_noise(parts: tuple[int, ...], row0: int, row1: int, n: int) -> np.ndarray:
+    """Standard normal noise, ``n`` values per row, drawn row by row from the seed.
+
+    A row's noise depends only on the seed parts and the row number, so any strip
+    of rows is the same whether made alone or as part of the whole scene.
+    """
+    out = np.empty((row1 - row0, n), dtype=np.float32)
+    for k, row in enumerate(range(row0, row1)):
+        out[k] = rng_for(*parts, row).standard_normal(n, dtype=np.float32)
+    return out
+
+
+class SceneSynth:
+    """One synthetic acquisition, synthesised strip by strip (memory bounded).
+
+    The clouds, shadows and nodata strip are drawn on the whole 20 m grid at
+    construction (a quarter of the pixels, one byte or float each); surface
+    reflectance is made for any range of rows on demand.
+    """
+
+    def __init__(self, truth: TruthRegion, year: int, index: int) -> None:
+        self.truth, self.year, self.index = truth, year, index
+        self.datetime = season_dates(truth.seed, year)[index]
+        self.day = season_day(self.datetime)
+        rng = rng_for(truth.seed, 21, year, index)
+        self.platform = "sentinel-2a" if rng.random() < 0.5 else "sentinel-2b"
+        mission = "S2A" if self.platform.endswith("a") else "S2B"
+        self.scene_id = f"{mission}_47QNA_{self.datetime:%Y%m%d}_0_L2A"
+        height, width = truth.shape
+        self.shape10 = (height, width)
+        self.shape20 = ((height + 1) // 2, (width + 1) // 2)
+        fraction = 0.0 if index == 1 else float(rng.uniform(0.0, 0.33))
+        self.opacity20, self.cirrus20, self.shadow20 = _clouds(rng, self.shape20, fraction)
+        strip_scene = int(rng_for(truth.seed, 22, year).integers(0, len(_SCENE_DAYS)))
+        self.nodata20 = np.zeros(self.shape20, dtype=bool)
+        if index == strip_scene:
+            start, slope = rng.uniform(3, 10), rng.uniform(0.0, 0.02)
+            cols = np.arange(self.shape20[1])[None, :]
+            self.nodata20 = cols < (start + slope * np.arange(self.shape20[0])[:, None])
+        self._luts = _lookup_tables(self.day)
+        self._field_cover = _field_cover(truth.fields[year], self.day)
+
+    @property
+    def cloud_cover(self) -> float:
+        """Percentage of valid 20 m pixels classed cloud (8, 9) or thin cirrus (10)."""
+        valid = ~self.nodata20
+        cloudy = (self.opacity20 > 0) | (self.cirrus20 > 0.01)
+        return round(100.0 * float(cloudy[valid].mean()), 2) if valid.any() else 0.0
+
+    @property
+    def nodata_pct(self) -> float:
+        """Percentage of the 20 m grid outside the swath."""
+        return 100.0 * float(self.nodata20.mean())
+
+    def strips(self, strip_rows: int = STRIP_ROWS):
+        """Yield ``(row0, row1, reflectance by band, scl rows)`` over the 10 m grid."""
+        for row0 in range(0, self.shape10[0], strip_rows):
+            row1 = min(row0 + strip_rows, self.shape10[0])
+            yield (row0, row1, *self.strip(row0, row1))
+
+    def strip(self, row0: int, row1: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Reflectance of 10 m rows ``row0:row1`` (20 m bands: ``row0 // 2`` on) and their SCL."""
+        if row0 % 2:
+            raise ValueError(f"a strip starts on an even row (20 m grid), got {row0}")
+        height = self.shape10[0]
+        ext0, ext1 = max(row0 - _HALO, 0), min(row1 + _HALO, height)
+        surface10 = self._surface_reflectance(ext0, ext1)[:, row0 - ext0 : row1 - ext0]
+        r20 = slice(row0 // 2, (row1 + 1) // 2)
+        opacity20, cirrus20 = self.opacity20[r20], self.cirrus20[r20]
+        shadow20, nodata20 = self.shadow20[r20], self.nodata20[r20]
+        shape10 = surface10.shape[1:]
+        reflectance: dict[str, np.ndarray] = {}
+        for b, band in enumerate(_BANDS):
+            if band in BANDS_10M:
+                clear = surface10[b]
+                o, c = _up2(opacity20, shape10), _up2(cirrus20, shape10)
+                s = _up2(shadow20, shape10)
+            else:
+                clear, o, c, s = _block_mean(surface10[b]), opacity20, cirrus20, shadow20
+            value = (1 - o) * clear + o * _CLOUD[b] + c
+            value = np.where(s, value * 0.35, value)
+            reflectance[band] = np.clip(value, -0.0999, 1.6).astype(np.float32)
+        red20, nir20 = _block_mean(reflectance["B04"]), _block_mean(reflectance["B08"])
+        ndvi = (nir20 - red20) / np.maximum(nir20 + red20, 1e-6)
+        water = self.truth.surface[self.year][row0:row1] == SURFACE["water"]
+        water20 = _block_mean(water.astype(np.float32)) >= 0.5
+        scl = np.where(ndvi > 0.35, 4, 5).astype(np.uint8)
+        scl[water20 | (nir20 < 0.04)] = 6
+        scl[shadow20] = 3
+        scl[cirrus20 > 0.01] = 10
+        scl[opacity20 > 0] = 8
+        scl[opacity20 > 0.6] = 9
+        scl[nodata20] = 0
+        return reflectance, scl
+
+    def _surface_reflectance(self, row0: int, row1: int) -> np.ndarray:
+        """Cloud-free reflectance (6, rows, W) of 10 m rows ``row0:row1``, blurred."""
+        truth, year, day = self.truth, self.year, self.day
+        rows = slice(row0, row1)
+        surface = truth.surface[year][rows]
+        field_raster = truth.field_raster[year][rows]
+        width = surface.shape[1]
+        cover_lut, green_lut, background_lut = self._luts
+        cover = cover_lut[surface]
+        in_field = field_raster > 0
+        cover[in_field] = self._field_cover[field_raster[in_field]]
+        noise = _row_noise((truth.seed, 25, year, self.index), row0, row1, 8 * width)
+        noise = noise.reshape(row1 - row0, 8, width).transpose(1, 0, 2)
+        # canopy density and regrowth vary most in forest and fallow (degraded forest, scrub)
+        patchiness = np.where(np.isin(surface, _PATCHY), 0.13, 0.06).astype(np.float32)
+        scene_rng = rng_for(truth.seed, 24, year, self.index)
+        cover += patchiness * smooth_noise(scene_rng, truth.shape, 6, rows=rows)
+        cover += 0.05 * noise[0]
+        cover += _open_canopy_and_regrowth(truth, surface, rows)
+        water = surface == SURFACE["water"]
+        np.clip(cover, 0.0, 0.97, out=cover)
+        cover[water] = 0.0
+        reflectance = cover * green_lut[:, surface] + (1.0 - cover) * background_lut[:, surface]
+        if 75 <= day <= 125:  # poppy flowering: petals over the green canopy
+            petals = 0.16 * np.exp(-(((day - 100) / 16) ** 2))
+            poppy = surface == SURFACE["opium_poppy"]
+            share = petals * cover[poppy] * np.clip(1 + 0.3 * noise[1][poppy], 0.5, 1.5)
+            reflectance[:, poppy] = (1 - share) * reflectance[:, poppy] + share * _PETALS[:, None]
+        reflectance *= _terrain_shading(truth.elevation, rows, water)
+        # sensor and residual atmospheric noise: relative 4 % plus 0.004 absolute
+        reflectance += (0.04 * reflectance + 0.004) * noise[2:]
+        for band in reflectance:  # the sensor's point spread: mixed edge pixels
+            band[:] = ndimage.gaussian_filter(band, 0.5, mode="nearest")
+        return reflectance
+
+
+def _lookup_tables(day: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Green cover, green spectrum and background spectrum per surface code on ``day``."""
     cover_lut = np.zeros(256, dtype=np.float32)
     background_lut = np.zeros((6, 256), dtype=np.float32)
     green_lut = np.tile(_GREEN[:, None], (1, 256))
@@ -165,51 +298,34 @@ def _surface_reflectance(
     for name, code in SURFACE.items():
         cover_lut[code] = green_cover(name, day)
         background_lut[:, code] = _BACKGROUND[name]
-    cover = cover_lut[surface]
-    # per field: sowing date and vigour; eradicated poppy is slashed to residue
-    if len(fields):
-        shift = np.concatenate([[0.0], fields.sow_shift_days.to_numpy(np.float32)])
-        vigour = np.concatenate([[1.0], fields.vigour.to_numpy(np.float32)])
-        kind = np.concatenate([[""], fields.surface.to_numpy(str)])
-        gone = np.concatenate([[False], (fields.eradication_day < day).to_numpy(bool)])
-        field_cover = np.zeros(len(kind), dtype=np.float32)
-        for name in ("opium_poppy", "cannabis", "dry_crop"):
-            rows = kind == name
-            field_cover[rows] = green_cover(name, day - shift[rows]) * vigour[rows]
-        field_cover[gone] = 0.04
-        in_field = field_raster > 0
-        cover[in_field] = field_cover[field_raster[in_field]]
-    # canopy density and regrowth vary most in forest and fallow (degraded forest, scrub)
-    patchiness = np.where(np.isin(surface, _PATCHY), 0.13, 0.06).astype(np.float32)
-    cover += patchiness * smooth_noise(rng, shape, 6)
-    cover += 0.05 * rng.standard_normal(shape, dtype=np.float32)
-    cover += _open_canopy_and_regrowth(truth, surface)
-    water = surface == SURFACE["water"]
-    np.clip(cover, 0.0, 0.97, out=cover)
-    cover[water] = 0.0
-    reflectance = cover * green_lut[:, surface] + (1.0 - cover) * background_lut[:, surface]
-    if 75 <= day <= 125:  # poppy flowering: petals over the green canopy
-        petals = 0.16 * np.exp(-(((day - 100) / 16) ** 2))
-        poppy = surface == SURFACE["opium_poppy"]
-        share = petals * cover[poppy] * rng.uniform(0.5, 1.5, int(poppy.sum())).astype(np.float32)
-        reflectance[:, poppy] = (1 - share) * reflectance[:, poppy] + share * _PETALS[:, None]
-    reflectance *= _terrain_shading(truth.elevation, water)
-    # sensor and residual atmospheric noise: relative 4 % plus 0.004 absolute
-    reflectance += (0.04 * reflectance + 0.004) * rng.standard_normal(
-        reflectance.shape, dtype=np.float32
-    )
-    for band in reflectance:  # the sensor's point spread: mixed edge pixels
-        band[:] = ndimage.gaussian_filter(band, 0.5, mode="nearest")
-    return reflectance
+    return cover_lut, green_lut, background_lut
 
 
-def _open_canopy_and_regrowth(truth: TruthRegion, surface: np.ndarray) -> np.ndarray:
+def _field_cover(fields, day: float) -> np.ndarray:
+    """Green cover of each field (index = 1-based field raster value; 0 unused) on ``day``.
+
+    Each field has its own sowing shift and vigour; eradicated poppy is slashed to residue.
+    """
+    cover = np.zeros(len(fields) + 1, dtype=np.float32)
+    if len(fields) == 0:
+        return cover
+    shift = fields.sow_shift_days.to_numpy(np.float32)
+    vigour = fields.vigour.to_numpy(np.float32)
+    kind = fields.surface.to_numpy(str)
+    for name in ("opium_poppy", "cannabis", "dry_crop"):
+        rows = kind == name
+        cover[1:][rows] = green_cover(name, day - shift[rows]) * vigour[rows]
+    cover[1:][(fields.eradication_day < day).to_numpy(bool)] = 0.04
+    return cover
+
+
+def _open_canopy_and_regrowth(truth: TruthRegion, surface: np.ndarray, rows: slice) -> np.ndarray:
     """Static cover offsets: open (degraded) forest and fallow with regrowth.
 
     The same in every scene of a region (drawn from the seed alone), so that
     degraded forest and old fallow look alike all season, as they do.
     """
-    field = smooth_noise(rng_for(truth.seed, 23), surface.shape, 10)
+    field = smooth_noise(rng_for(truth.seed, 23), truth.shape, 10, rows=rows)
     open_forest = 0.45 / (1 + np.exp((field + 1.0) / 0.3))
     regrowth = 0.30 / (1 + np.exp(-(field - 1.0) / 0.3))
     offset = np.zeros(surface.shape, dtype=np.float32)
@@ -220,9 +336,12 @@ def _open_canopy_and_regrowth(truth: TruthRegion, surface: np.ndarray) -> np.nda
     return offset
 
 
-def _terrain_shading(elevation: np.ndarray, water: np.ndarray) -> np.ndarray:
+def _terrain_shading(elevation: np.ndarray, rows: slice, water: np.ndarray) -> np.ndarray:
     """Illumination factor of slopes facing a south-eastern morning sun."""
-    gy, gx = np.gradient(elevation, 10.0)
+    lo, hi = max(rows.start - 1, 0), min(rows.stop + 1, elevation.shape[0])
+    gy, gx = np.gradient(elevation[lo:hi], 10.0)
+    keep = slice(rows.start - lo, rows.start - lo + (rows.stop - rows.start))
+    gy, gx = gy[keep], gx[keep]
     shade = np.clip(1.0 + 0.35 * (gx - gy) / np.sqrt(1 + gx**2 + gy**2), 0.6, 1.4)
     shade[water] = 1.0
     return shade.astype(np.float32)
@@ -257,7 +376,10 @@ def _clouds(
 
 
 def scene_arrays(truth: TruthRegion, year: int, index: int) -> SceneArrays:
-    """Generate acquisition ``index`` (0-4) of the season harvested in ``year``.
+    """Generate acquisition ``index`` (0-4) of the season harvested in ``year``, whole.
+
+    The same numbers :class:`SceneSynth` writes strip by strip; for small regions
+    and tests.
 
     Parameters
     ----------
@@ -273,59 +395,15 @@ def scene_arrays(truth: TruthRegion, year: int, index: int) -> SceneArrays:
     SceneArrays
         Reflectance per band (the value the DN encodes), SCL and masks.
     """
-    when = season_dates(truth.seed, year)[index]
-    day = season_day(when)
-    rng = rng_for(truth.seed, 21, year, index)
-    platform = "sentinel-2a" if rng.random() < 0.5 else "sentinel-2b"
-    surface10 = _surface_reflectance(truth, year, day, rng)
-    shape10 = surface10.shape[1:]
-    shape20 = ((shape10[0] + 1) // 2, (shape10[1] + 1) // 2)
-
-    fraction = 0.0 if index == 1 else float(rng.uniform(0.0, 0.33))
-    opacity20, cirrus20, shadow20 = _clouds(rng, shape20, fraction)
-    strip_scene = int(rng_for(truth.seed, 22, year).integers(0, len(_SCENE_DAYS)))
-    nodata20 = np.zeros(shape20, dtype=bool)
-    if index == strip_scene:
-        start, slope = rng.uniform(3, 10), rng.uniform(0.0, 0.02)
-        cols = np.arange(shape20[1])[None, :]
-        nodata20 = cols < (start + slope * np.arange(shape20[0])[:, None])
-    nodata10 = _up2(nodata20, shape10)
-
-    reflectance: dict[str, np.ndarray] = {}
-    for b, band in enumerate(_BANDS):
-        if band in BANDS_10M:
-            clear, o, c, s = (
-                surface10[b],
-                _up2(opacity20, shape10),
-                _up2(cirrus20, shape10),
-                _up2(shadow20, shape10),
-            )
-        else:
-            clear, o, c, s = _block_mean(surface10[b]), opacity20, cirrus20, shadow20
-        value = (1 - o) * clear + o * _CLOUD[b] + c
-        value = np.where(s, value * 0.35, value)
-        reflectance[band] = np.clip(value, -0.0999, 1.6).astype(np.float32)
-
-    red20, nir20 = _block_mean(reflectance["B04"]), _block_mean(reflectance["B08"])
-    ndvi = (nir20 - red20) / np.maximum(nir20 + red20, 1e-6)
-    water20 = _block_mean((truth.surface[year] == SURFACE["water"]).astype(np.float32)) >= 0.5
-    scl = np.where(ndvi > 0.35, 4, 5).astype(np.uint8)
-    scl[water20 | (nir20 < 0.04)] = 6
-    scl[shadow20] = 3
-    scl[cirrus20 > 0.01] = 10
-    scl[opacity20 > 0] = 8
-    scl[opacity20 > 0.6] = 9
-    scl[nodata20] = 0
-    valid = ~nodata20
-    cover_pct = 100.0 * float(np.isin(scl[valid], (8, 9, 10)).mean()) if valid.any() else 0.0
-    scene_id = f"{'S2A' if platform.endswith('a') else 'S2B'}_47QNA_{when:%Y%m%d}_0_L2A"
+    synth = SceneSynth(truth, year, index)
+    reflectance, scl = synth.strip(0, synth.shape10[0])
     return SceneArrays(
-        scene_id=scene_id,
-        platform=platform,
-        datetime=when,
+        scene_id=synth.scene_id,
+        platform=synth.platform,
+        datetime=synth.datetime,
         reflectance=reflectance,
         scl=scl,
-        nodata_10m=nodata10,
-        nodata_20m=nodata20,
-        cloud_cover=round(cover_pct, 2),
+        nodata_10m=_up2(synth.nodata20, synth.shape10),
+        nodata_20m=synth.nodata20,
+        cloud_cover=synth.cloud_cover,
     )

@@ -64,10 +64,17 @@ def _sample_counts(truth: TruthRegion) -> tuple[int, int]:
 
 
 def _walked(rng: np.random.Generator, polygon: shapely.Polygon, accuracy_m: float):
-    """The boundary as a GPS records it: shared offset plus per-vertex noise."""
+    """The boundary as a GPS records it: shared offset plus per-vertex noise.
+
+    A walked boundary that crosses itself is walked again (a team would redo it).
+    """
     ring = np.asarray(polygon.exterior.coords)[:-1]
-    noisy = ring + rng.normal(0, accuracy_m / 3, 2) + rng.normal(0, accuracy_m / 2, ring.shape)
-    return shapely.Polygon(noisy)
+    for _ in range(20):
+        shift = rng.normal(0, accuracy_m / 3, 2)
+        walked = shapely.Polygon(ring + shift + rng.normal(0, accuracy_m / 2, ring.shape))
+        if walked.is_valid:
+            return walked
+    return shapely.Polygon(ring + shift)
 
 
 def _paddy_plots(rng: np.random.Generator, truth: TruthRegion, year: int, n: int) -> list:
@@ -151,7 +158,8 @@ def draw_survey(truth: TruthRegion, year: int) -> gpd.GeoDataFrame:
                 rng.uniform(60, 150), None)  # fmt: skip
 
     survey = gpd.GeoDataFrame(rows, geometry=geoms, crs=truth.crs).to_crs("EPSG:4326")
-    survey["geometry"] = shapely.set_precision(survey.geometry.values, 1e-7)
+    # what a GPS export keeps: 1e-7 degree (about 1 cm)
+    survey["geometry"] = shapely.transform(survey.geometry.values, lambda xy: np.round(xy, 7))
     survey.insert(0, "plot_id", [f"S{year}-{k + 1:04d}" for k in range(len(survey))])
     survey["measured_area_ha"] = [
         round(abs(_GEOD.geometry_area_perimeter(g)[0]) / 10_000, 4)

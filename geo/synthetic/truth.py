@@ -90,20 +90,28 @@ def _bspline_matrix(n_out: int, cell: float, n_coarse: int) -> np.ndarray:
     return weights
 
 
-def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cell_px: float) -> np.ndarray:
-    """Return a smooth random field (mean 0, sd 1) with features about ``cell_px`` wide.
+def smooth_noise(
+    rng: np.random.Generator,
+    shape: tuple[int, int],
+    cell_px: float,
+    rows: slice | None = None,
+) -> np.ndarray:
+    """Return a smooth random field (mean 0, sd about 1) with features about ``cell_px`` wide.
 
     White noise on a coarse grid of knots ``cell_px`` apart, smoothed by a separable
-    cubic B-spline (two small matrix products: fast at any size).
+    cubic B-spline (two small matrix products: fast at any size). ``rows`` returns
+    only those rows of the same field, so a large field can be made strip by strip
+    (pass a generator in the same state each time).
     """
     height, width = shape
     cell = max(float(cell_px), 1.0)
     coarse = rng.standard_normal((int(height / cell) + 4, int(width / cell) + 4), dtype=np.float32)
-    rows = _bspline_matrix(height, cell, coarse.shape[0])
-    cols = _bspline_matrix(width, cell, coarse.shape[1])
-    fine = rows @ coarse @ cols.T
-    std = fine.std()
-    return ((fine - fine.mean()) / (std if std > 0 else 1.0)).astype(np.float32)
+    row_weights = _bspline_matrix(height, cell, coarse.shape[0])
+    col_weights = _bspline_matrix(width, cell, coarse.shape[1])
+    # sd of the smoothed field, from the weights (not the sample): same for every strip
+    scale = np.sqrt((row_weights**2).sum(axis=1).mean() * (col_weights**2).sum(axis=1).mean())
+    fine = row_weights[rows if rows is not None else slice(None)] @ coarse @ col_weights.T
+    return (fine / scale).astype(np.float32)
 
 
 def resolve_shape(

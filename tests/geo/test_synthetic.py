@@ -25,6 +25,7 @@ from geo.synthetic import (
     scene_arrays,
 )
 from geo.synthetic.programmes import expected_verdict
+from geo.synthetic.scenes import SceneSynth
 from models.errors import InvalidInputError, NotFoundError
 
 PARAMS = {"seed": 11, "size": (160, 120), "n_districts": 4}
@@ -172,6 +173,17 @@ def test_dn_round_trips_to_generated_reflectance(region, truth):
         np.testing.assert_array_equal(src.read(1), scene.scl)
 
 
+def test_strips_are_the_whole_scene_cut_in_pieces(truth):
+    whole = scene_arrays(truth, 2025, 0)
+    synth = SceneSynth(truth, 2025, 0)
+    pieces = list(synth.strips(strip_rows=34))
+    assert len(pieces) == 4
+    for band in ("B02", "B11"):
+        joined = np.concatenate([p[2][band] for p in pieces])
+        np.testing.assert_array_equal(joined, whole.reflectance[band])
+    np.testing.assert_array_equal(np.concatenate([p[3] for p in pieces]), whole.scl)
+
+
 # -- truth --
 
 
@@ -253,6 +265,7 @@ def test_survey_plots_and_kobo_export_agree(region):
         plots.land_cover
     )
     polygons = plots[plots.geom_type == "Polygon"]
+    assert polygons.is_valid.all()
     assert set(polygons.status) <= {"cultivated", "eradicated"}
     # measured area (geodesic) against the planar UTM area: an independent method
     utm_area = polygons.to_crs(32647).area / 1e4
