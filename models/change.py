@@ -395,6 +395,19 @@ def _finish(frame: pd.DataFrame, z: float) -> pd.DataFrame:
     return frame
 
 
+_ESTIMATE_COLUMNS = ("district_id", "crop", "area_ha", "ci_low_ha", "ci_high_ha")
+
+
+def _check_estimates(estimates: pd.DataFrame, name: str, *, need_year: bool) -> None:
+    needed = _ESTIMATE_COLUMNS + (("year",) if need_year else ())
+    missing = [c for c in needed if c not in estimates.columns]
+    if missing:
+        raise InvalidInputError(
+            f"{name}: missing column(s) {', '.join(missing)}; district estimates need "
+            f"{', '.join(_ESTIMATE_COLUMNS)} (and 'year', or pass year=)"
+        )
+
+
 def programme_change(
     programmes: pd.DataFrame,
     estimates: pd.DataFrame,
@@ -445,11 +458,17 @@ def programme_change(
         :data:`CHANGE_COLUMNS`; rows sorted by programme, district, crop. A district
         without an estimate keeps its row (NaN numbers, verdict ``"no estimate"``).
 
+    Raises
+    ------
+    InvalidInputError
+        ``estimates`` lacks a column the comparison needs.
+
     Examples
     --------
     >>> change = programme_change(programmes, current, stored, year=2025)  # doctest: +SKIP
     """
     z = z_value(confidence)
+    _check_estimates(estimates, "estimates", need_year=year is None)
     if year is None:
         year = int(estimates["year"].max())
     current, current_run = estimates_of_year(estimates, year, z)

@@ -468,3 +468,15 @@ def test_programme_area_baseline_derived_from_the_baseline_class_map(tmp_path):
         programme_change(programmes, now, base, year=2025, class_map=now_map), "P4", "AREA"
     )
     assert alone["verdict"] == "no baseline" and "class map" in alone["note"]
+
+
+def test_estimates_without_needed_columns_are_refused_clearly():
+    from models.errors import InvalidInputError
+
+    programmes = pd.DataFrame([_programme("P1", ["D01"])])
+    table = _est(2025, [("D01", "opium_poppy", 1, 1)]).drop(columns=["ci_low_ha"])
+    with pytest.raises(InvalidInputError, match="ci_low_ha"):
+        programme_change(programmes, table, year=2025)
+    no_year = _est(2025, [("D01", "opium_poppy", 1, 1)]).drop(columns=["year"])
+    with pytest.raises(InvalidInputError, match=r"missing column\(s\) year"):
+        programme_change(programmes, no_year)
