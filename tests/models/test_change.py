@@ -12,6 +12,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 from shapely.geometry import box
 
@@ -480,3 +482,26 @@ def test_estimates_without_needed_columns_are_refused_clearly():
     no_year = _est(2025, [("D01", "opium_poppy", 1, 1)]).drop(columns=["year"])
     with pytest.raises(InvalidInputError, match=r"missing column\(s\) year"):
         programme_change(programmes, no_year)
+
+
+@given(
+    base_ha=st.floats(0.5, 500),
+    base_se=st.floats(0.01, 50),
+    now_ha=st.floats(0, 500),
+    now_se=st.floats(0.01, 50),
+)
+@settings(max_examples=40, deadline=None)
+def test_verdict_agrees_with_the_interval_for_any_pair_of_estimates(
+    base_ha, base_se, now_ha, now_se
+):
+    programmes = pd.DataFrame([_programme("P1", ["D01"])])
+    base = _est(2024, [("D01", "opium_poppy", base_ha, base_se)])
+    now = _est(2025, [("D01", "opium_poppy", now_ha, now_se)])
+    row = _row(programme_change(programmes, now, base, year=2025), "P1", "D01")
+    half = Z * math.hypot(base_se, now_se)
+    assert row["change_ci_low_ha"] == pytest.approx(now_ha - base_ha - half)
+    assert row["change_ci_high_ha"] == pytest.approx(now_ha - base_ha + half)
+    if abs(now_ha - base_ha) > half * (1 + 1e-9):
+        assert row["verdict"] == ("increase" if now_ha > base_ha else "decrease")
+    elif abs(now_ha - base_ha) < half * (1 - 1e-9):
+        assert row["verdict"] == "no detectable change"
