@@ -14,23 +14,22 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-import shapely
-from sqlalchemy import Connection, Double, Engine, delete, select
+from sqlalchemy import Connection, Double, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeEngine
 
 from geo.io import atomic_path
 from models.errors import InvalidInputError, NotFoundError
-from models.store.frames import clean_value, frame_from_rows, geometry_srid, json_records, to_int
+from models.store.frames import clean_value, geometry_srid, json_records, to_int, utc_now
 from models.store.records import ROLES, TokenInfo, UploadResult
-from models.store.schema import ESTIMATE_COLUMNS, PLOT_COLUMNS, WGS84, build_metadata
+from models.store.schema import PLOT_COLUMNS, WGS84, build_metadata
 from models.store.screening import UploadLimits, safe_filename, screen_upload
+from models.store.tables import ReferenceTables
 
 __all__ = ["Store", "PlotLoader"]
 
@@ -42,17 +41,13 @@ PlotLoader = Callable[..., tuple[gpd.GeoDataFrame, Any]]
 _PLOT_BATCH = 500
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _default_plot_loader(path: Path, **kwargs: Any) -> tuple[gpd.GeoDataFrame, Any]:
     from models.survey import load_plots  # late import: the survey reader is a sibling package
 
     return load_plots(path, **kwargs)
 
 
-class Store:
+class Store(ReferenceTables):
     """Districts, survey plots, uploads, programmes, estimates and tokens.
 
     Do not instantiate directly; use :func:`models.store.open_store`.
@@ -196,7 +191,7 @@ class Store:
             "sha256": sha256,
             "filename": name,
             "team": team,
-            "received_at": _now(),
+            "received_at": utc_now(),
             "size_bytes": len(raw),
             "accepted": len(plots),
             "rejected": int(report.rejected),
@@ -355,177 +350,6 @@ class Store:
         fixed = [*PLOT_COLUMNS, "geometry"]
         return plots[fixed + [c for c in plots.columns if c not in fixed]]
 
-    # -- districts and programmes --------------------------------------------------
-    def put_districts(self, districts: gpd.GeoDataFrame) -> None:
-        """Replace the stored districts (``district_id``, ``district_name``, geometry, any CRS)."""
-        if "district_id" not in districts.columns:
-            raise InvalidInputError("districts: missing column 'district_id'")
-        if districts["district_id"].duplicated().any():
-            dup = districts.loc[districts["district_id"].duplicated(), "district_id"].iloc[0]
-            raise InvalidInputError(f"districts: district_id {dup!r} appears more than once")
-        geometries, srid = geometry_srid(districts, "districts")
-        rows = []
-        for record, geometry in zip(json_records(districts), geometries.values, strict=True):
-            rows.append(
-                {
-                    "district_id": str(record.pop("district_id")),
-                    "district_name": record.pop("district_name", None),
-                    "attributes": json.dumps(record, default=str),
-                    "geom": geometry,
-                }
-            )
-        self._replace("districts", rows, srid)
-
-    def get_districts(self) -> gpd.GeoDataFrame:
-        """Return the stored districts in the CRS they were stored in."""
-        table = self.tables["districts"]
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(table).order_by(table.c.fid)).mappings().all()
-        records = [
-            {
-                "district_id": r["district_id"],
-                "district_name": r["district_name"],
-                **json.loads(r["attributes"] or "{}"),
-            }
-            for r in rows
-        ]
-        geometries = [r["geom"] for r in rows]
-        srid = shapely.get_srid(geometries[0]) if geometries else None
-        frame = pd.DataFrame.from_records(
-            records, columns=None if records else ["district_id", "district_name"]
-        )
-        crs = f"EPSG:{srid}" if srid else None
-        return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometries, crs=crs), crs=crs)
-
-    def put_programmes(self, programmes: pd.DataFrame) -> None:
-        """Replace the stored AD programme table (a DataFrame, or a GeoDataFrame with locations)."""
-        geometries, srid = [None] * len(programmes), None
-        if isinstance(programmes, gpd.GeoDataFrame) and programmes.geometry.name in programmes:
-            series, srid = geometry_srid(programmes, "programmes")
-            geometries = list(series.values)
-        rows = []
-        for record, geometry in zip(json_records(programmes), geometries, strict=True):
-            programme_id = record.get("programme_id")
-            rows.append(
-                {
-                    "programme_id": None if programme_id is None else str(programme_id),
-                    "attributes": json.dumps(record, default=str),
-                    "geom": geometry,
-                }
-            )
-        self._replace("programmes", rows, srid)
-
-    def get_programmes(self) -> pd.DataFrame:
-        """Return the programme table (a GeoDataFrame when it was stored with geometry)."""
-        table = self.tables["programmes"]
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(table).order_by(table.c.fid)).mappings().all()
-        geometries = [r["geom"] for r in rows]
-        srid = next((shapely.get_srid(g) for g in geometries if g is not None), None)
-        return frame_from_rows([json.loads(r["attributes"]) for r in rows], geometries, srid)
-
-    def _replace(self, name: str, rows: list[dict[str, Any]], srid: int | None) -> None:
-        with self._write() as conn:
-            self._lock_for_replace(conn, name)
-            conn.execute(delete(self.tables[name]))
-            if rows:
-                conn.execute(self.tables[name].insert(), rows)
-            self._layer_changed(conn, name, srid)
-
-    # -- estimates and programme change --------------------------------------------
-    def put_estimates(self, estimates: pd.DataFrame, run_id: str) -> None:
-        """Store a run's district estimates, replacing rows stored before under ``run_id``."""
-        if "year" not in estimates.columns:
-            raise InvalidInputError(f"estimates of run {run_id}: missing column 'year'")
-        stored_at = _now()
-        rows = []
-        for record in json_records(estimates):
-            typed = {name: clean_value(record.get(name)) for name in ESTIMATE_COLUMNS}
-            typed["year"] = to_int(typed["year"])
-            typed["n_reference"] = to_int(typed["n_reference"])
-            rows.append(
-                {
-                    "run_id": run_id,
-                    "stored_at": stored_at,
-                    **typed,
-                    "record": json.dumps(record, default=str),
-                }
-            )
-        self._replace_run("estimates", rows, run_id)
-
-    def get_estimates(
-        self, year: int | None = None, crop: str | None = None, run_id: str | None = None
-    ) -> pd.DataFrame:
-        """Return stored estimates: those of ``run_id``, else the latest run of each year.
-
-        The latest run of a year is the one stored last. ``crop`` filters rows.
-        A ``run_id`` column is added when the stored rows did not carry one.
-        """
-        frame = self._latest_runs("estimates", year=year, run_id=run_id)
-        if frame.empty:
-            return pd.DataFrame(columns=[*ESTIMATE_COLUMNS, "run_id"])
-        if crop is not None:
-            frame = frame[frame["crop"] == crop]
-        return frame.reset_index(drop=True)
-
-    def put_programme_change(self, change: pd.DataFrame, run_id: str) -> None:
-        """Store a run's programme change table, replacing rows stored before under ``run_id``."""
-        stored_at = _now()
-        rows = []
-        for record in json_records(change):
-            programme_id = record.get("programme_id")
-            rows.append(
-                {
-                    "run_id": run_id,
-                    "stored_at": stored_at,
-                    "programme_id": None if programme_id is None else str(programme_id),
-                    "year": to_int(record.get("year")),
-                    "record": json.dumps(record, default=str),
-                }
-            )
-        self._replace_run("programme_change", rows, run_id)
-
-    def get_programme_series(self, programme_id: str | None = None) -> pd.DataFrame:
-        """Return programme change over the years (latest run per year), by programme then year."""
-        frame = self._latest_runs("programme_change")
-        if frame.empty:
-            return pd.DataFrame(columns=["programme_id", "year", "run_id"])
-        if programme_id is not None:
-            frame = frame[frame["programme_id"].astype(str) == str(programme_id)]
-        sort = [c for c in ("programme_id", "year") if c in frame.columns]
-        return frame.sort_values(sort, kind="stable").reset_index(drop=True)
-
-    def _replace_run(self, name: str, rows: list[dict[str, Any]], run_id: str) -> None:
-        table = self.tables[name]
-        with self._write() as conn:
-            self._lock_for_replace(conn, name)
-            conn.execute(delete(table).where(table.c.run_id == run_id))
-            if rows:
-                conn.execute(table.insert(), rows)
-
-    def _latest_runs(self, name: str, *, year: int | None = None, run_id: str | None = None):
-        table = self.tables[name]
-        query = select(table.c.fid, table.c.run_id, table.c.year, table.c.record).order_by(
-            table.c.fid
-        )
-        if year is not None:
-            query = query.where(table.c.year == int(year))
-        if run_id is not None:
-            query = query.where(table.c.run_id == run_id)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        if not rows:
-            return pd.DataFrame()
-        if run_id is None:
-            latest = {r.year: r.run_id for r in rows}  # ordered by fid: the last write wins
-            rows = [r for r in rows if latest[r.year] == r.run_id]
-        records = []
-        for r in rows:
-            record = json.loads(r.record)
-            record.setdefault("run_id", r.run_id)
-            records.append(record)
-        return pd.DataFrame.from_records(records)
-
     # -- tokens --------------------------------------------------------------------
     def create_token(self, team: str, role: str) -> str:
         """Create an API token for ``team`` with ``role``; return it (only its sha256 is stored).
@@ -542,7 +366,12 @@ class Store:
         if not team or not team.strip():
             raise InvalidInputError("a token needs a team name (--team)")
         token = "admon_" + secrets.token_urlsafe(32)
-        row = {"token_sha256": _token_hash(token), "team": team, "role": role, "created_at": _now()}
+        row = {
+            "token_sha256": _token_hash(token),
+            "team": team,
+            "role": role,
+            "created_at": utc_now(),
+        }
         with self._write() as conn:
             conn.execute(self.tables["tokens"].insert(), [row])
         logger.info("created a %s token for team %s", role, team)

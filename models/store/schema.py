@@ -124,6 +124,14 @@ def build_metadata(geometry: Callable[[int | None], TypeEngine]) -> MetaData:
     )
     Index("ix_programme_change_run", change.c.run_id)
     Table(
+        "column_kinds",
+        metadata,
+        Column("table_name", Text, primary_key=True),
+        Column("column_name", Text, primary_key=True),
+        Column("position", Integer, nullable=False),
+        Column("kind", Text, nullable=False),
+    )
+    Table(
         "tokens",
         metadata,
         Column("token_sha256", Text, primary_key=True),

@@ -427,3 +427,36 @@ def test_stored_plots_keep_the_survey_plot_schema(tmp_path):
     assert list(stored["plot_id"]) == list(direct["plot_id"])
     assert shapely.equals(stored.geometry.values, direct.geometry.values).all()
     assert stored["survey_date"].tolist() == direct["survey_date"].tolist()
+
+
+def test_tables_come_back_with_their_dtypes_and_column_order(store):
+    import datetime as dt
+
+    programmes = gpd.GeoDataFrame(
+        {
+            "programme_id": ["AD-001", "AD-003"],
+            "start_date": [dt.date(2024, 1, 15), dt.date(2025, 3, 1)],
+            "end_date": [dt.date(2028, 12, 31), None],
+            "district_ids": [["D01", "D02"], ["D04"]],
+            "baseline_year": pd.array([2024, pd.NA], dtype="Int64"),
+            "households": [1850.0, np.nan],
+            "active": [True, False],
+            "reviewed_at": pd.to_datetime(["2025-02-01 10:30", "2025-02-03 08:00"]),
+            "synced_at": pd.to_datetime(["2025-02-01 10:30", "2025-02-03 08:00"]).tz_localize(
+                "Asia/Yangon"
+            ),
+            "n_villages": np.array([12, 7], dtype="int64"),
+        },
+        geometry=[box(98.9, 20.9, 99.0, 20.98), box(99.1, 20.85, 99.16, 20.9)],
+        crs=4326,
+    )
+    store.put_programmes(programmes)
+
+    back = store.get_programmes()
+
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(back.drop(columns="geometry")),
+        pd.DataFrame(programmes.drop(columns="geometry")),
+        check_dtype=True,
+    )
+    assert back.geometry.geom_equals(programmes.geometry).all()
