@@ -10,9 +10,9 @@ The flow is::
 Training pixels come from the plots: the interior pixels of each polygon (pixel
 centre at least half a pixel inside the boundary, so mixed edge pixels are left
 out, falling back to every pixel whose centre is inside for fields too small to
-have an interior) and the pixel under each point, at most ``max_pixels_per_plot``
-per plot so large fields do not drown small ones. Plots, never pixels, are
-split between training and held-out validation: pixels of one field are
+have an interior) and a small square of pixels centred on each point
+(``point_window_px``), at most ``max_pixels_per_plot`` per plot so large
+fields do not drown small ones. Plots, never pixels, are split between training and held-out validation: pixels of one field are
 strongly correlated, and a pixel split would report the accuracy of
 recognising fields already seen.
 """
@@ -184,6 +184,7 @@ def train_classifier(
     seed: int = 0,
     holdout_fraction: float = 0.3,
     max_pixels_per_plot: int = 200,
+    point_window_px: int = 5,
     estimator: str = "random_forest",
 ) -> TrainedClassifier:
     """Train a pixel classifier on survey plots and measure it on held-out plots.
@@ -204,6 +205,9 @@ def train_classifier(
         Share of each class's plots held out for the confusion matrix.
     max_pixels_per_plot : int, default 200
         Cap on training pixels per plot.
+    point_window_px : int, default 5
+        Side of the pixel square a point plot labels (see
+        :func:`geo.features.training_samples`).
     estimator : {"random_forest", "hist_gradient_boosting"}
         The scikit-learn model (100 trees, ``n_jobs=2``, or gradient boosting).
 
@@ -229,6 +233,7 @@ def train_classifier(
         label_column=label_column,
         plot_id_column=plot_id_column,
         max_pixels_per_plot=max_pixels_per_plot,
+        point_window_px=point_window_px,
         seed=seed,
     )
     feature_names = tuple(str(f) for f in features["feature"].values)
@@ -278,6 +283,7 @@ def train_classifier(
             "seed": seed,
             "holdout_fraction": holdout_fraction,
             "max_pixels_per_plot": max_pixels_per_plot,
+            "point_window_px": point_window_px,
             "n_train_pixels": int(is_train.sum()),
             "n_holdout_pixels": len(held),
         },

@@ -162,7 +162,7 @@ def test_polygons_sample_interior_pixels_and_points_their_pixel(features):
         ],
         crs=CRS,
     )
-    samples = training_samples(features, plots, max_pixels_per_plot=1000)
+    samples = training_samples(features, plots, max_pixels_per_plot=1000, point_window_px=1)
     counts = samples.groupby("plot_id").size()
     assert counts.to_dict() == {"aligned": 36, "offset": 25, "tiny": 1, "point": 1}
     offset = samples[samples.plot_id == "offset"]
@@ -170,6 +170,24 @@ def test_polygons_sample_interior_pixels_and_points_their_pixel(features):
     point = samples[samples.plot_id == "point"].iloc[0]
     assert (point.row, point.col) == (120, 100)
     assert point["red_median"] == pytest.approx(float(features.sel(feature="red_median")[120, 100]))
+
+
+def test_point_window_is_clipped_to_the_grid(features):
+    points = gpd.GeoDataFrame(
+        {"plot_id": ["mid", "corner"], "land_cover": ["forest", "water"]},
+        geometry=[
+            Point(ORIGIN[0] + 100.5 * PIXEL_M, ORIGIN[1] - 120.5 * PIXEL_M),
+            Point(ORIGIN[0] + (SIZE - 0.5) * PIXEL_M, ORIGIN[1] - (SIZE - 0.5) * PIXEL_M),
+        ],
+        crs=CRS,
+    )
+    samples = training_samples(features, points, point_window_px=5)
+    mid = samples[samples.plot_id == "mid"]
+    assert len(mid) == 25 and set(mid.row) == set(range(118, 123))
+    corner = samples[samples.plot_id == "corner"]  # 3 x 3 of the 5 x 5 lie on the grid
+    assert len(corner) == 9 and set(corner.col) == {SIZE - 3, SIZE - 2, SIZE - 1}
+    with pytest.raises(InvalidInputError, match="point_window_px must be odd"):
+        training_samples(features, points, point_window_px=4)
 
 
 def test_pixel_cap_per_plot(features):
