@@ -12,9 +12,9 @@ centre at least half a pixel inside the boundary, so mixed edge pixels are left
 out, falling back to every pixel whose centre is inside for fields too small to
 have an interior) and a small square of pixels centred on each point
 (``point_window_px``), at most ``max_pixels_per_plot`` per plot so large
-fields do not drown small ones. Plots, never pixels, are split between training and held-out validation: pixels of one field are
-strongly correlated, and a pixel split would report the accuracy of
-recognising fields already seen.
+fields do not drown small ones. Plots, never pixels, are split between
+training and held-out validation: pixels of one field are strongly correlated,
+and a pixel split would report the accuracy of recognising fields already seen.
 """
 
 from __future__ import annotations
