@@ -99,6 +99,21 @@ def _raster_scaling(asset: pystac.Asset) -> tuple[float, float, float | None, bo
     return 1.0, 0.0, fields.get("nodata"), False
 
 
+def _sensor_default_scaling(item: pystac.Item) -> tuple[float, float, str]:
+    """Published scaling of the sensor when the item does not declare one."""
+    props = item.properties
+    platform = str(props.get("platform") or props.get("constellation") or "").lower()
+    if platform.startswith("sentinel-2"):
+        baseline = str(props.get("s2:processing_baseline") or "0")
+        offset_applied = bool(props.get("earthsearch:boa_offset_applied", False))
+        major = int(baseline.split(".")[0]) if baseline.split(".")[0].isdigit() else 0
+        offset = -0.1 if major >= 4 and not offset_applied else 0.0
+        return 1e-4, offset, f"using Sentinel-2 L2A DN / 10000 {offset:+g} (baseline {baseline})"
+    if platform.startswith("landsat"):
+        return 2.75e-5, -0.2, "using Landsat C2 L2 DN x 0.0000275 - 0.2"
+    return 1.0, 0.0, "values are returned as stored (unknown platform)"
+
+
 def _item_time(item: pystac.Item) -> np.datetime64 | None:
     when = item.datetime or item.common_metadata.start_datetime
     if when is None:
@@ -141,10 +156,9 @@ def stac_spec(source: str | Path | pystac.Item, bands: list[str] | None = None) 
         key, asset = by_name[name]
         scale, offset, nodata, declared = _raster_scaling(asset)
         if not declared:
+            scale, offset, how = _sensor_default_scaling(item)
             warnings.warn(
-                f"{label}: asset {key!r} has no raster:bands scale/offset; "
-                "values are returned as stored",
-                stacklevel=3,
+                f"{label}: asset {key!r} has no raster:bands scale/offset; {how}", stacklevel=3
             )
         href = asset.get_absolute_href() or asset.href
         band_files.append(BandFile(name, href, 1, scale, offset, nodata))

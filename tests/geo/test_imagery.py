@@ -375,3 +375,82 @@ def test_chunks_follow_chunk_px(s2_folder):
     assert scene["red"].chunks == ((3, 3, 2), (3, 3, 2))
     full = read_scene(folder, ["red"])
     np.testing.assert_array_equal(scene["red"].values, full["red"].values)
+
+
+def test_stac_item_without_raster_bands_uses_sensor_scaling(s2_folder):
+    folder, _ = s2_folder
+    item_path = folder / f"{SCENE_ID}.json"
+    payload = json.loads(item_path.read_text())
+    for asset in payload["assets"].values():
+        asset.pop("raster:bands")
+    item_path.write_text(json.dumps(payload))
+    with pytest.warns(UserWarning, match=r"no raster:bands.*DN / 10000 -0.1"):
+        scene = read_scene(item_path, ["red"])
+    assert scene["red"].values[4, 4] == pytest.approx(0.25, abs=1e-6)
+
+
+def test_landsat_stac_item_qa_pixel_and_nir08(tmp_path):
+    sr = {n: np.full((3, 3), 20000, dtype=np.uint16) for n in (4, 5)}
+    qa = np.full((3, 3), 21824, dtype=np.uint16)
+    qa[1, 1] = 21824 | 1 << 3  # cloud
+    folder = write_landsat_scene(tmp_path, sr, qa)
+    files = {p.name.rsplit("_", 1)[-1]: p.name for p in folder.iterdir()}
+    raster = [{"data_type": "uint16", "nodata": 0, "scale": 2.75e-05, "offset": -0.2}]
+    item = {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "id": folder.name,
+        "bbox": [99.9, 19.8, 100.0, 19.9],
+        "geometry": {"type": "Point", "coordinates": [99.95, 19.85]},
+        "properties": {"datetime": "2025-01-20T03:52:41Z", "platform": "landsat-9"},
+        "links": [],
+        "assets": {
+            "red": {
+                "href": files["B4.TIF"],
+                "eo:bands": [{"name": "SR_B4", "common_name": "red"}],
+                "raster:bands": raster,
+            },
+            "nir08": {
+                "href": files["B5.TIF"],
+                "eo:bands": [{"name": "SR_B5", "common_name": "nir08"}],
+                "raster:bands": raster,
+            },
+            "qa_pixel": {"href": "./" + next(p for p in files.values() if "QA_PIXEL" in p)},
+        },
+    }
+    item_path = folder / "item.json"
+    item_path.write_text(json.dumps(item))
+    scene = read_scene(item_path)
+    assert list(scene.data_vars) == ["red", "nir", "valid"]
+    assert scene["nir"].values[0, 0] == pytest.approx(20000 * 2.75e-5 - 0.2, abs=1e-6)
+    assert not scene["valid"].values[1, 1] and scene["valid"].values.sum() == 8
+
+
+@pytest.mark.parametrize("shift_px", [0, 1, 3])
+def test_20m_band_on_10m_grid_matches_gdal_nearest(s2_folder, shift_px):
+    """The windowed-read + repeat path gives what GDAL's nearest warp gives."""
+    from rasterio.enums import Resampling
+    from rasterio.warp import reproject
+
+    folder, _ = s2_folder
+    left = LEFT - 10 * shift_px  # grid starts west of the scene, on a 10 m edge
+    grid = AnalysisGrid.from_bounds((left, TOP - 70, left + 70, TOP), "EPSG:32647", 10)
+    scene = read_scene(folder, ["swir1"], grid, chunk_px=3)
+    swir_path = folder / f"{SCENE_ID}_B11_20m.tif"
+    expected = np.zeros(grid.shape, np.float32)
+    with rasterio.open(swir_path) as src:
+        reproject(
+            rasterio.band(src, 1),
+            expected,
+            dst_transform=grid.transform,
+            dst_crs=grid.crs,
+            dst_nodata=0,
+            resampling=Resampling.nearest,
+        )
+    expected = np.where(expected > 0, (expected - 1000) / 10000, np.nan)
+    got = scene["swir1"].values
+    seen = scene["valid"].values
+    np.testing.assert_allclose(got[seen], expected[seen], atol=1e-6)
+    assert np.isnan(expected[:, :shift_px]).all() and not seen[:, :shift_px].any()
+    bilinear = read_scene(folder, ["swir1"], grid, resampling=Resampling.bilinear)
+    assert np.nanmin(bilinear["swir1"].values) >= np.nanmin(expected) - 1e-6
