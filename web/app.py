@@ -175,15 +175,12 @@ def _add_api(
     ) -> JSONResponse:
         """Upload a field data file (multipart field ``file``); answer with its report."""
         who = require_uploader(await run_in_threadpool(caller, request, store))
-        form = await request.form(max_files=1, max_fields=4)
-        sent = form.get("file")
-        if not isinstance(sent, UploadFile) or not sent.filename:
-            return _error(422, "send the field data file in the multipart form field 'file'")
-        raw = await sent.read(max_upload_bytes + 1)
-        if len(raw) > max_upload_bytes:
-            return _too_large(len(raw), max_upload_bytes)
+        sent = await _read_upload(request, max_upload_bytes)
+        if isinstance(sent, JSONResponse):
+            return sent
+        filename, raw = sent
         try:
-            result = await run_in_threadpool(_ingest, store, raw, sent.filename, who.team, strict)
+            result = await run_in_threadpool(_ingest, store, raw, filename, who.team, strict)
         except UploadTooLargeError as exc:
             return _error(413, str(exc))
         except InvalidInputError as exc:
@@ -193,20 +190,18 @@ def _add_api(
             extra = {"report": report.to_dict()} if report is not None else {}
             return _error(422, str(exc), **extra)
         except StoreError as exc:
-            logger.exception("upload %s: store failure", sent.filename)
+            logger.exception("upload %s: store failure", filename)
             return _error(503, f"the store could not save the upload: {exc}")
         body = result.to_dict()
         if result.accepted == 0:
             body["report"] = result.report
-            detail = f"{sent.filename}: no valid row; nothing stored (see errors)"
-            return _error(422, detail, **body)
+            return _error(422, f"{filename}: no valid row; nothing stored (see errors)", **body)
         if result.duplicate:
             return JSONResponse(body, status_code=200)
         if on_upload is not None:
             background.add_task(_run_callback, on_upload, result)
-        return JSONResponse(
-            body, status_code=201, headers={"Location": f"{UPLOAD_PATH}/{result.upload_id}"}
-        )
+        location = {"Location": f"{UPLOAD_PATH}/{result.upload_id}"}
+        return JSONResponse(body, status_code=201, headers=location)
 
     @app.get(UPLOAD_PATH + "/{upload_id}", tags=["uploads"])
     def get_upload(upload_id: str, request: Request) -> JSONResponse:
@@ -227,6 +222,18 @@ def _add_api(
         """Published district estimates (latest run of each year unless ``run_id``)."""
         table = store.get_estimates(year=year, crop=crop, run_id=run_id)
         return JSONResponse(json.loads(table.to_json(orient="records", date_format="iso")))
+
+
+async def _read_upload(request: Request, max_bytes: int) -> tuple[str, bytes] | JSONResponse:
+    """Return (file name, content) of the multipart ``file`` field, or the error to answer."""
+    async with request.form(max_files=1, max_fields=4) as form:
+        sent = form.get("file")
+        if not isinstance(sent, UploadFile) or not sent.filename:
+            return _error(422, "send the field data file in the multipart form field 'file'")
+        raw = await sent.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        return _too_large(len(raw), max_bytes)
+    return sent.filename, raw
 
 
 def _ingest(store: Store, raw: bytes, filename: str, team: str, strict: bool) -> UploadResult:

@@ -134,6 +134,16 @@ def test_missing_file_field_is_422(client, tokens):
     assert "'file'" in response.json()["detail"]
 
 
+def test_a_malformed_multipart_body_is_400(client, tokens):
+    response = client.post(
+        "/api/v1/uploads",
+        content=b"--x\r\nContent-Disposition: form-data; name=file\r\n\r\nno end",
+        headers={**tokens["uploader"], "Content-Type": "multipart/form-data; boundary=x"},
+    )
+    assert 400 <= response.status_code < 500
+    assert client.get("/healthz").status_code == 200
+
+
 def test_too_large_is_413_and_the_service_still_answers(upload, client):
     response = upload("big.csv", b"x" * (3 * 1024 * 1024))  # limit 2 MB in the fixture
 
@@ -213,7 +223,8 @@ def test_text_that_is_not_utf8_is_refused_naming_the_line(upload, fieldkit):
     assert "line 2" in detail and "UTF-8" in detail
 
 
-def test_too_many_rows_are_refused(tmp_path, fieldkit):
+@pytest.mark.parametrize("name", ["kobo_export.csv", "plots.geojson"])
+def test_too_many_rows_are_refused(tmp_path, fieldkit, name):
     workspace = tmp_path / "ws"
     store = open_store(
         workspace / "store.gpkg", workspace=workspace, limits=UploadLimits(max_rows=5)
@@ -224,14 +235,15 @@ def test_too_many_rows_are_refused(tmp_path, fieldkit):
         fieldkit.FieldPlot(f"P{i}", "poppy", "cultivated", "2025-01-14", "team-a", 97 + i / 100, 20)
         for i in range(8)
     ]
+    content = fieldkit.kobo_csv(plots) if name.endswith(".csv") else fieldkit.geojson(plots)
     with TestClient(app) as client:
         response = client.post(
             "/api/v1/uploads",
-            files={"file": ("kobo_export.csv", fieldkit.kobo_csv(plots))},
+            files={"file": (name, content)},
             headers={"Authorization": f"Bearer {token}"},
         )
     assert response.status_code == 422
-    assert "limit of 5" in response.json()["detail"]
+    assert "8" in response.json()["detail"] and "5" in response.json()["detail"]
     assert store.get_plots().empty
     store.close()
 
