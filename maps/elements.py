@@ -26,6 +26,7 @@ class DistrictData(MacroElement):
         """
         {% macro script(this, kwargs) %}
         var admon_districts = {{ this.payload }};
+        var admonFillOpacity = 0.78;  // lowered while a raster overlay is shown under the districts
         var admon_crop_labels = {{ this.crop_labels }};
         function admonFmt(v, signed) {
             if (v === null || v === undefined || !isFinite(v)) { return "–"; }
@@ -67,7 +68,7 @@ class DistrictLayer(Layer):
                 var c = f.properties.c[{{ this.key|tojson }}];
                 var colours = {{ this.colours|tojson }};
                 return {fillColor: (c === null || c < 0) ? {{ this.nodata|tojson }} : colours[c],
-                        color: "#4d4d4d", weight: 0.7, opacity: 0.9, fillOpacity: 0.78};
+                        color: "#4d4d4d", weight: 0.7, opacity: 0.9, fillOpacity: admonFillOpacity};
             },
             onEachFeature: function (f, layer) {
                 layer.bindTooltip(function () {
@@ -109,7 +110,8 @@ class Legends(MacroElement):
         {% macro header(this, kwargs) %}
         <style>
           .admon-legend { background: rgba(255,255,255,0.92); padding: 6px 9px; border-radius: 4px;
-                          font: 12px/1.35 sans-serif; box-shadow: 0 1px 4px rgba(0,0,0,0.35); max-width: 260px; }
+                          font: 12px/1.35 sans-serif; box-shadow: 0 1px 4px rgba(0,0,0,0.35); max-width: 260px;
+                          max-height: 55vh; overflow-y: auto; }
           .admon-legend h4 { margin: 2px 0 4px; font-size: 12.5px; }
           .admon-legend .row { display: flex; align-items: center; gap: 6px; }
           .admon-legend .sw { width: 16px; height: 12px; border: 1px solid #777; flex: none; }
@@ -193,7 +195,12 @@ class Banner(MacroElement):
 
 
 class Registry(MacroElement):
-    """Exposes the map and its named layers as ``window.admon`` (for scripts and tests)."""
+    """Exposes the map and its named layers as ``window.admon`` and wires layer behaviour.
+
+    While a raster overlay (``rasters``) is on, district fills turn nearly
+    transparent so the raster below shows; after a district layer switch the
+    field layers (``field``) are brought back on top of the shared canvas.
+    """
 
     _template = Template(
         """
@@ -204,15 +211,38 @@ class Registry(MacroElement):
             overlays: { {% for name, var in this.overlays %}{{ name|tojson }}: {{ var }}{{ "," if not loop.last }}{% endfor %} },
             districtCount: {{ this.count }}
         };
+        (function (admon) {
+            var map = admon.map, rastersOn = {};
+            var rasterNames = {{ this.rasters|tojson }}, fieldNames = {{ this.field|tojson }};
+            function restyle() {
+                var anyRaster = rasterNames.some(function (n) { return rastersOn[n]; });
+                admonFillOpacity = anyRaster ? 0.12 : 0.78;
+                Object.values(admon.districtLayers).forEach(function (l) { l.setStyle({fillOpacity: admonFillOpacity}); });
+            }
+            map.on("overlayadd overlayremove", function (e) {
+                if (rasterNames.indexOf(e.name) >= 0) { rastersOn[e.name] = e.type === "overlayadd"; restyle(); }
+            });
+            // one canvas holds districts and field data: keep field data drawn (and clickable) on top
+            map.on("baselayerchange", function () {
+                fieldNames.forEach(function (n) { var l = admon.overlays[n]; if (map.hasLayer(l)) { l.bringToFront(); } });
+            });
+        })(window.admon);
         {% endmacro %}
         """
     )
 
     def __init__(
-        self, districts: list[tuple[str, str]], overlays: list[tuple[str, str]], count: int
+        self,
+        districts: list[tuple[str, str]],
+        overlays: list[tuple[str, str]],
+        count: int,
+        rasters: tuple[str, ...] = (),
+        field: tuple[str, ...] = (),
     ):
         super().__init__()
         self._name = "AdmonRegistry"
+        self.rasters = list(rasters)
+        self.field = list(field)
         self.districts = districts
         self.overlays = overlays
         self.count = count

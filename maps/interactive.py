@@ -36,6 +36,9 @@ __all__ = ["Overlay", "web_geometry", "build_interactive_map"]
 
 logger = logging.getLogger(__name__)
 
+RASTER_PANE = "admon-rasters"
+"""Leaflet pane of the raster overlays: above tiles (200), below the vector canvas (400)."""
+
 COORD_DECIMALS = 5
 """Decimal degrees kept in the page (1e-5 degree is about 1 m)."""
 
@@ -224,8 +227,9 @@ def _add_image(
         name=name,
         overlay=True,
         show=show,
-        opacity=0.85,
+        opacity=0.9,
         interactive=False,
+        pane=RASTER_PANE,
     )
     layer.url = overlay.filename  # a file next to map.html, not a base64 blob
     layer.add_to(fmap)
@@ -318,7 +322,9 @@ def build_interactive_map(
         district_layers.append((name, layer.get_name()))
         base_names.append(name)
     overlays: list[tuple[str, str]] = []
+    rasters: list[str] = []
     initial = base_names[:1]
+    fmap.add_child(folium.map.CustomPane(RASTER_PANE, z_index=350, pointer_events=False))
     for overlay, name, legend, show in (
         (class_overlay, "Class map (poppy / cannabis)", _class_legend(), False),
         (ndvi_overlay, "NDVI season composite", _ndvi_legend(), False),
@@ -326,6 +332,7 @@ def build_interactive_map(
         if overlay is not None:
             overlays.append((name, _add_image(fmap, overlay, name, show).get_name()))
             legends[name] = legend
+            rasters.append(name)
     for frame, adder in ((plots, _add_plots), (segments, _add_segments)):
         if frame is not None and len(frame):
             group, legend = adder(fmap, frame)
@@ -346,7 +353,8 @@ def build_interactive_map(
     Fullscreen(position="topleft").add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     fmap.add_child(Legends(legends, base_names, initial))
-    fmap.add_child(Registry(district_layers, overlays, len(table)))
+    field = [name for name, _ in overlays if name not in rasters]
+    fmap.add_child(Registry(district_layers, overlays, len(table), rasters, field))
     fmap.fit_bounds([[south, west], [north, east]])
     localise_assets(fmap, run_dir / "static")
     page = fmap.get_root().render()

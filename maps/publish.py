@@ -58,9 +58,9 @@ def _popup(programme: dict[str, Any], change: pd.DataFrame) -> str:
                 f"<tr><td>{html.escape(str(r.get('district_id')))}</td>"
                 f"<td>{CROP_LABELS.get(r.get('crop'), r.get('crop'))}</td>"
                 f"<td>{_fmt(r.get('baseline_ha'))} ha ({r.get('baseline_year')})</td>"
-                f"<td>{_fmt(r.get('area_ha'))} ha ({_fmt(r.get('ci_low_ha'))}–"
+                f"<td>{_fmt(r.get('area_ha'))} ha ({_fmt(r.get('ci_low_ha'))} to "
                 f"{_fmt(r.get('ci_high_ha'))}), {r.get('year')}</td>"
-                f"<td>{_fmt(r.get('change_ha'))} ({_fmt(r.get('change_ci_low_ha'))}–"
+                f"<td>{_fmt(r.get('change_ha'))} ({_fmt(r.get('change_ci_low_ha'))} to "
                 f"{_fmt(r.get('change_ci_high_ha'))})</td>"
                 f"<td>{html.escape(str(r.get('verdict', '')))}</td></tr>"
             )

@@ -110,12 +110,18 @@ def test_switching_layers_changes_what_is_drawn(published_run, open_page):
     page.get_by_text("Survey plots", exact=True).click()
     assert page.evaluate(plots_on) is False
 
+    alpha = (
+        "() => Object.values(window.admon.districtLayers).find(l => window.admon.map.hasLayer(l))"
+    )
+    alpha += ".getLayers()[0].options.fillOpacity"
+    assert page.evaluate(alpha) == pytest.approx(0.78)
     page.get_by_text("Class map (poppy / cannabis)").click()
     page.wait_for_function(
         "Array.from(document.querySelectorAll('img.leaflet-image-layer'))"
         ".some(i => i.complete && i.naturalWidth > 0)"
     )
     assert "Opium poppy" in legend.inner_text() and "Water" in legend.inner_text()
+    assert page.evaluate(alpha) < 0.2  # districts turn see-through over the raster
     assert log.console_errors() == []
     assert log.off_machine_requests() == []
 
@@ -194,3 +200,29 @@ def test_gallery_lists_runs_newest_first_offline(published_run, tmp_path, open_p
     assert page.url.endswith("/runs/2024/a2024/map.html")
     assert log.console_errors() == []
     assert log.off_machine_requests() == []
+
+
+def test_programme_outline_opens_baseline_vs_current_popup(published_run, open_page):
+    _, paths = published_run
+    page, log = open_page(paths["map"])
+    page.wait_for_function("window.admon !== undefined")
+    page.get_by_text("Opium poppy: change since baseline (ha)").click()  # districts redrawn
+    # a point on P2's outline (district D005), in page pixels
+    point = page.evaluate(
+        """() => { const a = window.admon; let line = null;
+        a.overlays["AD programme areas"].eachLayer(g => g.eachLayer(x => {
+            if (x.feature.properties.programme_id === "P2") line = x; }));
+        const ring = line.getLatLngs().flat(3);
+        const mid = L.latLng((ring[0].lat + ring[1].lat) / 2, (ring[0].lng + ring[1].lng) / 2);
+        const p = a.map.latLngToContainerPoint(mid);
+        const r = a.map.getContainer().getBoundingClientRect();
+        return [p.x + r.left, p.y + r.top]; }"""
+    )
+    page.mouse.click(*point)
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    text = popup.inner_text()
+    # builders: D005 baseline 75 ha (2024), now 50 ha, change -25 (-30 to -20)
+    assert "Tea & macadamia" in text and "75.0 ha (2024)" in text
+    assert "50.0 ha" in text and "-25.0" in text and "decrease" in text
+    assert log.console_errors() == []
