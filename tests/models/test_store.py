@@ -460,3 +460,25 @@ def test_tables_come_back_with_their_dtypes_and_column_order(store):
         check_dtype=True,
     )
     assert back.geometry.geom_equals(programmes.geometry).all()
+
+
+def test_a_file_that_is_not_a_geopackage_is_a_store_error(tmp_path):
+    from models.errors import StoreError
+
+    notes = tmp_path / "store.gpkg"
+    notes.write_text("field notes, not a database\n" * 100, encoding="utf-8")
+    with pytest.raises(StoreError, match="store.gpkg: cannot open or create"):
+        open_store(notes)
+
+
+def test_an_unreachable_postgis_server_is_a_store_error(tmp_path):
+    import socket
+
+    from models.errors import StoreError
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(StoreError, match="cannot open the PostGIS store") as error:
+        open_store(f"postgresql://admon:secret@127.0.0.1:{port}/admon", workspace=tmp_path)
+    assert "secret" not in str(error.value)  # the password never reaches a message or log
