@@ -205,12 +205,12 @@ def _attributes(raw, columns, geometry, report, options) -> list[dict[str, Any]]
         record["team"] = (
             (options.team or file_team) if team_is_fallback else (file_team or options.team)
         )
-        accuracy = raw.accuracy_m[i] if raw.accuracy_m is not None else math.nan
-        record["gps_accuracy_m"] = (
-            _number(row, cell("gps_accuracy_m"), columns, "gps_accuracy_m", report)
-            if "gps_accuracy_m" in columns
-            else float(accuracy)
-        )
+        accuracy = math.nan
+        if "gps_accuracy_m" in columns:
+            accuracy = _number(row, cell("gps_accuracy_m"), columns, "gps_accuracy_m", report)
+        if math.isnan(accuracy) and raw.accuracy_m is not None:
+            accuracy = float(raw.accuracy_m[i])  # from the geopoint/geoshape text itself
+        record["gps_accuracy_m"] = accuracy
         record["measured_area_ha"] = _area(
             row, cell("area"), area_factor, shape, columns, report, options
         )

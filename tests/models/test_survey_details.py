@@ -124,3 +124,17 @@ def test_bad_arguments_are_named(tmp_path: Path, kwargs: dict, words: str) -> No
     with pytest.raises(ValueError, match="plots.csv") as caught:
         load_plots(path, **kwargs)
     assert words in str(caught.value)
+
+
+def test_empty_accuracy_cell_falls_back_to_the_geopoint_accuracy(tmp_path: Path) -> None:
+    path = tmp_path / "odk.csv"
+    path.write_text(
+        "KEY,SubmissionDate,plot-crop,plot-gps,plot-gps_accuracy_m\n"
+        "uuid:1,2025-01-10T03:00:00.000Z,poppy,20.1 97.1 1200 7.5,\n"
+        "uuid:2,2025-01-10T03:00:00.000Z,poppy,20.2 97.2 1200 7.5,3.25\n",
+        encoding="utf-8",
+    )
+    plots, report = load_plots(path)
+    assert report.ok
+    assert plots["gps_accuracy_m"].tolist() == [7.5, 3.25]
+    assert plots["plot_id"].tolist() == ["uuid:1", "uuid:2"]
