@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,7 @@ GENERATOR_VERSION = "1"
 """Bumped whenever the same parameters would give different files."""
 COMPLETE_MARKER = ".complete.json"
 N_ORTHOMOSAICS = 5
+STALE_STAGING_S = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,7 @@ def build_demo_region(
     if existing is not None:
         return existing
     root.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_staging(root)
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{root.name}-", dir=root.parent))
     try:
         truth = generate_truth(
@@ -204,6 +207,17 @@ def build_demo_region(
         raise
     logger.info("built synthetic demo region %s (seed %s, scale %s)", root, seed, scale)
     return DemoRegion.load(root)
+
+
+def _remove_stale_staging(root: Path) -> None:
+    """Remove staging folders of builds of ``root`` killed more than a day ago.
+
+    Younger ones may belong to a build still running in another process.
+    """
+    for leftover in root.parent.glob(f".tmp-{root.name}-*"):
+        if leftover.is_dir() and time.time() - leftover.stat().st_mtime > STALE_STAGING_S:
+            logger.info("removing %s, left by a killed build", leftover)
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _existing(root: Path, params: dict) -> DemoRegion | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 
 import geopandas as gpd
 import numpy as np
@@ -91,6 +92,19 @@ def test_other_parameters_or_foreign_folder_are_refused(region, tmp_path):
         build_demo_region(foreign, **PARAMS)
     with pytest.raises(NotFoundError):
         DemoRegion.load(tmp_path / "nothing")
+    assert not list(tmp_path.glob(".tmp-*"))
+
+
+def test_concurrent_builds_of_one_root_agree(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    params = {"seed": 3, "size": (100, 80), "n_districts": 2}
+    stale = tmp_path / ".tmp-shared-killed"
+    stale.mkdir()
+    os.utime(stale, (0, 0))  # a build killed long ago
+    with ThreadPoolExecutor(2) as pool:
+        built = list(pool.map(lambda _: build_demo_region(tmp_path / "shared", **params), range(2)))
+    assert built[0] == built[1]
     assert not list(tmp_path.glob(".tmp-*"))
 
 
