@@ -26,6 +26,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from models.errors import InvalidInputError
+from models.field.archive import read_zip_plots
 from models.field.assemble import LoadOptions, build_plots
 from models.field.base import RawPlots, UnsupportedFormatError
 from models.field.tabular import read_csv_plots
@@ -34,7 +35,6 @@ from models.field.vector import (
     read_kml_plots,
     read_kmz_plots,
     read_ogr_plots,
-    read_zipped_shapefile,
 )
 from models.report import RowError, ValidationReport
 from models.schema import CROPS, PLOT_COLUMNS, PLOT_SCHEMA, STATUSES
@@ -64,7 +64,7 @@ _ADAPTERS: dict[str, Callable[..., RawPlots]] = {
     ".geojson": read_geojson_plots,
     ".json": read_geojson_plots,
     ".gpkg": _gpkg,
-    ".zip": read_zipped_shapefile,
+    ".zip": read_zip_plots,
     ".kml": read_kml_plots,
     ".kmz": read_kmz_plots,
 }

@@ -3,7 +3,8 @@
 - :mod:`~models.field.safety`: guards against hostile files (zip bombs, ``../`` members,
   XML entities, non-UTF-8 text, oversize files);
 - :mod:`~models.field.tabular`: CSV (plain lon/lat or WKT, ODK Central, KoboToolbox);
-- :mod:`~models.field.vector`: GeoJSON, GeoPackage, zipped Shapefile, KML, KMZ;
+- :mod:`~models.field.vector`: GeoJSON, GeoPackage, Shapefile, KML, KMZ;
+- :mod:`~models.field.archive`: zip uploads (a Shapefile, or ODK Central's CSVs with repeats);
 - :mod:`~models.field.geotext`: ODK geopoint/geotrace/geoshape text and WKT;
 - :mod:`~models.field.columns`: which header holds which field;
 - :mod:`~models.field.labels`: crop, status and land cover vocabularies;

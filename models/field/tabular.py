@@ -32,7 +32,7 @@ from models.field.geotext import (
 )
 from models.field.safety import check_file_size, decode_text
 
-__all__ = ["read_csv_plots", "sniff_delimiter"]
+__all__ = ["read_csv_plots", "read_csv_table", "sniff_delimiter"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,21 @@ def sniff_delimiter(text: str) -> str:
         return max(counts, key=counts.get) if any(counts.values()) else ","
 
 
+def read_csv_table(
+    path: Path, *, max_rows: int, source: str | None = None
+) -> tuple[pd.DataFrame, list[tuple[int, str, str]], str | None]:
+    """Read any CSV as text columns indexed by 1-based data row.
+
+    Returns the table, the rows with more fields than the header (``(row, "row", reason)``)
+    and the encoding warning, if the file was not UTF-8.
+    """
+    name = source or path.name
+    check_file_size(path)
+    text, encoding_warning = decode_text(path.read_bytes(), name)
+    table, shape_errors = _read_records(text, sniff_delimiter(text), name, max_rows)
+    return table, shape_errors, encoding_warning
+
+
 def read_csv_plots(path: Path, *, max_rows: int, source: str | None = None) -> RawPlots:
     """Read a CSV field export into :class:`RawPlots` (geometry in the file's own coordinates).
 
@@ -58,10 +73,7 @@ def read_csv_plots(path: Path, *, max_rows: int, source: str | None = None) -> R
         When the file is empty, not text, has more than ``max_rows`` rows or no geometry column.
     """
     name = source or path.name
-    check_file_size(path)
-    text, encoding_warning = decode_text(path.read_bytes(), name)
-    delimiter = sniff_delimiter(text)
-    table, shape_errors = _read_records(text, delimiter, name, max_rows)
+    table, shape_errors, encoding_warning = read_csv_table(path, max_rows=max_rows, source=name)
     flavour = export_flavour(table.columns)
     raw = RawPlots(
         source=name,

@@ -29,7 +29,7 @@ from models.field.safety import check_file_size, check_xml_safe, decode_text, sa
 __all__ = [
     "read_geojson_plots",
     "read_ogr_plots",
-    "read_zipped_shapefile",
+    "read_shapefile_members",
     "read_kml_plots",
     "read_kmz_plots",
 ]
@@ -182,29 +182,23 @@ def read_ogr_plots(
     )
 
 
-def read_zipped_shapefile(path: Path, *, max_rows: int, source: str | None = None) -> RawPlots:
-    """Check and extract a zipped Shapefile into a temporary directory, then read it."""
-    name = source or path.name
-    check_file_size(path)
-    with tempfile.TemporaryDirectory(prefix="admon-shp-") as tmp:
-        members = safe_extract_zip(path, Path(tmp))
-        shapefiles = [m for m in members if m.suffix.lower() == ".shp"]
-        if len(shapefiles) != 1:
-            found = ", ".join(m.name for m in shapefiles) or "none"
-            raise InvalidInputError(
-                f"{name}: a zipped Shapefile upload must hold exactly one .shp (found: {found})"
-            )
-        stem = shapefiles[0].with_suffix("")
-        missing = [
-            s
-            for s in (".shx", ".dbf")
-            if not any(m.with_suffix("") == stem and m.suffix.lower() == s for m in members)
-        ]
-        if missing:
-            raise InvalidInputError(
-                f"{name}: {shapefiles[0].name} comes without {', '.join(missing)}"
-            )
-        raw = read_ogr_plots(shapefiles[0], max_rows=max_rows, kind="shapefile", source=name)
+def read_shapefile_members(members: list[Path], *, name: str, max_rows: int) -> RawPlots:
+    """Read the one Shapefile among files extracted from an archive."""
+    shapefiles = [m for m in members if m.suffix.lower() == ".shp"]
+    if len(shapefiles) != 1:
+        found = ", ".join(m.name for m in shapefiles) or "none"
+        raise InvalidInputError(
+            f"{name}: a zipped Shapefile upload must hold exactly one .shp (found: {found})"
+        )
+    stem = shapefiles[0].with_suffix("")
+    missing = [
+        suffix
+        for suffix in (".shx", ".dbf")
+        if not any(m.with_suffix("") == stem and m.suffix.lower() == suffix for m in members)
+    ]
+    if missing:
+        raise InvalidInputError(f"{name}: {shapefiles[0].name} comes without {', '.join(missing)}")
+    raw = read_ogr_plots(shapefiles[0], max_rows=max_rows, kind="shapefile", source=name)
     if raw.crs is None:
         raw.warnings.append((0, "crs", f"{shapefiles[0].name} has no .prj"))
     return raw

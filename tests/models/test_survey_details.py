@@ -138,3 +138,42 @@ def test_empty_accuracy_cell_falls_back_to_the_geopoint_accuracy(tmp_path: Path)
     assert report.ok
     assert plots["gps_accuracy_m"].tolist() == [7.5, 3.25]
     assert plots["plot_id"].tolist() == ["uuid:1", "uuid:2"]
+
+
+ODK_MAIN = (
+    "SubmissionDate,today,team,village,meta-instanceID,KEY,SubmitterID,SubmitterName,"
+    "AttachmentsPresent,AttachmentsExpected,Status,ReviewState,DeviceID,Edits,FormVersion\n"
+    "2025-01-12T04:10:00.000Z,2025-01-12,team-c,Ho Pong,uuid:aa,uuid:aa,21,Phone 4,0,0,,"
+    "approved,collect:A1,0,3\n"
+    "2025-01-13T04:10:00.000Z,2025-01-13,team-c,Nam Lan,uuid:bb,uuid:bb,21,Phone 4,0,0,,"
+    ",collect:A1,0,3\n"
+)
+ODK_REPEAT = (
+    "plots-plot_id,plots-crop,plots-boundary,PARENT_KEY,KEY\n"
+    "H1-1,poppy,20.1 97.1 0 4;20.1 97.1005 0 4;20.1005 97.1005 0 4;20.1 97.1 0 4,"
+    "uuid:aa,uuid:aa/plots[1]\n"
+    "H1-2,ganja,20.2 97.2 0 6;20.2 97.2005 0 6;20.2005 97.2005 0 6;20.2 97.2 0 6,"
+    "uuid:aa,uuid:aa/plots[2]\n"
+    "H2-1,banana,20.3 97.3 0 4;20.3 97.3005 0 4;20.3005 97.3005 0 4;20.3 97.3 0 4,"
+    "uuid:bb,uuid:bb/plots[1]\n"
+)
+
+
+def test_odk_central_zip_with_plots_in_a_repeat_group(tmp_path: Path) -> None:
+    import zipfile
+
+    upload = tmp_path / "plot_survey.zip"
+    with zipfile.ZipFile(upload, "w") as archive:
+        archive.writestr("plot_survey.csv", ODK_MAIN)
+        archive.writestr("plot_survey-plots.csv", ODK_REPEAT)
+    plots, report = load_plots(upload)
+    assert plots["plot_id"].tolist() == ["H1-1", "H1-2"]
+    assert plots["crop"].tolist() == ["opium_poppy", "cannabis"]
+    # the submission's date, team and village reach each plot through PARENT_KEY
+    assert plots["survey_date"].astype(str).tolist() == ["2025-01-12", "2025-01-12"]
+    assert plots["team"].tolist() == ["team-c", "team-c"]
+    assert plots["village"].tolist() == ["Ho Pong", "Ho Pong"]
+    assert plots["gps_accuracy_m"].tolist() == [4.0, 6.0]
+    assert [(e.row, e.field) for e in report.errors] == [(3, "plots-crop")]
+    assert report.source == "plot_survey.zip"
+    assert "rows are numbered in plot_survey-plots.csv" in [w.message for w in report.warnings]
