@@ -83,8 +83,19 @@ class Store(ReferenceTables):
         """Yield a connection inside one write transaction, writers serialised."""
         raise NotImplementedError
 
-    def _layer_changed(self, conn: Connection, table: str, srid: int | None) -> None:
-        """Record that a spatial table changed (GeoPackage metadata); no-op by default."""
+    def _layer_changed(
+        self,
+        conn: Connection,
+        table: str,
+        srid: int | None,
+        geometries: list,
+        *,
+        replace: bool,
+    ) -> None:
+        """Record that a spatial table changed (GeoPackage SRS and extent); no-op by default.
+
+        ``geometries`` are the rows written; ``replace`` says they are now the whole table.
+        """
 
     def _lock_for_replace(self, conn: Connection, table: str) -> None:
         """Make a delete-then-insert on ``table`` exclusive among writers; no-op by default."""
@@ -208,7 +219,8 @@ class Store(ReferenceTables):
             if inserted:
                 self._insert_plots(conn, plot_rows)
                 if plot_rows:
-                    self._layer_changed(conn, "survey_plots", WGS84)
+                    geometries = [row["geom"] for row in plot_rows]
+                    self._layer_changed(conn, "survey_plots", WGS84, geometries, replace=False)
         if not inserted:  # the same content won a race with us: report the first upload
             return self._result_from_row(self._upload_row(sha256=sha256), duplicate=True)
         logger.info(

@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import shapely
 from pyproj import CRS
 from pyproj.enums import WktVersion
 from sqlalchemy import Connection, create_engine, event, text
@@ -131,21 +132,45 @@ class GeoPackageStore(Store):
                 "check that the path is writable and is a GeoPackage"
             ) from exc
 
-    def _layer_changed(self, conn: Connection, table: str, srid: int | None) -> None:
-        params = {"t": table}
+    def _layer_changed(
+        self,
+        conn: Connection,
+        table: str,
+        srid: int | None,
+        geometries: list,
+        *,
+        replace: bool,
+    ) -> None:
+        params: dict = {"t": table}
         if srid is not None:
             _ensure_srs(conn, srid)
             params["s"] = srid
-            conn.execute(
-                text("UPDATE gpkg_geometry_columns SET srs_id = :s WHERE table_name = :t"), params
+            for meta in ("gpkg_geometry_columns", "gpkg_contents"):
+                conn.execute(text(f"UPDATE {meta} SET srs_id = :s WHERE table_name = :t"), params)
+        present = [g for g in geometries if g is not None and not shapely.is_empty(g)]
+        extent = shapely.total_bounds(present).tolist() if present else [None] * 4
+        params.update(zip(("x0", "y0", "x1", "y1"), extent, strict=True))
+        # the extent in gpkg_contents is what QGIS and GDAL zoom to without scanning the table
+        if replace:
+            bounds = "min_x = :x0, min_y = :y0, max_x = :x1, max_y = :y1, "
+        elif present:
+            bounds = "".join(
+                f"{col} = {fn}(coalesce({col}, :{p}), :{p}), "
+                for col, fn, p in (
+                    ("min_x", "min", "x0"),
+                    ("min_y", "min", "y0"),
+                    ("max_x", "max", "x1"),
+                    ("max_y", "max", "y1"),
+                )
             )
-            conn.execute(text("UPDATE gpkg_contents SET srs_id = :s WHERE table_name = :t"), params)
+        else:
+            bounds = ""
         conn.execute(
             text(
-                "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') "
-                "WHERE table_name = :t"
+                f"UPDATE gpkg_contents SET {bounds}"
+                "last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name = :t"
             ),
-            {"t": table},
+            params,
         )
 
 

@@ -122,7 +122,8 @@ class ReferenceTables:
             if rows:
                 conn.execute(self.tables[name].insert(), rows)
             self._put_column_kinds(conn, name, kinds)
-            self._layer_changed(conn, name, srid)
+            geometries = [row["geom"] for row in rows]
+            self._layer_changed(conn, name, srid, geometries, replace=True)
 
     def _put_column_kinds(self, conn, name: str, kinds: list[tuple[str, str]]) -> None:
         table = self.tables["column_kinds"]

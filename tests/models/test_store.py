@@ -370,6 +370,23 @@ def test_the_geopackage_opens_as_layers_in_gdal(gpkg_store):
     assert plots["measured_area_ha"].dtype == "float64"  # DOUBLE, not GeoPackage's 32-bit FLOAT
     assert plots["measured_area_ha"].tolist() == [0.11, 0.12, 0.13]
     assert pyogrio.read_dataframe(path, layer="districts").crs.to_epsg() == 32647
+    # gpkg_contents carries each layer's extent (what QGIS zooms to): plots P000..P002 span
+    # x 98.00..98.021, y 20.00..20.011 (see plot_features); districts their one square
+    with sqlite3.connect(path) as conn:
+        extents = dict(
+            (row[0], row[1:])
+            for row in conn.execute(
+                "SELECT table_name, min_x, min_y, max_x, max_y FROM gpkg_contents"
+            )
+        )
+    assert extents["survey_plots"] == pytest.approx((98.0, 20.0, 98.021, 20.011))
+    assert extents["districts"] == (400000, 2300000, 410000, 2310000)
+    gpkg_store.ingest_upload(plot_features(1, prefix="E", lon0=99.5), "e.geojson", "team-a")
+    with sqlite3.connect(path) as conn:
+        grown = conn.execute(
+            "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = 'survey_plots'"
+        ).fetchone()
+    assert grown == pytest.approx((98.0, 20.0, 99.501, 20.011))
     layers = dict(pyogrio.list_layers(path))
     assert {"survey_plots", "districts", "uploads", "estimates"} <= set(layers)
     with sqlite3.connect(path) as conn:
