@@ -9,7 +9,8 @@ from the true land cover.
 
 from __future__ import annotations
 
-from geo.synthetic.region import DemoRegion, build_demo_region, interpret_reference
+from geo.synthetic.reference import interpret_reference
+from geo.synthetic.region import DemoRegion, build_demo_region
 from geo.synthetic.scenes import SceneArrays, scene_arrays
 from geo.synthetic.truth import TruthRegion, generate_truth
 

@@ -18,6 +18,8 @@ import pandas as pd
 import shapely
 from affine import Affine
 
+from geo.synthetic.landscape import SURFACE
+
 __all__ = [
     "FIELD_COLUMNS",
     "draw_fields_all_years",
@@ -44,8 +46,9 @@ FIELD_COLUMNS = (
     "resown_from",
 )
 
-# surface codes (see geo.synthetic.truth.SURFACE); repeated here to avoid an import cycle
-_POPPY, _CANNABIS, _PADDY, _FOREST, _FALLOW, _WATER, _DRY = 1, 2, 3, 4, 5, 6, 7
+_POPPY, _CANNABIS, _PADDY, _FOREST, _FALLOW, _DRY = (
+    SURFACE[n] for n in ("opium_poppy", "cannabis", "paddy", "forest", "fallow_bare", "dry_crop")
+)
 _KINDS = (
     # surface name, surface code, land cover name, target column, allowed surfaces
     ("opium_poppy", _POPPY, "opium_poppy", "poppy_frac", (_FOREST, _FALLOW)),

@@ -13,21 +13,26 @@ count times the pixel area.
 
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from affine import Affine
-from rasterio import features
-from scipy import ndimage
 from threadpoolctl import threadpool_limits
 
 from geo.landcover import LEGEND, code_of
 from geo.synthetic import fields as field_drawing
+from geo.synthetic.landscape import (
+    SURFACE,
+    base_surface,
+    district_labels,
+    district_polygons,
+    rng_for,
+    smooth_noise,
+    terrain,
+)
 from geo.synthetic.programmes import district_names, draw_programmes
 
 __all__ = [
@@ -57,61 +62,8 @@ BASE_SIZE = (1200, 900)
 """(width, height) in 10 m pixels at scale 1."""
 BASE_DISTRICTS = 12
 
-SURFACE: dict[str, int] = {
-    "opium_poppy": 1,
-    "cannabis": 2,
-    "paddy": 3,
-    "forest": 4,
-    "fallow_bare": 5,
-    "water": 6,
-    "dry_crop": 7,
-}
-"""Surface types that drive the imagery; codes 1-6 equal the land cover codes, 7
-(dry-season crops) is land cover ``other_crops`` with its own phenology."""
 
-POPPY, CANNABIS, OTHER, FOREST, FALLOW, WATER = (
-    code_of(n) for n in ("opium_poppy", "cannabis", "other_crops", "forest", "fallow_bare", "water")
-)
-
-
-def rng_for(seed: int, *parts: int) -> np.random.Generator:
-    """Return an independent generator for one component (``parts``) of a region."""
-    return np.random.default_rng([int(seed), *[int(p) for p in parts]])
-
-
-@functools.lru_cache(maxsize=64)
-def _bspline_matrix(n_out: int, cell: float, n_coarse: int) -> np.ndarray:
-    """Weights of a cubic B-spline through ``n_coarse`` knots sampled at ``n_out`` points."""
-    t = np.abs(np.arange(n_out)[:, None] / cell + 1.0 - np.arange(n_coarse)[None, :])
-    near = (4 - 6 * t**2 + 3 * t**3) / 6
-    far = (2 - t) ** 3 / 6
-    weights = np.where(t < 1, near, np.where(t < 2, far, 0.0)).astype(np.float32)
-    weights.flags.writeable = False  # cached and shared
-    return weights
-
-
-def smooth_noise(
-    rng: np.random.Generator,
-    shape: tuple[int, int],
-    cell_px: float,
-    rows: slice | None = None,
-) -> np.ndarray:
-    """Return a smooth random field (mean 0, sd about 1) with features about ``cell_px`` wide.
-
-    White noise on a coarse grid of knots ``cell_px`` apart, smoothed by a separable
-    cubic B-spline (two small matrix products: fast at any size). ``rows`` returns
-    only those rows of the same field, so a large field can be made strip by strip
-    (pass a generator in the same state each time).
-    """
-    height, width = shape
-    cell = max(float(cell_px), 1.0)
-    coarse = rng.standard_normal((int(height / cell) + 4, int(width / cell) + 4), dtype=np.float32)
-    row_weights = _bspline_matrix(height, cell, coarse.shape[0])
-    col_weights = _bspline_matrix(width, cell, coarse.shape[1])
-    # sd of the smoothed field, from the weights (not the sample): same for every strip
-    scale = np.sqrt((row_weights**2).sum(axis=1).mean() * (col_weights**2).sum(axis=1).mean())
-    fine = row_weights[rows if rows is not None else slice(None)] @ coarse @ col_weights.T
-    return (fine / scale).astype(np.float32)
+OTHER = code_of("other_crops")
 
 
 def resolve_shape(
@@ -204,86 +156,6 @@ class TruthRegion:
 
 
 # -- districts --
-
-
-def _district_labels(rng: np.random.Generator, height: int, width: int, n: int) -> np.ndarray:
-    """Voronoi cells of jittered seeds on warped coordinates, one connected piece each."""
-    cols = max(1, int(round(np.sqrt(n * width / height))))
-    rows = int(np.ceil(n / cols))
-    cells = rng.permutation(rows * cols)[:n]
-    cell_w, cell_h = width / cols, height / rows
-    seed_x = (cells % cols + 0.5 + rng.uniform(-0.3, 0.3, n)) * cell_w
-    seed_y = (cells // cols + 0.5 + rng.uniform(-0.3, 0.3, n)) * cell_h
-    warp = 0.18 * min(cell_w, cell_h)
-    cell_px = min(cell_w, cell_h) / 2
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    xx += warp * smooth_noise(rng, (height, width), cell_px)
-    yy += warp * smooth_noise(rng, (height, width), cell_px)
-    best = np.full((height, width), np.inf, dtype=np.float32)
-    labels = np.zeros((height, width), dtype=np.int16)
-    for k in range(n):
-        dist = (xx - seed_x[k]) ** 2 + (yy - seed_y[k]) ** 2
-        closer = dist < best
-        best[closer] = dist[closer]
-        labels[closer] = k
-    return _keep_largest_pieces(labels, n)
-
-
-def _keep_largest_pieces(labels: np.ndarray, n: int) -> np.ndarray:
-    """Give stray fragments of a district to the nearest main piece of any district."""
-    stray = np.zeros(labels.shape, dtype=bool)
-    for k in range(n):
-        pieces, count = ndimage.label(labels == k)
-        if count > 1:
-            sizes = np.bincount(pieces.ravel())[1:]
-            stray |= (pieces > 0) & (pieces != 1 + int(np.argmax(sizes)))
-    if stray.any():
-        _, (iy, ix) = ndimage.distance_transform_edt(stray, return_indices=True)
-        labels = labels[iy, ix]
-    return labels
-
-
-def _district_polygons(labels: np.ndarray, transform: Affine, n: int) -> list:
-    parts: list[list] = [[] for _ in range(n)]
-    for geom, value in features.shapes(labels, transform=transform, connectivity=4):
-        parts[int(value)].append(shapely.geometry.shape(geom))
-    return [shapely.union_all(p) if len(p) > 1 else p[0] for p in parts]
-
-
-# -- terrain and base land cover --
-
-
-def _terrain(rng: np.random.Generator, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return (elevation m, horizontal distance to the river centre in pixels)."""
-    rows = np.arange(height, dtype=np.float32)
-    phase = rng.uniform(0, 2 * np.pi)
-    wiggle = smooth_noise(rng, (height, 1), max(height / 6, 4))[:, 0]
-    centre = width * (0.38 + 0.08 * np.sin(2 * np.pi * 1.2 * rows / height + phase)) + (
-        0.03 * width * wiggle
-    )
-    distance = np.abs(np.arange(width, dtype=np.float32)[None, :] - centre[:, None])
-    valley = 1.0 - np.exp(-((distance / (0.16 * width)) ** 2))
-    broad = smooth_noise(rng, (height, width), max(width / 8, 6))
-    fine = smooth_noise(rng, (height, width), max(width / 40, 3))
-    elevation = 480 + valley * (950 + 250 * broad) + 90 * fine + 60 * broad
-    return elevation.astype(np.float32), distance
-
-
-def _base_surface(
-    rng: np.random.Generator, elevation: np.ndarray, river_distance: np.ndarray
-) -> np.ndarray:
-    height, width = elevation.shape
-    surface = np.full(elevation.shape, SURFACE["forest"], dtype=np.uint8)
-    patch = smooth_noise(rng, elevation.shape, max(width / 60, 3))
-    fallow_noise = smooth_noise(rng, elevation.shape, max(width / 70, 3))
-    low = elevation < np.quantile(elevation, 0.16)
-    surface[low & (patch > -0.6)] = SURFACE["paddy"]
-    surface[(fallow_noise > 1.05) & ~low] = SURFACE["fallow_bare"]
-    half_width = max(1.5, width / 600)
-    surface[river_distance <= half_width] = SURFACE["water"]
-    return surface
-
-
 def _landcover_of(surface: np.ndarray) -> np.ndarray:
     lookup = np.zeros(256, dtype=np.uint8)
     for name, code in SURFACE.items():
@@ -403,9 +275,9 @@ def _generate_truth(
     width, height, n = resolve_shape(scale, size, n_districts)
     transform = Affine(PIXEL_SIZE_M, 0.0, ORIGIN[0], 0.0, -PIXEL_SIZE_M, ORIGIN[1])
 
-    labels = _district_labels(rng_for(seed, 1), height, width, n)
+    labels = district_labels(rng_for(seed, 1), height, width, n)
     district_ids = [f"D{k + 1:02d}" for k in range(n)]
-    polygons = _district_polygons(labels, transform, n)
+    polygons = district_polygons(labels, transform, n)
     pixel_counts = np.bincount(labels.ravel(), minlength=n)
     districts = gpd.GeoDataFrame(
         {
@@ -417,8 +289,8 @@ def _generate_truth(
         crs=CRS,
     )
 
-    elevation, river_distance = _terrain(rng_for(seed, 3), height, width)
-    base = _base_surface(rng_for(seed, 4), elevation, river_distance)
+    elevation, river_distance = terrain(rng_for(seed, 3), height, width)
+    base = base_surface(rng_for(seed, 4), elevation, river_distance)
     plan = draw_programmes(rng_for(seed, 5), district_ids, years)
 
     surface, field_raster, fields = field_drawing.draw_fields_all_years(
