@@ -189,7 +189,8 @@ def load_plots(
     if strict and report.errors:
         error = InvalidInputError(
             f"{name}: {report.rejected} of {report.total_rows} rows rejected (strict mode "
-            f"rejects the whole file); first: {report.errors[0]}"
+            f"rejects the whole file); first: {report.errors[0]} "
+            "(row 1 = first data row after the header)"
         )
         error.report = report  # type: ignore[attr-defined]
         raise error

@@ -28,6 +28,8 @@ from pathlib import Path
 import geopandas as gpd
 from shapely.geometry import Point, Polygon
 
+from geo.io import atomic_path, atomic_write_text
+
 HERE = Path(__file__).resolve().parent
 SIDE_DEG = 0.0005  # about 52 m east-west and 55 m north-south at 20.2 N: about 0.29 ha
 
@@ -118,7 +120,7 @@ def write_csv(
     )
     writer.writerow(header)
     writer.writerows(rows)
-    path.write_text(buffer.getvalue(), encoding="utf-8")
+    atomic_write_text(path, buffer.getvalue())
 
 
 def kobo_rows(labels: bool) -> tuple[list[str], list[list[str]]]:
@@ -346,8 +348,8 @@ def main() -> None:
         HERE / "kobo_export_labels.csv", *kobo_rows(labels=True), delimiter=";", quote_all=True
     )
     write_csv(HERE / "odk_central_export.csv", *odk_rows(), delimiter=",", quote_all=False)
-    (HERE / "kobo_export.geojson").write_text(kobo_geojson(), encoding="utf-8")
-    (HERE / "odk_central_export.geojson").write_text(odk_geojson(), encoding="utf-8")
+    atomic_write_text(HERE / "kobo_export.geojson", kobo_geojson())
+    atomic_write_text(HERE / "odk_central_export.geojson", odk_geojson())
     frame = gis_frame()
     points = gis_frame(points_only=True)
     write_csv(
@@ -388,16 +390,19 @@ def main() -> None:
         delimiter=",",
         quote_all=False,
     )
-    frame.to_file(HERE / "plots.geojson", driver="GeoJSON")
-    (HERE / "plots.gpkg").unlink(missing_ok=True)
-    frame.assign(survey_date=frame["survey_date"].astype("datetime64[ms]").dt.date).to_file(
-        HERE / "plots.gpkg", layer="survey_plots", driver="GPKG"
-    )
-    _shapefile_zip(frame, HERE / "plots_shapefile.zip")
-    (HERE / "plots.kml").unlink(missing_ok=True)
-    frame.rename(columns={"plot_id": "Name"}).to_file(HERE / "plots.kml", driver="KML")
-    with zipfile.ZipFile(HERE / "plots.kmz", "w", zipfile.ZIP_DEFLATED) as kmz:
-        kmz.write(HERE / "plots.kml", "doc.kml")
+    with atomic_path(HERE / "plots.geojson") as tmp:
+        frame.to_file(tmp, driver="GeoJSON", layer="plots")
+    with atomic_path(HERE / "plots.gpkg") as tmp:
+        frame.assign(survey_date=frame["survey_date"].astype("datetime64[ms]").dt.date).to_file(
+            tmp, layer="survey_plots", driver="GPKG"
+        )
+    with atomic_path(HERE / "plots_shapefile.zip") as tmp:
+        _shapefile_zip(frame, tmp)
+    with atomic_path(HERE / "plots.kml") as tmp:
+        frame.rename(columns={"plot_id": "Name"}).to_file(tmp, driver="KML", layer="plots")
+    with atomic_path(HERE / "plots.kmz") as tmp:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as kmz:
+            kmz.write(HERE / "plots.kml", "doc.kml")
 
 
 def _shapefile_zip(frame: gpd.GeoDataFrame, target: Path) -> None:
