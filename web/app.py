@@ -52,6 +52,22 @@ UploadCallback = Callable[[UploadResult], Any]
 
 _MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
+# The form is parsed by hand (after the token check, never before), so describe it here.
+_UPLOAD_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    },
+}
+
 
 def create_app(
     workspace: Path | None = None,
@@ -167,7 +183,7 @@ def _add_api(
             return _error(503, f"store unreachable: {type(exc).__name__}")
         return JSONResponse({"status": "ok", "store": store.backend})
 
-    @app.post(UPLOAD_PATH, status_code=201, tags=["uploads"])
+    @app.post(UPLOAD_PATH, status_code=201, tags=["uploads"], openapi_extra=_UPLOAD_OPENAPI)
     async def upload(
         request: Request,
         background: BackgroundTasks,

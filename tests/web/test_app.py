@@ -349,3 +349,11 @@ def test_upload_page_has_the_form_and_its_script(client):
     assert script.status_code == 200
     assert "Authorization" in script.text and "textContent" in script.text
     assert "http" not in page.text.replace("http-equiv", "")  # no CDN: works offline
+
+
+def test_openapi_describes_the_upload_form(client):
+    schema = client.get("/openapi.json").json()
+    upload = schema["paths"]["/api/v1/uploads"]["post"]
+    form = upload["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["required"] == ["file"] and form["properties"]["file"]["format"] == "binary"
+    assert "/api/v1/estimates" in schema["paths"] and "/healthz" in schema["paths"]
