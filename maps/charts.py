@@ -180,7 +180,11 @@ def programme_chart(
                 )
         ax.set_title(str(programme_id), fontsize=10)
         ax.set_ylabel("hectares")
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        shown = series[series["programme_id"] == programme_id]["year"].tolist()
+        years = sorted({int(y) for y in shown + change["baseline_year"].dropna().tolist()})
+        if years:  # whole years only, and a sensible span even for a single run
+            ax.set_xticks(years)
+            ax.set_xlim(years[0] - 0.5, years[-1] + 0.5)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, title="district / crop (-- baseline)", title_fontsize=7)
     for ax in list(axes.flat)[len(programmes) :]:

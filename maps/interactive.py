@@ -28,7 +28,7 @@ from geo.io import atomic_write_text
 from geo.landcover import LEGEND
 from maps.assets import localise_assets, remote_references
 from maps.elements import Banner, DistrictData, DistrictLayer, Legends, Registry
-from maps.layers import CROP_LABELS, METRICS, NO_DATA_COLOUR, colour_scale
+from maps.layers import CROP_LABELS, METRICS, NO_DATA_COLOUR, ColourScale, Metric, colour_scale
 from maps.rasters import NDVI_CMAP, NDVI_RANGE
 from models.errors import AdmonError
 
@@ -236,10 +236,10 @@ def _add_image(
     return layer
 
 
-def _choropleth_legend(crop: str, year: int, metric, scale) -> str:
+def _choropleth_legend(crop: str, year: int, metric: Metric, scale: ColourScale) -> str:
     digits = 2 if scale.breaks[-1] < 10 else 0
     rows = list(zip(scale.colours, scale.labels(digits), strict=True))
-    rows.append((NO_DATA_COLOUR, "no estimate"))
+    rows.append((NO_DATA_COLOUR, metric.missing))
     return f"<h4>{CROP_LABELS[crop]} {year}: {metric.title} ({metric.units})</h4>" + _swatch_rows(
         rows
     )

@@ -56,12 +56,14 @@ class Metric:
     """matplotlib colour map."""
     diverging: bool
     """Classes symmetric around zero (change) rather than from zero up."""
+    missing: str = "no estimate"
+    """Legend label of districts without a value."""
 
 
 METRICS: tuple[Metric, ...] = (
     Metric("area_ha", "Estimated area", "ha", "YlOrRd", False),
     Metric("ha_per_km2", "Cultivation density", "ha per km²", "YlOrRd", False),
-    Metric("change_ha", "Change since baseline", "ha", "RdBu_r", True),
+    Metric("change_ha", "Change since baseline", "ha", "RdBu_r", True, "no baseline"),
 )
 """The switchable district layers, in the order of the layer control."""
 

@@ -173,7 +173,7 @@ def choropleth_png(
         )
     ]
     if np.isnan(table[column].to_numpy(dtype=float)).any():
-        handles.append(Patch(facecolor=NO_DATA_COLOUR, edgecolor="#777777", label="no estimate"))
+        handles.append(Patch(facecolor=NO_DATA_COLOUR, edgecolor="#777777", label=metric.missing))
     ax.legend(
         handles=handles,
         title=metric.units,
