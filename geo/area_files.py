@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from geo.area_inputs import open_class_map
 from geo.io import atomic_path
 from geo.landcover import CROPS_OF_INTEREST
 from models.errors import InvalidInputError
@@ -152,7 +153,7 @@ def estimate_from_files(
     --------
     >>> estimate_from_files("classes.tif", "plots.geojson", "districts.gpkg")  # doctest: +SKIP
     """
-    from geo.area import open_class_map, zonal_class_area  # geo.area imports this module
+    from geo.area import zonal_class_area  # geo.area re-exports this module's function
     from geo.zone_estimates import district_estimates, region_estimate
 
     class_map = open_class_map(class_map)

@@ -38,6 +38,7 @@ import pandas as pd
 
 from geo.estimators import z_value
 from geo.landcover import CROPS_OF_INTEREST, code_of, name_of
+from geo.sampling import BUFFER_OFFSET, stratum_name
 from models.errors import InvalidInputError
 
 __all__ = [
@@ -133,8 +134,9 @@ def _design(map_area: pd.DataFrame, sample: pd.DataFrame, zone_id: str) -> _Desi
             "use the same districts for both"
         )
     ref = _reference_codes(sample)
-    mapped = sample["map_class"].astype("int64").to_numpy()
-    codes = sorted(set(map_area["class"].astype(int)) | set(ref.tolist()) | set(mapped.tolist()))
+    stratum_column = "stratum" if "stratum" in sample.columns else "map_class"
+    strata = sample[stratum_column].astype("int64").to_numpy()
+    codes = sorted(set(map_area["class"].astype(int)) | set(ref.tolist()) | set(strata.tolist()))
     col = {c: i for i, c in enumerate(codes)}
     row = {z: i for i, z in enumerate(zones)}
     k = len(codes)
@@ -144,13 +146,40 @@ def _design(map_area: pd.DataFrame, sample: pd.DataFrame, zone_id: str) -> _Desi
         (map_area[map_zone].map(row).to_numpy(), map_area["class"].astype(int).map(col).to_numpy()),
         map_area["area_ha"].to_numpy(dtype="float64"),
     )
-    counts = np.zeros((len(zones), k, k))
     zi = sample[sample_zone].map(row).to_numpy()
-    np.add.at(counts, (zi, [col[c] for c in mapped], [col[c] for c in ref]), 1.0)
+    si = np.array([col[c] for c in strata], dtype="int64")
+    _split_buffer_area(area, sample, zi, si, strata, col)
+    counts = np.zeros((len(zones), k, k))
+    np.add.at(counts, (zi, si, [col[c] for c in ref]), 1.0)
     sizes = np.full((len(zones), k), np.inf)
     if "stratum_pixels" in sample.columns:
-        sizes[zi, [col[c] for c in mapped]] = sample["stratum_pixels"].to_numpy(dtype="float64")
+        sizes[zi, si] = sample["stratum_pixels"].to_numpy(dtype="float64")
     return _Design(zones, codes, area, counts, sizes)
+
+
+def _split_buffer_area(area, sample, zi, si, strata, col) -> None:
+    """Move each buffer stratum's area out of its map class (in place).
+
+    ``map_area`` holds map classes only; a buffer stratum (``stratum >=
+    BUFFER_OFFSET``) carries its own true area in ``stratum_area_ha``, which is
+    taken from the map class it belongs to.
+    """
+    buffered = strata >= BUFFER_OFFSET
+    if not buffered.any():
+        return
+    if "stratum_area_ha" not in sample.columns:
+        raise InvalidInputError(
+            "reference sample has buffer strata but no 'stratum_area_ha'; keep the columns "
+            "draw_reference_sample writes"
+        )
+    stratum_area = sample["stratum_area_ha"].to_numpy(dtype="float64")
+    seen = pd.DataFrame({"zone": zi[buffered], "stratum": si[buffered],
+                         "base": [col[c - BUFFER_OFFSET] for c in strata[buffered]],
+                         "area": stratum_area[buffered]})  # fmt: skip
+    for item in seen.drop_duplicates(["zone", "stratum"]).itertuples(index=False):
+        moved = min(item.area, area[item.zone, item.base])
+        area[item.zone, item.stratum] = moved
+        area[item.zone, item.base] -= moved
 
 
 def _stratum_stats(design: _Design, min_per_stratum: int, variance_floor: bool = True):
@@ -176,11 +205,13 @@ def _stratum_stats(design: _Design, min_per_stratum: int, variance_floor: bool =
             spread = np.var(p[usable, i, :], axis=0, ddof=1)
             region_var[i] = np.maximum(region_var[i], spread)
     if variance_floor:
-        # A district stratum that found no poppy in 25 points has p̂ = 0 and variance 0,
-        # yet the crop occurs in that map class elsewhere: plug the regional rate into
-        # p(1 - p) when it is the larger, so rare omission cannot make an interval vanish.
-        pooled_p = np.nan_to_num(region_p)
-        var = np.maximum(var, (pooled_p * (1 - pooled_p))[None] * shrink[..., None])
+        # A district stratum that found no poppy in 20 points has p̂ = 0 and variance 0,
+        # yet the map misses some poppy in that class (the region's points show it). The
+        # variance uses p̃ = (x + n p_region) / 2n, the own and regional rates with equal
+        # weight, wherever that gives the larger p(1 - p); the estimate itself keeps p̂.
+        pooled_p = np.nan_to_num(region_p)[None]
+        blended = (p + pooled_p) / 2
+        var = np.maximum(var, blended * (1 - blended) * shrink[..., None])
     return own, p, var, region_p, region_var, n
 
 
@@ -206,7 +237,7 @@ def _row(design, zone_rows, crop, stats, z, min_per_stratum) -> dict:
     estimate, variance, borrowed = _combine(area, own[zone_rows], p[zone_rows], var[zone_rows],
                                             region_p, region_var, j)  # fmt: skip
     total_area = area.sum()
-    names = [name_of(c) for c, b in zip(design.codes, borrowed, strict=True) if b > 0]
+    names = [stratum_name(c) for c, b in zip(design.codes, borrowed, strict=True) if b > 0]
     method, note = "stratified", ""
     if names:
         note = (f"strata {names} ({borrowed.sum():.2f} ha) have < {min_per_stratum} own "

@@ -11,7 +11,7 @@ from affine import Affine
 from pyproj import Geod
 from shapely.geometry import Polygon, box
 
-import geo.area as area_module
+import geo.sampling as sampling_module
 from geo.area import draw_reference_sample, row_pixel_area_m2, zonal_class_area
 from models.errors import InvalidInputError
 
@@ -181,7 +181,7 @@ def _values_at(class_map, points):
 
 @pytest.mark.parametrize("window_px", [1024, 16])
 def test_reference_sample_is_stratified_and_valid(patchwork, monkeypatch, window_px):
-    monkeypatch.setattr(area_module, "WINDOW_PX", window_px)  # several windows per map
+    monkeypatch.setattr(sampling_module, "WINDOW_PX", window_px)  # several windows per map
     zones = zones_of(box(X0, Y0 - 600, X0 + 400, Y0), box(X0 + 400, Y0 - 600, X0 + 800, Y0))
     sample = draw_reference_sample(patchwork, zones, "district_id", n_per_stratum=12, seed=5)
     assert list(sample.columns[:3]) == ["sample_id", "district_id", "map_class"]

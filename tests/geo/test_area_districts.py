@@ -68,10 +68,11 @@ def test_stratified_district_rows_by_hand():
 def test_regional_variance_floor_by_hand():
     table = district_estimates(AREAS, SAMPLE, ZONES, year=2025, crops=("opium_poppy",))
     d01 = table.set_index("district_id").loc["D01"]
-    # stratum 1: own p = 0.8 (p(1-p) = 0.16), regional 26/40 = 0.65 (0.2275) -> floor used;
-    # stratum 3: own 2/40 (0.0475), regional 3/90 (0.0322) -> own kept. Estimate unchanged.
-    assert d01["area_ha"] == pytest.approx(87.5)
-    var = 50**2 * 0.65 * 0.35 / 19 + 950**2 * 0.05 * 0.95 / 39
+    # variance uses p~ = (own + regional) / 2 where p~(1 - p~) is the larger:
+    # stratum 1: own 0.8 (0.16), regional 26/40 = 0.65 -> p~ = 0.725 (0.199) used;
+    # stratum 3: own 2/40 (0.0475), regional 3/90 -> p~ = 0.0417 (0.0399): own kept.
+    assert d01["area_ha"] == pytest.approx(87.5)  # the estimate keeps the own proportions
+    var = 50**2 * 0.725 * 0.275 / 19 + 950**2 * 0.05 * 0.95 / 39
     assert d01["se_ha"] == pytest.approx(np.sqrt(var))
 
 
