@@ -29,6 +29,7 @@ from models.errors import InvalidInputError
 from models.field.archive import read_zip_plots
 from models.field.assemble import LoadOptions, build_plots
 from models.field.base import RawPlots, UnsupportedFormatError
+from models.field.spreadsheet import read_xlsx_plots
 from models.field.tabular import read_csv_plots
 from models.field.vector import (
     read_geojson_plots,
@@ -65,6 +66,7 @@ _ADAPTERS: dict[str, Callable[..., RawPlots]] = {
     ".json": read_geojson_plots,
     ".gpkg": _gpkg,
     ".zip": read_zip_plots,
+    ".xlsx": read_xlsx_plots,
     ".kml": read_kml_plots,
     ".kmz": read_kmz_plots,
 }
@@ -72,15 +74,15 @@ _ADAPTERS: dict[str, Callable[..., RawPlots]] = {
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_ADAPTERS)
 """File name endings :func:`load_plots` reads (a ``.zip`` holds one Shapefile)."""
 
-_MAGIC = {b"PK\x03\x04": (".zip", ".kmz"), b"SQLite format 3\x00": (".gpkg",)}
+_MAGIC = {b"PK\x03\x04": (".zip", ".kmz", ".xlsx"), b"SQLite format 3\x00": (".gpkg",)}
 
 
 def _check_kind(path: Path, suffix: str, name: str) -> None:
     if suffix not in _ADAPTERS:
         raise UnsupportedFormatError(
             f"{name}: {suffix or 'no extension'} is not a supported field data format; upload "
-            "CSV (ODK Central, KoboToolbox, lon/lat or WKT), GeoJSON, GeoPackage, zipped "
-            "Shapefile (.zip), KML or KMZ"
+            "CSV or XLSX (ODK Central, KoboToolbox, lon/lat or WKT), GeoJSON, GeoPackage, "
+            "zipped Shapefile (.zip), KML or KMZ"
         )
     with open(path, "rb") as fh:
         head = fh.read(16)
@@ -113,8 +115,9 @@ def load_plots(
     Parameters
     ----------
     path
-        A ``.csv`` (ODK Central, KoboToolbox, lon/lat or WKT columns), ``.geojson``/``.json``,
-        ``.gpkg``, ``.zip`` (one Shapefile), ``.kml`` or ``.kmz`` file.
+        A ``.csv`` or ``.xlsx`` (ODK Central, KoboToolbox, lon/lat or WKT columns),
+        ``.geojson``/``.json``, ``.gpkg``, ``.zip`` (one Shapefile, or ODK Central's CSVs),
+        ``.kml`` or ``.kmz`` file.
     crs
         CRS of coordinates in files that carry none (CSV, a Shapefile without ``.prj``);
         default EPSG:4326. A CRS declared in the file wins (with a warning if they differ).

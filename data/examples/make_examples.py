@@ -7,6 +7,7 @@ against the same expected table:
 - ``kobo_export.csv``: KoboToolbox CSV, ``;``-delimited, ``/`` group paths, geoshape
   text, geopoint split into ``_plot/location_latitude`` etc., Kobo metadata;
 - ``kobo_export_labels.csv``: the same export "with labels" (question and choice labels);
+- ``kobo_export.xlsx``: KoboToolbox's default XLSX export of the same submissions;
 - ``odk_central_export.csv``: ODK Central CSV, ``,``, ``-`` group paths,
   ``plot-location-Latitude``..., ``SubmissionDate``, ``meta-instanceID``, ``KEY``,
   ``SubmitterID``, ``SubmitterName``, ``ReviewState``;
@@ -390,6 +391,8 @@ def main() -> None:
         delimiter=",",
         quote_all=False,
     )
+    with atomic_path(HERE / "kobo_export.xlsx") as tmp:
+        _kobo_workbook(tmp)
     with atomic_path(HERE / "plots.geojson") as tmp:
         frame.to_file(tmp, driver="GeoJSON", layer="plots")
     with atomic_path(HERE / "plots.gpkg") as tmp:
@@ -403,6 +406,39 @@ def main() -> None:
     with atomic_path(HERE / "plots.kmz") as tmp:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as kmz:
             kmz.write(HERE / "plots.kml", "doc.kml")
+
+
+def _kobo_workbook(target: Path) -> None:
+    """The KoboToolbox XLSX export: same columns as the CSV, numbers and dates as typed cells."""
+    import datetime as dt
+
+    import openpyxl
+
+    header, rows = kobo_rows(labels=False)
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Plot survey 2024-25"
+    sheet.append(header)
+    numeric = {
+        "_plot/location_latitude",
+        "_plot/location_longitude",
+        "_plot/location_altitude",
+        "_plot/location_precision",
+        "_id",
+        "_index",
+    }
+    for row in rows:
+        cells = []
+        for column, value in zip(header, row, strict=True):
+            if column == "today":
+                cells.append(dt.date.fromisoformat(value))
+            elif column in numeric and value:
+                cells.append(float(value))
+            else:
+                cells.append(value or None)
+        sheet.append(cells)
+    workbook.create_sheet("plot_photos")  # Kobo puts repeat groups on further sheets
+    workbook.save(target)
 
 
 def _shapefile_zip(frame: gpd.GeoDataFrame, target: Path) -> None:

@@ -114,7 +114,7 @@ def _to_wgs84(raw: RawPlots, options: LoadOptions, report: ValidationReport) -> 
     source_crs = raw.crs
     if source_crs is None:
         source_crs = options.crs or CRS.from_epsg(4326)
-        if options.crs is None and raw.kind not in ("csv", "kobo_csv", "odk_csv"):
+        if options.crs is None and not raw.kind.endswith(("csv", "xlsx")):
             report.warn(
                 0,
                 "crs",

@@ -32,6 +32,7 @@ __all__ = [
     "LIMITS",
     "decode_text",
     "safe_extract_zip",
+    "check_zip",
     "check_xml_safe",
     "check_file_size",
 ]
@@ -116,8 +117,8 @@ def _member_problem(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
-def safe_extract_zip(archive: Path, dest: Path, limits: Limits = LIMITS) -> list[Path]:
-    """Check ``archive`` and extract its regular files into ``dest``; return their paths.
+def check_zip(archive: Path, limits: Limits = LIMITS) -> None:
+    """Check an archive's member names and sizes without extracting anything.
 
     Raises
     ------
@@ -127,36 +128,52 @@ def safe_extract_zip(archive: Path, dest: Path, limits: Limits = LIMITS) -> list
         compression ratio typical of a zip bomb.
     """
     try:
+        with zipfile.ZipFile(archive) as zf:
+            _checked_members(zf, archive.name, limits)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InvalidInputError(f"{archive.name}: not a readable zip archive ({exc})") from None
+
+
+def safe_extract_zip(archive: Path, dest: Path, limits: Limits = LIMITS) -> list[Path]:
+    """Check ``archive`` (see :func:`check_zip`), then extract its regular files into ``dest``.
+
+    Returns the extracted paths. The bytes written are counted again while
+    extracting, so an archive that lies about its sizes is stopped at the limit.
+    """
+    try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
         raise InvalidInputError(f"{archive.name}: not a readable zip archive ({exc})") from None
     with zf:
-        members = [m for m in zf.infolist() if not m.is_dir()]
-        if len(members) > limits.max_members:
-            raise InvalidInputError(
-                f"{archive.name}: {len(members)} files in the archive, more than the "
-                f"{limits.max_members} expected for one Shapefile or KMZ"
-            )
-        declared = 0
-        for member in members:
-            problem = _member_problem(member)
-            if problem:
-                raise InvalidInputError(
-                    f"{archive.name}: member {member.filename!r} {problem}; refused"
-                )
-            declared += member.file_size
-            ratio = member.file_size / max(member.compress_size, 1)
-            if member.file_size > limits.ratio_floor_bytes and ratio > limits.max_ratio:
-                raise InvalidInputError(
-                    f"{archive.name}: member {member.filename!r} expands {ratio:.0f}-fold "
-                    f"(limit {limits.max_ratio:.0f}); refused as a possible zip bomb"
-                )
-        if declared > limits.max_unzipped_bytes:
-            raise InvalidInputError(
-                f"{archive.name}: expands to {declared / 1024**2:.0f} MB, over the "
-                f"{limits.max_unzipped_bytes / 1024**2:.0f} MB limit; refused"
-            )
+        members = _checked_members(zf, archive.name, limits)
         return _extract_counted(zf, members, archive.name, dest, limits)
+
+
+def _checked_members(zf: zipfile.ZipFile, name: str, limits: Limits) -> list[zipfile.ZipInfo]:
+    members = [m for m in zf.infolist() if not m.is_dir()]
+    if len(members) > limits.max_members:
+        raise InvalidInputError(
+            f"{name}: {len(members)} files in the archive, more than the "
+            f"{limits.max_members} expected for one Shapefile, KMZ or workbook"
+        )
+    declared = 0
+    for member in members:
+        problem = _member_problem(member)
+        if problem:
+            raise InvalidInputError(f"{name}: member {member.filename!r} {problem}; refused")
+        declared += member.file_size
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > limits.ratio_floor_bytes and ratio > limits.max_ratio:
+            raise InvalidInputError(
+                f"{name}: member {member.filename!r} expands {ratio:.0f}-fold "
+                f"(limit {limits.max_ratio:.0f}); refused as a possible zip bomb"
+            )
+    if declared > limits.max_unzipped_bytes:
+        raise InvalidInputError(
+            f"{name}: expands to {declared / 1024**2:.0f} MB, over the "
+            f"{limits.max_unzipped_bytes / 1024**2:.0f} MB limit; refused"
+        )
+    return members
 
 
 def _extract_counted(

@@ -32,7 +32,13 @@ from models.field.geotext import (
 )
 from models.field.safety import check_file_size, decode_text
 
-__all__ = ["read_csv_plots", "read_csv_table", "sniff_delimiter"]
+__all__ = [
+    "read_csv_plots",
+    "read_csv_table",
+    "plots_from_table",
+    "sniff_delimiter",
+    "unique_headers",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -74,18 +80,36 @@ def read_csv_plots(path: Path, *, max_rows: int, source: str | None = None) -> R
     """
     name = source or path.name
     table, shape_errors, encoding_warning = read_csv_table(path, max_rows=max_rows, source=name)
+    warnings = [(0, "file", encoding_warning)] if encoding_warning else []
+    return plots_from_table(
+        table, name=name, kind="csv", row_errors=shape_errors, warnings=warnings
+    )
+
+
+def plots_from_table(
+    table: pd.DataFrame,
+    *,
+    name: str,
+    kind: str,
+    row_errors: list[tuple[int, str, str]] | None = None,
+    warnings: list[tuple[int, str, str]] | None = None,
+) -> RawPlots:
+    """Find the geometry of a table of text cells (CSV or spreadsheet) and wrap it as RawPlots.
+
+    ``table`` is indexed by 1-based data row; ``kind`` is ``csv`` or ``xlsx`` and gets the
+    tool's prefix (``kobo_csv``, ``odk_xlsx``) when the headers show which tool wrote it.
+    """
     flavour = export_flavour(table.columns)
     raw = RawPlots(
         source=name,
-        kind=f"{flavour}_csv" if flavour != "plain" else "csv",
+        kind=f"{flavour}_{kind}" if flavour != "plain" else kind,
         attributes=table,
         geometry=[None] * len(table),
         crs=None,
+        warnings=list(warnings or []),
     )
-    if encoding_warning:
-        raw.warnings.append((0, "file", encoding_warning))
     _attach_geometry(raw)
-    raw.row_errors[:0] = shape_errors
+    raw.row_errors[:0] = row_errors or []
     logger.info(
         "%s: %d rows read as %s, geometry from %s", name, len(table), raw.kind, raw.geometry_field
     )
@@ -100,7 +124,7 @@ def _read_records(
     (an unquoted delimiter inside a value) rather than a shifted table."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        header = _unique([h.strip() for h in next(reader)])
+        header = unique_headers([h.strip() for h in next(reader)])
     except StopIteration:
         raise InvalidInputError(f"{name}: the file has no header row") from None
     except csv.Error as exc:
@@ -136,7 +160,7 @@ def _read_records(
     return table, errors
 
 
-def _unique(header: list[str]) -> list[str]:
+def unique_headers(header: list[str]) -> list[str]:
     """Number repeated header names (``crop``, ``crop.1``) so every column can be addressed."""
     seen: dict[str, int] = {}
     names = []

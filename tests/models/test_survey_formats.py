@@ -40,6 +40,7 @@ POINT_SHN_004 = (97.0520, 20.1010)
 ALL_PLOTS = [
     "kobo_export.csv",
     "kobo_export_labels.csv",
+    "kobo_export.xlsx",
     "odk_central_export.csv",
     "kobo_export.geojson",
     "odk_central_export.geojson",
@@ -104,7 +105,12 @@ def test_plot_area_is_close_to_hand_value() -> None:
 
 @pytest.mark.parametrize(
     ("name", "accuracy"),
-    [("kobo_export.csv", 4.5), ("odk_central_export.csv", 4.5), ("plots_lonlat.csv", 3.0)],
+    [
+        ("kobo_export.csv", 4.5),
+        ("kobo_export.xlsx", 4.5),
+        ("odk_central_export.csv", 4.5),
+        ("plots_lonlat.csv", 3.0),
+    ],
 )
 def test_gps_accuracy_comes_from_geopoints_or_a_column(name: str, accuracy: float) -> None:
     plots, _ = load_plots(EXAMPLES / name)

@@ -156,7 +156,7 @@ def test_too_many_rows_are_refused(tmp_path: Path) -> None:
     ("name", "content", "error", "words"),
     [
         (
-            "plots.xlsx",
+            "plots.docx",
             b"PK\x03\x04rest",
             UnsupportedFormatError,
             "not a supported field data format",
@@ -232,3 +232,12 @@ def test_geojson_bad_feature_is_one_rejected_row(tmp_path: Path) -> None:
     assert [(e.row, e.field) for e in report.errors] == [(2, "geometry"), (3, "geometry")]
     assert report.errors[0].message.startswith("unreadable geometry")
     assert report.errors[1].message == "no geometry in this feature"
+
+
+def test_xlsx_that_is_not_a_workbook_is_refused(tmp_path: Path) -> None:
+    upload = zip_with(tmp_path / "plots.xlsx", {"hello.txt": b"not a workbook"})
+    with pytest.raises(InvalidInputError, match=r"plots.xlsx: not a readable Excel workbook"):
+        load_plots(upload)
+    bomb = zip_with(tmp_path / "bomb.xlsx", {"xl/worksheets/sheet1.xml": b" " * (4 * 1024**2)})
+    with pytest.raises(InvalidInputError, match=r"bomb.xlsx: member .* zip bomb"):
+        load_plots(bomb)
