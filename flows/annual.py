@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,14 @@ from flows.manifest import RunManifest, fingerprint_inputs
 from geo.io import clean_partial
 from models.errors import ConfigError, ImageryError
 
-__all__ = ["annual_survey", "RunPlan", "plan_run", "find_scenes"]
+__all__ = [
+    "annual_survey",
+    "RunPlan",
+    "plan_run",
+    "find_scenes",
+    "check_inputs",
+    "latest_finished_year",
+]
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +88,11 @@ def _input_files(config: RunConfig, year: int, scenes: list[str]) -> dict[str, l
     return roles
 
 
+def check_inputs(config: RunConfig, year: int) -> None:
+    """Raise a clear error now if a configured input of ``year`` is missing."""
+    _input_files(config, year, find_scenes(config, year))
+
+
 def _parameters(config: RunConfig) -> dict[str, Any]:
     """The parameters that shape the numbers (not where outputs go or how they are computed)."""
     return {
@@ -106,7 +119,9 @@ def plan_run(config: RunConfig, year: int) -> tuple[RunPlan, RunManifest]:
     run_dir.mkdir(parents=True, exist_ok=True)
     removed = clean_partial(run_dir)
     if removed:
-        log.warning("removed %d partial files left by an interrupted run in %s", len(removed), run_dir)
+        log.warning(
+            "removed %d partial files left by an interrupted run in %s", len(removed), run_dir
+        )
     manifest = RunManifest(
         path=run_dir / "manifest.json",
         run_id=run_id,
@@ -126,7 +141,9 @@ def _baseline_estimates(config: RunConfig, year: int, current_run: Path) -> dict
     """District estimates of earlier years (newest run of each), for baselines and series."""
     found: dict[int, str] = {}
     runs_root = config.workspace / "runs"
-    for candidate in sorted(runs_root.glob("*/*/district_estimates.csv"), key=lambda p: p.stat().st_mtime):
+    for candidate in sorted(
+        runs_root.glob("*/*/district_estimates.csv"), key=lambda p: p.stat().st_mtime
+    ):
         run_year = int(candidate.parent.parent.name)
         if run_year < year and candidate.parent != current_run:
             found[run_year] = str(candidate)
@@ -156,12 +173,21 @@ def _summary_markdown(year: int, run_id: str, estimates: pd.DataFrame, synthetic
                 f"over {len(districts)} districts"
             )
         else:
-            lines.append(f"- **{crop}**: {districts.area_ha.sum():,.1f} ha summed over {len(districts)} districts")
+            lines.append(
+                f"- **{crop}**: {districts.area_ha.sum():,.1f} ha summed over {len(districts)} districts"
+            )
     return "\n".join(lines)
 
 
+def latest_finished_year(config: RunConfig, today: date | None = None) -> int:
+    """The survey year whose season ended most recently (what a scheduled run should do)."""
+    today = today or date.today()
+    _, end = config.survey.season(today.year)
+    return today.year if today >= end else today.year - 1
+
+
 @flow(name="annual-survey", log_prints=True)
-def annual_survey(config_path: str, year: int) -> dict[str, Any]:
+def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
     """Run the annual survey for one year of a configuration.
 
     Parameters
@@ -169,7 +195,8 @@ def annual_survey(config_path: str, year: int) -> dict[str, Any]:
     config_path
         The run configuration (TOML).
     year
-        The survey (harvest) year.
+        The survey (harvest) year; default the year whose season ended most recently,
+        which is what the scheduled deployment runs.
 
     Returns
     -------
@@ -178,6 +205,7 @@ def annual_survey(config_path: str, year: int) -> dict[str, Any]:
     """
     logger = get_run_logger()
     config = load_config(config_path)
+    year = year or latest_finished_year(config)
     plan, manifest = plan_run(config, year)
     logger.info("run %s: %d scenes, outputs in %s", plan.run_id, len(plan.scenes), plan.run_dir)
     stage = "ingest"
@@ -194,7 +222,9 @@ def annual_survey(config_path: str, year: int) -> dict[str, Any]:
         for skipped in (r for r in records if not r["usable"]):
             logger.warning("skipping scene %s: %s", skipped["source"], skipped.get("reason"))
         if not usable:
-            raise ImageryError(f"none of the {len(records)} scenes of {year} is usable over the districts")
+            raise ImageryError(
+                f"none of the {len(records)} scenes of {year} is usable over the districts"
+            )
         manifest.stage_done(stage, time.monotonic() - started, scenes=records)
 
         stage, started = "composite", time.monotonic()
@@ -222,7 +252,9 @@ def annual_survey(config_path: str, year: int) -> dict[str, Any]:
             "min_per_stratum": config.estimation.min_per_stratum,
             "confidence": config.estimation.confidence,
         }
-        estimated = stages.estimate_areas(classified["classes"], districts_path, str(plan.run_dir), year, spec)
+        estimated = stages.estimate_areas(
+            classified["classes"], districts_path, str(plan.run_dir), year, spec
+        )
         manifest.stage_done(stage, time.monotonic() - started, outputs=estimated)
         estimates = pd.read_csv(estimated["district_estimates"], dtype={"district_id": str})
 
@@ -241,7 +273,9 @@ def annual_survey(config_path: str, year: int) -> dict[str, Any]:
             manifest.stage_done(stage, time.monotonic() - started, outputs=linked)
 
         stage, started = "publish", time.monotonic()
-        published = stages.publish_outputs(config_path, year, str(plan.run_dir), classified, products, estimated, linked)
+        published = stages.publish_outputs(
+            config_path, year, str(plan.run_dir), classified, products, estimated, linked
+        )
         manifest.stage_done(stage, time.monotonic() - started, outputs=published)
     except Exception as exc:
         manifest.fail(stage, f"{type(exc).__name__}: {exc}")
@@ -271,5 +305,9 @@ def annual_survey(config_path: str, year: int) -> dict[str, Any]:
             link=Path(published["map"]).resolve().as_uri(),
             description=f"Interactive map of the {year} survey",
         )
-    return {"run_id": plan.run_id, "run_dir": str(plan.run_dir), **published,
-            "district_estimates": estimated["district_estimates"]}
+    return {
+        "run_id": plan.run_id,
+        "run_dir": str(plan.run_dir),
+        **published,
+        "district_estimates": estimated["district_estimates"],
+    }

@@ -1,17 +1,17 @@
 """The ``admon`` command line.
 
-    admon demo [--workspace DIR]               the synthetic demo, end to end
-    admon run CONFIG.toml [--year Y] [--dask-address ADDR]
-    admon upload FILE --team TEAM              ingest a field data file into the store
-    admon estimate --map CLASSMAP.tif --reference PLOTS --zones DISTRICTS
-    admon serve                                web service + scheduled deployments
-    admon token create --team TEAM --role uploader|reviewer|admin
+admon demo [--workspace DIR]               the synthetic demo, end to end
+admon run CONFIG.toml [--year Y] [--dask-address ADDR]
+admon upload FILE --team TEAM              ingest a field data file into the store
+admon estimate --map CLASSMAP.tif --reference PLOTS --zones DISTRICTS
+admon serve                                web service + scheduled deployments
+admon token create --team TEAM --role uploader|reviewer|admin
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -28,7 +28,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-token_app = typer.Typer(help="Create access tokens for survey teams and reviewers.", no_args_is_help=True)
+token_app = typer.Typer(
+    help="Create access tokens for survey teams and reviewers.", no_args_is_help=True
+)
 app.add_typer(token_app, name="token")
 
 console = Console()
@@ -44,8 +46,10 @@ WorkspaceOption = Annotated[
     ),
 ]
 StoreOption = Annotated[
-    Optional[str],  # noqa: UP007 - typer needs Optional here
-    typer.Option("--store", envvar="ADMON_STORE", help="Store: a postgresql:// URL or a GeoPackage path."),
+    str | None,  # noqa: UP007 - typer needs Optional here
+    typer.Option(
+        "--store", envvar="ADMON_STORE", help="Store: a postgresql:// URL or a GeoPackage path."
+    ),
 ]
 
 
@@ -64,7 +68,9 @@ def demo(
     scale: Annotated[int, typer.Option(min=1, help="Build a K-times larger synthetic region.")] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic region.")] = 42,
     serial: Annotated[bool, typer.Option(help="Run without a Dask cluster.")] = False,
-    n_workers: Annotated[Optional[int], typer.Option(help="Local Dask workers (default: one per core).")] = None,  # noqa: UP007
+    n_workers: Annotated[
+        int | None, typer.Option(help="Local Dask workers (default: one per core).")
+    ] = None,  # noqa: UP007
 ) -> None:
     """Build the synthetic demo region, run the annual survey for its years, publish.
 
@@ -88,7 +94,8 @@ def demo(
     import pandas as pd
 
     estimates = pd.concat(
-        [pd.read_csv(r["district_estimates"], dtype={"district_id": str}) for r in results], ignore_index=True
+        [pd.read_csv(r["district_estimates"], dtype={"district_id": str}) for r in results],
+        ignore_index=True,
     )
     comparison = compare_with_truth(estimates, Path(region.truth))
     _print_estimates(comparison.table)
@@ -102,7 +109,16 @@ def demo(
 
 def _print_estimates(table) -> None:  # type: ignore[no-untyped-def]
     view = Table(title="Demo estimates vs. truth (SYNTHETIC)", show_lines=False)
-    for column in ("year", "district", "crop", "estimate ha", "95% interval", "true ha", "inside", "method"):
+    for column in (
+        "year",
+        "district",
+        "crop",
+        "estimate ha",
+        "95% interval",
+        "true ha",
+        "inside",
+        "method",
+    ):
         view.add_column(column, justify="right" if column.endswith("ha") else "left")
     for row in table.sort_values(["year", "crop", "district_id"]).itertuples():
         view.add_row(
@@ -120,13 +136,19 @@ def _print_estimates(table) -> None:  # type: ignore[no-untyped-def]
 
 @app.command()
 def run(
-    config: Annotated[Path, typer.Argument(help="Run configuration (TOML); see data/example_run.toml.")],
-    year: Annotated[Optional[list[int]], typer.Option(help="Survey year(s); default all in the config.")] = None,  # noqa: UP007
+    config: Annotated[
+        Path, typer.Argument(help="Run configuration (TOML); see data/example_run.toml.")
+    ],
+    year: Annotated[
+        list[int] | None, typer.Option(help="Survey year(s); default all in the config.")
+    ] = None,  # noqa: UP007
     dask_address: Annotated[
-        Optional[str], typer.Option(help="Existing Dask scheduler, e.g. tcp://10.0.0.5:8786.")  # noqa: UP007
+        str | None, typer.Option(help="Existing Dask scheduler, e.g. tcp://10.0.0.5:8786.")  # noqa: UP007
     ] = None,
     serial: Annotated[bool, typer.Option(help="Run without a Dask cluster.")] = False,
-    n_workers: Annotated[Optional[int], typer.Option(help="Local Dask workers (default: one per core).")] = None,  # noqa: UP007
+    n_workers: Annotated[
+        int | None, typer.Option(help="Local Dask workers (default: one per core).")
+    ] = None,  # noqa: UP007
 ) -> None:
     """Run the annual survey flow on real inputs described by a configuration file."""
     from flows.config import load_config
@@ -139,21 +161,29 @@ def run(
         from flows.runner import run_survey
 
         with SurveyProgress(cfg.workspace, year or cfg.survey.years, console=console):
-            results = run_survey(config, years=year, dask_address=dask_address, serial=serial, n_workers=n_workers)
+            results = run_survey(
+                config, years=year, dask_address=dask_address, serial=serial, n_workers=n_workers
+            )
     except AdmonError as exc:
         _fail(exc)
     for result in results:
         console.print(f"{result['run_id']}: {result['run_dir']}")
-    console.print(f"Published gallery: [bold]{cfg.workspace.resolve() / 'published' / 'index.html'}[/]")
+    console.print(
+        f"Published gallery: [bold]{cfg.workspace.resolve() / 'published' / 'index.html'}[/]"
+    )
 
 
 @app.command()
 def upload(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Field data file to ingest.")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="Field data file to ingest.")
+    ],
     team: Annotated[str, typer.Option(help="Survey team that collected the data.")],
     workspace: WorkspaceOption = Path("workspace"),
     store: StoreOption = None,
-    strict: Annotated[bool, typer.Option(help="Reject the whole file if any row is rejected.")] = False,
+    strict: Annotated[
+        bool, typer.Option(help="Reject the whole file if any row is rejected.")
+    ] = False,
 ) -> None:
     """Ingest a field data file into the store and print the row-by-row report."""
     from models.store import open_store
@@ -181,11 +211,17 @@ def upload(
 
 @app.command()
 def estimate(
-    map_path: Annotated[Path, typer.Option("--map", exists=True, help="Class map GeoTIFF (legend codes).")],
-    reference: Annotated[Path, typer.Option(exists=True, help="Labelled reference points or plots.")],
+    map_path: Annotated[
+        Path, typer.Option("--map", exists=True, help="Class map GeoTIFF (legend codes).")
+    ],
+    reference: Annotated[
+        Path, typer.Option(exists=True, help="Labelled reference points or plots.")
+    ],
     zones: Annotated[Path, typer.Option(exists=True, help="Districts (zones) file.")],
-    zone_id: Annotated[Optional[str], typer.Option(help="Zone identifier column.")] = None,  # noqa: UP007
-    out: Annotated[Path, typer.Option(help="CSV to write the table to.")] = Path("district_estimates.csv"),
+    zone_id: Annotated[str | None, typer.Option(help="Zone identifier column.")] = None,  # noqa: UP007
+    out: Annotated[Path, typer.Option(help="CSV to write the table to.")] = Path(
+        "district_estimates.csv"
+    ),
     confidence: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.95,
 ) -> None:
     """Area estimates with confidence intervals from a class map and a reference sample."""
@@ -193,12 +229,26 @@ def estimate(
     from geo.area import estimate_from_files
 
     try:
-        table = estimate_from_files(map_path, reference, zones, zone_id=zone_id, confidence=confidence)
+        table = estimate_from_files(
+            map_path, reference, zones, zone_id=zone_id, confidence=confidence
+        )
     except AdmonError as exc:
         _fail(exc)
     write_table(table, out)
     view = Table(title=f"Area estimates ({confidence:.0%} intervals)")
-    columns = [c for c in ("district_id", "crop", "area_ha", "ci_low_ha", "ci_high_ha", "method", "n_reference") if c in table]
+    columns = [
+        c
+        for c in (
+            "district_id",
+            "crop",
+            "area_ha",
+            "ci_low_ha",
+            "ci_high_ha",
+            "method",
+            "n_reference",
+        )
+        if c in table
+    ]
     for column in columns:
         view.add_column(column)
     for row in table[columns].itertuples(index=False):
@@ -214,9 +264,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     config: Annotated[
-        Optional[Path], typer.Option(help="Run configuration to schedule (default: the demo's).")  # noqa: UP007
+        Path | None, typer.Option(help="Run configuration to schedule (default: the demo's).")  # noqa: UP007
     ] = None,
-    cron: Annotated[Optional[str], typer.Option(help="Override the annual schedule (cron).")] = None,  # noqa: UP007
+    cron: Annotated[str | None, typer.Option(help="Override the annual schedule (cron).")] = None,  # noqa: UP007
 ) -> None:
     """Serve uploads, the API and the published maps; register and run the scheduled deployments."""
     from flows.runtime import configure_environment
@@ -225,7 +275,15 @@ def serve(
     from flows.deploy import serve_all
 
     try:
-        serve_all(workspace=workspace, store_url=store, host=host, port=port, config=config, cron=cron, console=console)
+        serve_all(
+            workspace=workspace,
+            store_url=store,
+            host=host,
+            port=port,
+            config=config,
+            cron=cron,
+            console=console,
+        )
     except AdmonError as exc:
         _fail(exc)
 

@@ -171,8 +171,13 @@ class RunConfig(_Section):
 
     @model_validator(mode="after")
     def _interpreter_needs_source(self) -> RunConfig:
-        if self.inputs.reference_interpreter == "synthetic_truth" and not self.inputs.truth_landcover:
-            raise ValueError("inputs.reference_interpreter = 'synthetic_truth' needs inputs.truth_landcover")
+        if (
+            self.inputs.reference_interpreter == "synthetic_truth"
+            and not self.inputs.truth_landcover
+        ):
+            raise ValueError(
+                "inputs.reference_interpreter = 'synthetic_truth' needs inputs.truth_landcover"
+            )
         return self
 
     def path(self, template: str | Path | None, year: int | None = None) -> Path | None:

@@ -32,15 +32,15 @@ season_end = "04-15"
 synthetic = true
 
 [inputs]
-districts = "{region_root / 'districts.gpkg'}"
-imagery = ["{region_root / 'imagery' / '{{year}}' / '*' / '*.json'}"]
-training_plots = "{region_root / 'plots' / '{{year}}' / 'survey_plots.geojson'}"
+districts = "{region_root / "districts.gpkg"}"
+imagery = ["{region_root / "imagery" / "{year}" / "*" / "*.json"}"]
+training_plots = "{region_root / "plots" / "{year}" / "survey_plots.geojson"}"
 # The demo's reference sample is labelled from the generator's true land cover, standing in
 # for photo-interpreters labelling the drawn points on very-high-resolution imagery.
 reference_interpreter = "synthetic_truth"
-truth_landcover = "{region_root / 'truth' / 'landcover_{{year}}.tif'}"
-programmes = "{region_root / 'programmes.csv'}"
-segments = "{region_root / 'drone' / '{{year}}' / 'segments.gpkg'}"
+truth_landcover = "{region_root / "truth" / "landcover_{year}.tif"}"
+programmes = "{region_root / "programmes.csv"}"
+segments = "{region_root / "drone" / "{year}" / "segments.gpkg"}"
 
 [output]
 workspace = "{workspace}"
@@ -61,7 +61,9 @@ def prepare_demo(workspace: Path, *, scale: int = 1, seed: int = DEMO_SEED) -> t
     name = "demo_region" if scale == 1 else f"demo_region_x{scale}"
     region = build_demo_region(workspace / name, seed=seed, scale=scale)
     config_path = workspace / ("demo.toml" if scale == 1 else f"demo_x{scale}.toml")
-    atomic_write_text(config_path, demo_config_text(Path(region.root), workspace, list(region.years)))
+    atomic_write_text(
+        config_path, demo_config_text(Path(region.root), workspace, list(region.years))
+    )
     return config_path, region
 
 
@@ -82,9 +84,16 @@ class TruthComparison:
 
 def compare_with_truth(estimates: pd.DataFrame, truth_csv: Path) -> TruthComparison:
     """Join district estimates with the generator's true hectares per district, year and class."""
+    truth_csv = Path(truth_csv)
+    if truth_csv.is_dir():
+        truth_csv = truth_csv / "district_truth.csv"
     truth = pd.read_csv(truth_csv, dtype={"district_id": str})
     truth = truth.rename(columns={"class": "crop", "area_ha": "true_ha"})
-    joined = estimates.merge(truth[["district_id", "year", "crop", "true_ha"]], on=["district_id", "year", "crop"])
+    joined = estimates.merge(
+        truth[["district_id", "year", "crop", "true_ha"]], on=["district_id", "year", "crop"]
+    )
     estimated = joined["area_ha"].notna()
-    joined["inside"] = (joined["ci_low_ha"] <= joined["true_ha"]) & (joined["true_ha"] <= joined["ci_high_ha"])
+    joined["inside"] = (joined["ci_low_ha"] <= joined["true_ha"]) & (
+        joined["true_ha"] <= joined["ci_high_ha"]
+    )
     return TruthComparison(joined, int(joined.loc[estimated, "inside"].sum()), int(estimated.sum()))

@@ -91,7 +91,9 @@ def fingerprint_inputs(inputs: dict[str, list[Path]]) -> tuple[list[dict[str, An
                 )
     overall = hashlib.sha256()
     for record in records:
-        overall.update(f"{record['role']}:{Path(record['path']).name}:{record['sha256']}\n".encode())
+        overall.update(
+            f"{record['role']}:{Path(record['path']).name}:{record['sha256']}\n".encode()
+        )
     return records, overall.hexdigest()
 
 
@@ -137,7 +139,9 @@ class RunManifest:
     def stage_done(self, stage: str, seconds: float, **details: Any) -> None:
         """Record a finished stage and save."""
         self.stages = [s for s in self.stages if s["stage"] != stage]
-        self.stages.append({"stage": stage, "status": "completed", "seconds": round(seconds, 2), **details})
+        self.stages.append(
+            {"stage": stage, "status": "completed", "seconds": round(seconds, 2), **details}
+        )
         self.save()
 
     def fail(self, stage: str, reason: str) -> None:

@@ -23,7 +23,9 @@ class SurveyProgress:
     Prefect and works the same on a local run or a Dask cluster.
     """
 
-    def __init__(self, workspace: Path, years: list[int], *, console: Console | None = None) -> None:
+    def __init__(
+        self, workspace: Path, years: list[int], *, console: Console | None = None
+    ) -> None:
         self.runs = Path(workspace) / "runs"
         self.years = sorted(years)
         self.started = time.time()
@@ -37,13 +39,17 @@ class SurveyProgress:
             console=console,
             transient=False,
         )
-        self.tasks = {y: self.progress.add_task("waiting", total=len(STAGES), year=y) for y in self.years}
+        self.tasks = {
+            y: self.progress.add_task("waiting", total=len(STAGES), year=y) for y in self.years
+        }
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def _latest_manifest(self, year: int) -> dict | None:
         candidates = [
-            p for p in (self.runs / str(year)).glob("*/manifest.json") if p.stat().st_mtime >= self.started - 1
+            p
+            for p in (self.runs / str(year)).glob("*/manifest.json")
+            if p.stat().st_mtime >= self.started - 1
         ]
         if not candidates:
             return None
@@ -57,13 +63,17 @@ class SurveyProgress:
             manifest = self._latest_manifest(year)
             if manifest is None:
                 continue
-            done = [s["stage"] for s in manifest.get("stages", []) if s.get("status") == "completed"]
+            done = [
+                s["stage"] for s in manifest.get("stages", []) if s.get("status") == "completed"
+            ]
             if manifest.get("outcome") == "completed":
                 self.progress.update(task_id, completed=len(STAGES), description="done")
                 continue
             if manifest.get("outcome") == "failed":
                 failure = manifest.get("failure") or {}
-                self.progress.update(task_id, description=f"[red]failed in {failure.get('stage')}[/]")
+                self.progress.update(
+                    task_id, description=f"[red]failed in {failure.get('stage')}[/]"
+                )
                 continue
             following = next((s for s in STAGES if s not in done), "publish")
             self.progress.update(task_id, completed=len(done), description=f"{following}...")
@@ -78,7 +88,10 @@ class SurveyProgress:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self._stop.set()
         self._thread.join(timeout=2)

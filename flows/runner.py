@@ -53,7 +53,13 @@ def run_survey(
     chosen = sorted(years or config.survey.years)
     unknown = [y for y in chosen if y not in config.survey.years]
     if unknown:
-        log.warning("years %s are not in survey.years of %s; running them anyway", unknown, config_path)
+        log.warning(
+            "years %s are not in survey.years of %s; running them anyway", unknown, config_path
+        )
+    from flows.annual import check_inputs
+
+    for year in chosen:
+        check_inputs(config, year)  # fail in a second, before any server or cluster starts
     runner = task_runner(
         address=dask_address or config.dask.address,
         n_workers=n_workers or config.dask.n_workers,

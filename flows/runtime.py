@@ -39,6 +39,7 @@ def configure_environment(workspace: Path) -> None:
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": DEFAULT_STARTUP_TIMEOUT_S,
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "DO_NOT_TRACK": "1",
+        "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "warning",
     }
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
@@ -56,12 +57,16 @@ def prefect_api() -> Iterator[str]:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     server = SubprocessASGIServer()
-    server.start(timeout=int(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")))
+    server.start(
+        timeout=int(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180"))
+    )
     os.environ["PREFECT_API_URL"] = server.api_url  # inherited by Dask worker processes
     try:
         with temporary_settings({PREFECT_API_URL: server.api_url}):
-            yield server.api_url
-            _flush_run_logs()
+            try:
+                yield server.api_url
+            finally:
+                _flush_run_logs()
     finally:
         os.environ.pop("PREFECT_API_URL", None)
         server.stop()
@@ -74,7 +79,9 @@ def _flush_run_logs() -> None:
         APILogHandler.flush()
 
 
-def task_runner(*, address: str | None = None, n_workers: int | None = None, serial: bool = False) -> Any:
+def task_runner(
+    *, address: str | None = None, n_workers: int | None = None, serial: bool = False
+) -> Any:
     """The task runner of the annual flow.
 
     Parameters

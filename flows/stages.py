@@ -75,7 +75,9 @@ def write_table(table: pd.DataFrame, path: Path, *, layer: str | None = None) ->
             pd.DataFrame(frame).to_csv(tmp, index=False)
         else:
             driver = "GPKG" if path.suffix == ".gpkg" else "GeoJSON"
-            gpd.GeoDataFrame(table).to_file(tmp, driver=driver, layer=layer or path.stem, engine="pyogrio")
+            gpd.GeoDataFrame(table).to_file(
+                tmp, driver=driver, layer=layer or path.stem, engine="pyogrio"
+            )
     return path
 
 
@@ -134,17 +136,27 @@ def season_products(scenes: list[str], grid: Any, run_dir: str) -> dict[str, str
     with cluster_compute():
         median = composite.season_composite(season, method="median")
         products["composite_median"] = str(
-            composite.write_cog(median.drop_vars("valid_count", errors="ignore"), out / "composite" / "median.tif")
+            composite.write_cog(
+                median.drop_vars("valid_count", errors="ignore"), out / "composite" / "median.tif"
+            )
         )
-        products["valid_count"] = str(composite.write_cog(median["valid_count"], out / "composite" / "valid_count.tif"))
+        products["valid_count"] = str(
+            composite.write_cog(median["valid_count"], out / "composite" / "valid_count.tif")
+        )
         ndvi_stack = indices.compute(season, ["NDVI"])["NDVI"]
-        ndvi = composite.season_composite(ndvi_stack.to_dataset(name="ndvi"), method="median")["ndvi"]
-        products["ndvi_median"] = str(composite.write_cog(ndvi, out / "indices" / "ndvi_median.tif"))
+        ndvi = composite.season_composite(ndvi_stack.to_dataset(name="ndvi"), method="median")[
+            "ndvi"
+        ]
+        products["ndvi_median"] = str(
+            composite.write_cog(ndvi, out / "indices" / "ndvi_median.tif")
+        )
         p90 = composite.season_composite(ndvi_stack.to_dataset(name="ndvi"), method="p90")["ndvi"]
         products["ndvi_p90"] = str(composite.write_cog(p90, out / "indices" / "ndvi_p90.tif"))
         metrics = composite.seasonal_metrics(ndvi_stack)
         for name in metrics.data_vars:
-            products[f"ndvi_{name}"] = str(composite.write_cog(metrics[name], out / "indices" / f"ndvi_{name}.tif"))
+            products[f"ndvi_{name}"] = str(
+                composite.write_cog(metrics[name], out / "indices" / f"ndvi_{name}.tif")
+            )
         features = build_features(season)
         products["features"] = str(composite.write_cog(features, out / "features.tif"))
     return products
@@ -154,7 +166,9 @@ def season_products(scenes: list[str], grid: Any, run_dir: str) -> dict[str, str
 
 
 @task(name="classify", **_COMPUTE)
-def train_and_classify(features_path: str, training_path: str, run_dir: str, seed: int, holdout_fraction: float) -> dict[str, Any]:
+def train_and_classify(
+    features_path: str, training_path: str, run_dir: str, seed: int, holdout_fraction: float
+) -> dict[str, Any]:
     """Train the classifier on the field plots (split by plot) and map the whole area."""
     import rioxarray
 
@@ -169,11 +183,14 @@ def train_and_classify(features_path: str, training_path: str, run_dir: str, see
         features = features.assign_coords(feature=names)
     training, report = load_plots(training_path)
     if report.rejected:
-        log.warning("%s: %d training rows rejected, first: %s", training_path, report.rejected, report.errors[:1])
-    with cluster_compute():
-        trained = train_classifier(
-            features, training, seed=seed, holdout_fraction=holdout_fraction
+        log.warning(
+            "%s: %d training rows rejected, first: %s",
+            training_path,
+            report.rejected,
+            report.errors[:1],
         )
+    with cluster_compute():
+        trained = train_classifier(features, training, seed=seed, holdout_fraction=holdout_fraction)
         outputs = classify(features, trained, out)
     save_model(trained, out / "model.joblib")
     return {
@@ -190,7 +207,9 @@ def train_and_classify(features_path: str, training_path: str, run_dir: str, see
 # --- estimation ---------------------------------------------------------------------------------
 
 
-def _reference_sample(classes: str, districts: gpd.GeoDataFrame, spec: dict[str, Any]) -> gpd.GeoDataFrame:
+def _reference_sample(
+    classes: str, districts: gpd.GeoDataFrame, spec: dict[str, Any]
+) -> gpd.GeoDataFrame:
     """Draw the stratified reference sample on the map and label it.
 
     Labels come from a labelled reference file (a real survey: interpreters label the
@@ -212,7 +231,9 @@ def _reference_sample(classes: str, districts: gpd.GeoDataFrame, spec: dict[str,
     return _attach_map_class(labelled, classes, districts)
 
 
-def _attach_map_class(labelled: gpd.GeoDataFrame, classes: str, districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _attach_map_class(
+    labelled: gpd.GeoDataFrame, classes: str, districts: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
     """Give each labelled reference point its map class (the stratum) and district."""
     import rasterio
 
@@ -220,7 +241,9 @@ def _attach_map_class(labelled: gpd.GeoDataFrame, classes: str, districts: gpd.G
         points = labelled.to_crs(src.crs)
         coords = [(geom.x, geom.y) for geom in points.geometry.centroid]
         points["map_class"] = [int(v[0]) for v in src.sample(coords)]
-    joined = gpd.sjoin(points, districts[["district_id", "geometry"]].to_crs(points.crs), how="left")
+    joined = gpd.sjoin(
+        points, districts[["district_id", "geometry"]].to_crs(points.crs), how="left"
+    )
     joined = joined.rename(columns={"district_id": "zone_id"}).drop(columns="index_right")
     if "reference_class" not in joined.columns:
         for column in ("land_cover", "crop"):
@@ -231,7 +254,9 @@ def _attach_map_class(labelled: gpd.GeoDataFrame, classes: str, districts: gpd.G
 
 
 @task(name="estimate", **_COMPUTE)
-def estimate_areas(classes: str, districts_path: str, run_dir: str, year: int, spec: dict[str, Any]) -> dict[str, Any]:
+def estimate_areas(
+    classes: str, districts_path: str, run_dir: str, year: int, spec: dict[str, Any]
+) -> dict[str, Any]:
     """Mapped area per district, a stratified reference sample, and sample-based estimates with intervals."""
     from geo.area import district_estimates, zonal_class_area
 
@@ -283,7 +308,9 @@ def link_programmes(
     districts = gpd.read_file(districts_path)
     programmes, report = load_programmes(programmes_path, districts=districts)
     if report.rejected:
-        log.warning("%s: %d programme rows rejected: %s", programmes_path, report.rejected, report.errors)
+        log.warning(
+            "%s: %d programme rows rejected: %s", programmes_path, report.rejected, report.errors
+        )
     estimates = pd.read_csv(estimates_path, dtype={"district_id": str})
     baselines = (
         pd.concat([pd.read_csv(p, dtype={"district_id": str}) for p in baseline_estimates.values()])
@@ -301,7 +328,11 @@ def link_programmes(
     )
     write_table(change, out / "programme_change.csv")
     geometry = districts[["district_id", "geometry"]].merge(change, on="district_id", how="right")
-    write_table(gpd.GeoDataFrame(geometry, geometry="geometry", crs=districts.crs), out / "programme_change.gpkg", layer="programme_change")
+    write_table(
+        gpd.GeoDataFrame(geometry, geometry="geometry", crs=districts.crs),
+        out / "programme_change.gpkg",
+        layer="programme_change",
+    )
     return {"programme_change": str(out / "programme_change.csv"), "rows": int(len(change))}
 
 
@@ -333,11 +364,16 @@ def publish_outputs(
     out = Path(run_dir)
     districts = gpd.read_file(config.path(config.inputs.districts))
     districts = districts.rename(
-        columns={config.inputs.district_id: "district_id", config.inputs.district_name: "district_name"}
+        columns={
+            config.inputs.district_id: "district_id",
+            config.inputs.district_name: "district_name",
+        }
     )
     estimates = pd.read_csv(estimated["district_estimates"], dtype={"district_id": str})
     change = (
-        pd.read_csv(linked["programme_change"], dtype={"district_id": str}) if linked.get("programme_change") else None
+        pd.read_csv(linked["programme_change"], dtype={"district_id": str})
+        if linked.get("programme_change")
+        else None
     )
     history = [
         pd.read_csv(p, dtype={"district_id": str})
