@@ -241,3 +241,15 @@ def test_xlsx_that_is_not_a_workbook_is_refused(tmp_path: Path) -> None:
     bomb = zip_with(tmp_path / "bomb.xlsx", {"xl/worksheets/sheet1.xml": b" " * (4 * 1024**2)})
     with pytest.raises(InvalidInputError, match=r"bomb.xlsx: member .* zip bomb"):
         load_plots(bomb)
+
+
+def test_xlsx_with_xml_entities_is_refused(tmp_path: Path) -> None:
+    with zipfile.ZipFile(EXAMPLES / "kobo_export.xlsx") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    sheet = members["xl/worksheets/sheet1.xml"]
+    members["xl/worksheets/sheet1.xml"] = (
+        b'<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY a "lol">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>' + sheet.replace(b"<v>", b"<v>&b;", 1)
+    )
+    with pytest.raises(InvalidInputError, match=r"evil.xlsx: not a readable Excel workbook"):
+        load_plots(zip_with(tmp_path / "evil.xlsx", members))
