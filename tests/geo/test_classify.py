@@ -26,7 +26,7 @@ from geo.classify import (
     train_classifier,
     training_samples,
 )
-from geo.features import _nan_quantiles, feature_names_for
+from geo.features import feature_names_for
 from models.errors import InvalidInputError
 from tests.geo.classify_fixtures import (
     CRS,
@@ -116,17 +116,6 @@ def test_peak_day_and_monthly_profile_by_hand():
     assert values["ndvi_month_11"] == pytest.approx(0.2, abs=1e-6)
     assert values["ndvi_month_01"] == pytest.approx(0.35, abs=1e-6)  # cloudy month: median
     assert values["ndvi_month_03"] == pytest.approx(0.5, abs=1e-6)
-
-
-def test_nan_quantiles_equal_numpy():
-    rng = np.random.default_rng(3)
-    values = rng.random((7, 20, 30))
-    values[rng.random(values.shape) < 0.4] = np.nan
-    values[:, 0, 0] = np.nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        expected = np.nanquantile(values, [0.1, 0.5, 0.9], axis=0)
-    np.testing.assert_allclose(_nan_quantiles(values, [0.1, 0.5, 0.9], axis=0), expected)
 
 
 def test_features_are_nan_where_no_date_is_valid(features):
