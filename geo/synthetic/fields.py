@@ -280,7 +280,7 @@ def _field_table(
     else:
         polygons = np.array([], dtype=object)
     table["polygon_area_ha"] = np.round(shapely.area(polygons) / 10_000, 4)
-    table["sow_shift_days"] = np.round(rng.normal(0, 12, n), 1)
+    table["sow_shift_days"] = np.round(rng.normal(0, 10, n), 1)
     table["vigour"] = np.round(np.clip(rng.normal(1.0, 0.15, n), 0.6, 1.4), 3)
     is_poppy = (table.surface == "opium_poppy").to_numpy()
     erad_share = {d: rng.uniform(0.0, 0.25) for d in sorted(set(district_of_field))}
