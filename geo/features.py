@@ -358,7 +358,9 @@ def training_samples(
         ``(feature, y, x)`` from :func:`geo.features.build_features`.
     training : geopandas.GeoDataFrame
         Plots (polygons and/or points, any CRS) with a class name in ``label_column``
-        and an id in ``plot_id_column`` (the row index is used when that column is absent).
+        and an id in ``plot_id_column``. Rows without an id (the column absent or
+        empty, e.g. extra polygons digitised on drone orthomosaics) are plots of their
+        own, named ``row-<index>``.
     label_column, plot_id_column : str
         Column names.
     max_pixels_per_plot : int, default 200
@@ -402,11 +404,11 @@ def training_samples(
             label_column,
         )
     codes = _label_codes(labelled[label_column], label_column)
-    plot_ids = (
-        labelled[plot_id_column].astype(str).to_numpy()
-        if plot_id_column in labelled.columns
-        else labelled.index.astype(str).to_numpy()
-    )
+    # Extra labelled polygons (e.g. fields digitised on drone orthomosaics) may have no
+    # plot id: each such row is a plot of its own, never one pooled "nan" plot.
+    row_ids = pd.Series([f"row-{i}" for i in labelled.index], index=labelled.index)
+    given = labelled[plot_id_column] if plot_id_column in labelled.columns else row_ids
+    plot_ids = given.where(given.notna(), row_ids).astype(str).to_numpy()
     geometries = labelled.geometry.to_crs(features.rio.crs)
     transform = features.rio.transform()
     shape = (features.sizes["y"], features.sizes["x"])

@@ -179,6 +179,16 @@ def test_point_window_is_clipped_to_the_grid(features):
         training_samples(features, points, point_window_px=4)
 
 
+def test_extra_polygons_without_plot_id_are_plots_of_their_own(features):
+    digitised = gpd.GeoDataFrame(
+        {"plot_id": [None, None, "S1"], "land_cover": ["opium_poppy"] * 3},
+        geometry=[_grid_box(10, 10, 4, 4), _grid_box(20, 20, 4, 4), _grid_box(30, 30, 4, 4)],
+        crs=CRS,
+    )
+    samples = training_samples(features, digitised)
+    assert samples.groupby("plot_id").size().to_dict() == {"row-0": 16, "row-1": 16, "S1": 16}
+
+
 def test_pixel_cap_per_plot(features):
     plots = gpd.GeoDataFrame(
         {"plot_id": ["big"], "land_cover": ["forest"]},
@@ -345,6 +355,22 @@ def test_features_must_match_the_model(features, trained, tmp_path):
     fewer = features.isel(feature=slice(0, -1))
     with pytest.raises(InvalidInputError, match="differ from the model"):
         classify(fewer, trained, tmp_path)
+
+
+def test_features_round_trip_through_a_cog_as_the_flow_reads_them(
+    features, trained, outputs, tmp_path
+):
+    """flows.stages writes the features with write_cog and reopens them with rioxarray."""
+    import rioxarray
+
+    from geo.composite import write_cog
+
+    path = write_cog(features, tmp_path / "features.tif", block_px=128)
+    reread = rioxarray.open_rasterio(path, chunks={"x": 96, "y": 96}).rename({"band": "feature"})
+    reread = reread.assign_coords(feature=list(reread.attrs["long_name"]))
+    result = classify(reread, trained, tmp_path / "from_cog", tile_px=128)
+    with rasterio.open(outputs.classes) as a, rasterio.open(result.classes) as b:
+        np.testing.assert_array_equal(a.read(), b.read())
 
 
 def test_numpy_backed_features_are_accepted(features, trained, outputs, tmp_path):
