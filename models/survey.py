@@ -179,6 +179,8 @@ def load_plots(
         region=region,
     )
     raw = _ADAPTERS[suffix](path, max_rows=max_rows, source=name)
+    if len(raw.attributes) == 0:
+        raise InvalidInputError(f"{name}: no data rows (only a header, or no features)")
     report = ValidationReport(source=name, total_rows=len(raw.attributes))
     plots = build_plots(raw, report, options)
     logger.info(

@@ -175,6 +175,13 @@ def test_too_many_rows_are_refused(tmp_path: Path) -> None:
             "not a GeoJSON FeatureCollection",
         ),
         ("plots.csv", b"plot_id,crop\np1,poppy\n", InvalidInputError, "no geometry found"),
+        ("plots.csv", b"plot_id,crop,lon,lat\n", InvalidInputError, "no data rows"),
+        (
+            "plots.geojson",
+            b'{"type":"FeatureCollection","features":[]}',
+            InvalidInputError,
+            "no data rows",
+        ),
         ("plots.csv", b"plot_id,lon,lat\np1,97.1,20.1\n", InvalidInputError, "no crop column"),
     ],
 )
