@@ -25,7 +25,14 @@ from geo.area_inputs import WINDOW_PX, check_overlap, open_class_map, prepare_zo
 from geo.estimators import StratifiedEstimate, stratified_area_estimate
 from geo.field_estimates import eradication_by_district, production_estimates
 from geo.pixel_area import pixel_area_ha, row_pixel_area_m2
-from geo.sampling import BUFFER_OFFSET, draw_reference_sample, stratum_name
+from geo.sampling import (
+    BUFFER_OFFSET,
+    RECOMMENDED_ALLOCATION,
+    RECOMMENDED_BUFFER_PX,
+    draw_reference_sample,
+    stratum_code,
+    stratum_name,
+)
 from geo.segments import SegmentEstimate, segment_estimate
 from geo.zone_estimates import district_estimates, region_estimate
 from models.errors import InvalidInputError
@@ -45,7 +52,10 @@ __all__ = [
     "open_class_map",
     "row_pixel_area_m2",
     "BUFFER_OFFSET",
+    "RECOMMENDED_ALLOCATION",
+    "RECOMMENDED_BUFFER_PX",
     "stratum_name",
+    "stratum_code",
 ]
 
 logger = logging.getLogger(__name__)
