@@ -148,6 +148,14 @@ def _ndvi_legend() -> str:
 STATUS_DASHES = ("", "6 4", "2 4", "10 3 2 3")
 
 
+def _wgs84(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+    """Field data in EPSG:4326; a layer without a CRS is taken as the GeoJSON default."""
+    if frame.crs is None:
+        logger.warning("%s have no CRS; assuming EPSG:4326 (longitude, latitude)", what)
+        return frame.set_crs("EPSG:4326")
+    return frame.to_crs("EPSG:4326")
+
+
 def _plot_styles(plots: gpd.GeoDataFrame) -> tuple[dict[str, str], dict[str, str]]:
     crop_colours = {c.name: c.colour for c in LEGEND}
     statuses = sorted(plots["status"].astype(str).unique()) if "status" in plots else []
@@ -158,7 +166,7 @@ def _plot_styles(plots: gpd.GeoDataFrame) -> tuple[dict[str, str], dict[str, str
 def _add_plots(fmap: folium.Map, plots: gpd.GeoDataFrame) -> tuple[folium.FeatureGroup, str]:
     crop_colours, dashes = _plot_styles(plots)
     columns = [c for c in ("plot_id", "crop", "status", "survey_date", "team") if c in plots]
-    data = plots[columns + ["geometry"]].to_crs("EPSG:4326").copy()
+    data = _wgs84(plots[columns + ["geometry"]], "plots")
     for column in columns:
         data[column] = data[column].astype(str)
 
@@ -200,7 +208,7 @@ def _add_plots(fmap: folium.Map, plots: gpd.GeoDataFrame) -> tuple[folium.Featur
 
 def _add_segments(fmap: folium.Map, segments: gpd.GeoDataFrame) -> tuple[folium.FeatureGroup, str]:
     columns = [c for c in ("segment_id", "district_id", "stratum") if c in segments]
-    data = segments[columns + ["geometry"]].to_crs("EPSG:4326").copy()
+    data = _wgs84(segments[columns + ["geometry"]], "segments")
     for column in columns:
         data[column] = data[column].astype(str)
     group = folium.FeatureGroup(name="Drone segments", overlay=True, show=True)
