@@ -98,9 +98,13 @@ def draw_segment_sample(truth: TruthRegion, frame: gpd.GeoDataFrame, year: int) 
 
 
 def orthomosaic(
-    truth: TruthRegion, year: int, segment: gpd.GeoSeries | object
+    truth: TruthRegion, year: int, segment: gpd.GeoSeries | object, *, day: float = 105.0
 ) -> tuple[np.ndarray, Affine]:
-    """Return an RGBA uint8 orthomosaic (4, 250, 250) at 1 m of one segment and its transform."""
+    """Return an RGBA uint8 orthomosaic (4, 250, 250) at 1 m of one segment and its transform.
+
+    ``day`` is the flight's day since 1 October: poppy eradicated before it shows as
+    slashed residue (bare), the rest in flower.
+    """
     rng = rng_for(truth.seed, 41, year, int(segment.row), int(segment.col))
     factor = int(round(truth.transform.a / ORTHO_RESOLUTION_M))
     window = (
@@ -120,7 +124,9 @@ def orthomosaic(
     fields = truth.fields[year]
     for field in fields[fields.intersects(segment.geometry)].itertuples():
         ring = np.asarray(field.geometry.exterior.coords)
-        fine[pixel_centres_inside(xs, ys, ring)] = SURFACE[field.surface]
+        slashed = field.eradicated and field.eradication_day < day
+        code = SURFACE["fallow_bare"] if slashed else SURFACE[field.surface]
+        fine[pixel_centres_inside(xs, ys, ring)] = code
     rgb = np.zeros((3, size, size), dtype=np.float32)
     texture = ndimage.gaussian_filter(rng.normal(0, 1, (size, size)), 1.5) * 4
     for code, (mean, sd) in _COLOURS.items():

@@ -8,6 +8,7 @@ complete region with the same parameters is loaded instead of rebuilt.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -32,6 +33,7 @@ from geo.synthetic.truth import (
     TruthRegion,
     generate_truth,
     resolve_shape,
+    rng_for,
 )
 from models.errors import InvalidInputError, NotFoundError
 
@@ -302,26 +304,32 @@ def _write_drone(folder: Path, truth: TruthRegion, frame, year: int) -> dict[str
     with_poppy = sample[sample.opium_poppy_ha > 0].index[:3].tolist()
     others = [i for i in sample.index if i not in with_poppy]
     flown = set(with_poppy + others[: N_ORTHOMOSAICS - len(with_poppy)])
-    names = []
+    names, dates = [], []
+    flight_rng = rng_for(truth.seed, 42, year)
     for idx, seg in sample.iterrows():
         if idx not in flown:
             names.append(None)
+            dates.append(None)
             continue
         name = f"segment_{seg.segment_id.split('-')[1]}.tif"
-        rgba, transform = orthomosaic(truth, year, seg)
+        day = float(flight_rng.uniform(95, 115))  # mid-January, poppy in flower
+        flight_date = (dt.date(year - 1, 10, 1) + dt.timedelta(days=int(day))).isoformat()
+        rgba, transform = orthomosaic(truth, year, seg, day=day)
         write_geotiff(
             folder / name,
             rgba,
             transform,
             truth.crs,
             nodata=None,
-            tags={"SEGMENT_ID": seg.segment_id, "YEAR": str(year)},
+            tags={"SEGMENT_ID": seg.segment_id, "YEAR": str(year), "FLIGHT_DATE": flight_date},
             rgba=True,
         )
         names.append(name)
+        dates.append(flight_date)
     sample["orthomosaic"] = names
+    sample["flight_date"] = dates
     columns = ["segment_id", "district_id", "stratum", "opium_poppy_ha", "cannabis_ha",
-               "year", "orthomosaic", "geometry"]  # fmt: skip
+               "year", "orthomosaic", "flight_date", "geometry"]  # fmt: skip
     with atomic_path(folder / "segments.gpkg") as tmp:
         sample[columns].to_file(tmp, layer="segments", driver="GPKG")
     return {s: int((sample.stratum == s).sum()) for s in ("high", "low")}
