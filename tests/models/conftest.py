@@ -1,151 +1,44 @@
-"""PostGIS for the store tests: a private PostgreSQL cluster, or ``ADMON_TEST_POSTGIS_URL``.
-
-Without ``ADMON_TEST_POSTGIS_URL`` a throw-away cluster is created with the
-Debian binaries (``/usr/lib/postgresql/*/bin``, installed by
-``scripts/system-deps.sh``) in a temporary folder on a free port, run as the
-``postgres`` user when the tests run as root (initdb refuses root), and stopped
-at the end of the session. Each test gets its own database cloned from a
-template that already has the PostGIS extension.
-
-When the binaries are missing the PostGIS tests fail in CI (``CI`` set) and are
-skipped elsewhere with the reason.
-"""
+"""Fixtures of the store tests: PostGIS (see ``tests/postgis.py``) and a plot reader stand-in."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import glob
+import importlib.util
 import json
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
-import uuid
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyogrio
 import pytest
 
-_TEMPLATE_DB = "admon_postgis_template"
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"PostGIS tests cannot run in CI: {reason}; run scripts/system-deps.sh")
-    pytest.skip(f"PostGIS not available: {reason} (run scripts/system-deps.sh)")
-
-
-@contextlib.contextmanager
-def _private_cluster() -> Iterator[str]:
-    bin_dir = _pg_bin()
-    if bin_dir is None:
-        _missing("no /usr/lib/postgresql/*/bin/initdb")
-    if not glob.glob("/usr/share/postgresql/*/extension/postgis.control"):
-        _missing("the PostGIS extension (postgresql-15-postgis-3) is not installed")
-    as_root = os.geteuid() == 0
-    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
-    data = Path(tempfile.mkdtemp(prefix="admon-pg-"))
-    if as_root:
-        pw = pwd.getpwnam("postgres")
-        os.chown(data, pw.pw_uid, pw.pw_gid)
-    port = _free_port()
-    run = {"check": True, "capture_output": True, "text": True}
-    try:
-        subprocess.run(
-            [
-                *prefix,
-                str(bin_dir / "initdb"),
-                "-D",
-                str(data / "db"),
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ],
-            **run,
+def _postgis_module():
+    """tests/postgis.py, loaded once per process under one name (conftests are not packages)."""
+    name = "admon_tests_postgis"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).parents[1] / "postgis.py"
         )
-        options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
-        subprocess.run(
-            [
-                *prefix,
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(data / "db"),
-                "-o",
-                options,
-                "-l",
-                str(data / "server.log"),
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ],
-            **run,
-        )
-    except subprocess.CalledProcessError as exc:
-        shutil.rmtree(data, ignore_errors=True)
-        pytest.fail(f"could not start a private PostgreSQL cluster: {exc.stderr or exc.stdout}")
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "immediate", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(data, ignore_errors=True)
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
 
 
-def _with_database(url: str, database: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(database=database).render_as_string(hide_password=False)
+_postgis = _postgis_module()
 
 
 @pytest.fixture(scope="session")
-def postgis_server() -> Iterator[str]:
-    """URL of a PostgreSQL server where the tests may create databases."""
-    import psycopg
-
-    configured = os.environ.get("ADMON_TEST_POSTGIS_URL")
-    with contextlib.ExitStack() as stack:
-        url = configured or stack.enter_context(_private_cluster())
-        with psycopg.connect(url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {_TEMPLATE_DB}")
-            admin.execute(f"CREATE DATABASE {_TEMPLATE_DB}")
-        with psycopg.connect(_with_database(url, _TEMPLATE_DB), autocommit=True) as template:
-            template.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        yield url
+def postgis_server() -> str:
+    """URL of a PostgreSQL server with PostGIS where tests may create databases."""
+    return _postgis.server_url()
 
 
 @pytest.fixture
 def postgis_url(postgis_server: str) -> Iterator[str]:
     """URL of a fresh database with PostGIS, dropped after the test."""
-    import psycopg
-
-    name = f"admon_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgis_server, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name} TEMPLATE {_TEMPLATE_DB}")
-    yield _with_database(postgis_server, name)
-    with psycopg.connect(postgis_server, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with _postgis.fresh_database(postgis_server) as url:
+        yield url
 
 
 # -- a stand-in for models.survey.load_plots ----------------------------------------
