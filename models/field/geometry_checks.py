@@ -11,7 +11,13 @@ import math
 import numpy as np
 import shapely
 from pyproj import Geod
-from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
+from shapely.geometry import (
+    LineString,
+    MultiPolygon,
+    Point,
+    Polygon,
+    box,
+)
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
@@ -55,6 +61,8 @@ def check_plot_geometry(
     """
     geometry = shapely.force_2d(geometry)
     warning = None
+    if hasattr(geometry, "geoms") and not isinstance(geometry, MultiPolygon):
+        geometry, warning = _single_kind(geometry)
     if isinstance(geometry, Point):
         return geometry, None, None
     if isinstance(geometry, LineString):
@@ -62,6 +70,8 @@ def check_plot_geometry(
             return None, _few_vertices(_distinct_vertices(geometry)), None
         geometry = Polygon(geometry.coords)
         warning = "the boundary was a line; it was closed into a polygon"
+    if geometry.is_empty:
+        return None, "the geometry is empty", None
     parts = _polygons(geometry)
     if not parts or len(parts) != len(getattr(geometry, "geoms", [geometry])):
         return (
@@ -87,6 +97,24 @@ def check_plot_geometry(
         ),
         None,
     )
+
+
+def _single_kind(collection: BaseGeometry) -> tuple[BaseGeometry, str | None]:
+    """Reduce a collection (KML MultiGeometry, MultiPoint) to the plot it describes.
+
+    A Google Earth placemark often holds the field polygon plus a label point: the
+    polygons are the plot. A collection of one point is that point. Anything else
+    is returned unchanged and rejected by the caller.
+    """
+    polygons = _polygons(collection)
+    if polygons:
+        plot = polygons[0] if len(polygons) == 1 else MultiPolygon(polygons)
+        dropped = len(collection.geoms) - len(polygons)
+        note = f"{dropped} non-polygon part(s) of the geometry were ignored" if dropped else None
+        return plot, note
+    if len(collection.geoms) == 1 and isinstance(collection.geoms[0], Point):
+        return collection.geoms[0], None
+    return collection, None
 
 
 def _few_vertices(count: int) -> str:

@@ -177,3 +177,32 @@ def test_odk_central_zip_with_plots_in_a_repeat_group(tmp_path: Path) -> None:
     assert [(e.row, e.field) for e in report.errors] == [(3, "plots-crop")]
     assert report.source == "plot_survey.zip"
     assert "rows are numbered in plot_survey-plots.csv" in [w.message for w in report.warnings]
+
+
+def test_kml_multigeometry_with_a_label_point_keeps_the_polygon(tmp_path: Path) -> None:
+    path = tmp_path / "ge.kml"
+    path.write_text(
+        """<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document>
+<Placemark><name>G-1</name><ExtendedData><Data name="crop"><value>ຝິ່ນ</value></Data>
+ </ExtendedData><MultiGeometry>
+ <Point><coordinates>97.10025,20.10025,0</coordinates></Point>
+ <Polygon><outerBoundaryIs><LinearRing><coordinates>
+  97.1,20.1,0 97.1005,20.1,0 97.1005,20.1005,0 97.1,20.1005,0 97.1,20.1,0
+ </coordinates></LinearRing></outerBoundaryIs></Polygon></MultiGeometry></Placemark>
+<Placemark><name>G-2</name><ExtendedData><Data name="crop"><value>ກັນຊາ</value></Data>
+ </ExtendedData><MultiGeometry>
+ <Point><coordinates>97.2,20.2,0</coordinates></Point>
+ <Point><coordinates>97.3,20.3,0</coordinates></Point></MultiGeometry></Placemark>
+</Document></kml>""",
+        encoding="utf-8",
+    )
+    plots, report = load_plots(path)
+    assert plots["plot_id"].tolist() == ["G-1"]
+    assert plots.geometry.iloc[0].equals(box(97.1, 20.1, 97.1005, 20.1005))
+    assert [(w.row, w.message) for w in report.warnings] == [
+        (1, "1 non-polygon part(s) of the geometry were ignored")
+    ]
+    assert [(e.row, e.message) for e in report.errors] == [
+        (2, "a MultiPoint is not a field plot; expected a polygon or a point")
+    ]
