@@ -30,7 +30,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from models.errors import InvalidInputError, NotFoundError, StoreError
+from models.errors import ConfigError, InvalidInputError, NotFoundError, StoreError
 from models.store import (
     Store,
     UploadLimits,
@@ -91,13 +91,21 @@ def create_app(
         accepted plots (e.g. to start the ingest flow); its failure is logged and
         never changes the upload's answer.
     max_upload_bytes : int, optional
-        Upload size limit; default ``$ADMON_MAX_UPLOAD_MB`` megabytes or 50 MB.
+        Upload size limit; default the given store's limit, else ``$ADMON_MAX_UPLOAD_MB``
+        megabytes, else 50 MB.
     store : Store, optional
         An already open store (tests, embedding); overrides ``store_url``.
 
     Returns
     -------
     fastapi.FastAPI
+
+    Raises
+    ------
+    ConfigError
+        ``ADMON_MAX_UPLOAD_MB`` is not a positive number.
+    StoreError
+        The store cannot be opened.
 
     Examples
     --------
@@ -106,9 +114,9 @@ def create_app(
     """
     root = Path(workspace) if workspace is not None else default_workspace()
     if max_upload_bytes is None:
-        max_upload_bytes = int(float(os.environ.get("ADMON_MAX_UPLOAD_MB", "50")) * 1024 * 1024)
-    limits = UploadLimits(max_bytes=max_upload_bytes)
+        max_upload_bytes = store.limits.max_bytes if store is not None else _env_upload_limit()
     if store is None:
+        limits = UploadLimits(max_bytes=max_upload_bytes)
         store = open_store(store_url or root / "store.gpkg", workspace=root, limits=limits)
     app = FastAPI(
         title="admon",
@@ -123,6 +131,19 @@ def create_app(
     app.include_router(pages_router())
     app.include_router(published_router(root / "published"))
     return app
+
+
+def _env_upload_limit() -> int:
+    value = os.environ.get("ADMON_MAX_UPLOAD_MB", "50")
+    try:
+        megabytes = float(value)
+    except ValueError:
+        megabytes = -1.0
+    if megabytes <= 0:
+        raise ConfigError(
+            f"ADMON_MAX_UPLOAD_MB={value!r}: give the upload limit in megabytes, e.g. 50"
+        )
+    return int(megabytes * 1024 * 1024)
 
 
 class UploadSizeLimit:

@@ -357,3 +357,20 @@ def test_openapi_describes_the_upload_form(client):
     form = upload["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert form["required"] == ["file"] and form["properties"]["file"]["format"] == "binary"
     assert "/api/v1/estimates" in schema["paths"] and "/healthz" in schema["paths"]
+
+
+def test_the_upload_limit_comes_from_the_environment(tmp_path, monkeypatch, fieldkit):
+    from models.errors import ConfigError
+
+    monkeypatch.setenv("ADMON_MAX_UPLOAD_MB", "0.001")  # 1048 bytes
+    app = create_app(tmp_path / "ws")
+    headers = {"Authorization": f"Bearer {app.state.store.create_token('team-a', 'admin')}"}
+    with TestClient(app) as client:
+        big = client.post(
+            "/api/v1/uploads", files={"file": ("p.csv", b"x" * 2000)}, headers=headers
+        )
+    assert big.status_code == 413 and "limit of 1048 bytes" in big.json()["detail"]
+    app.state.store.close()
+    monkeypatch.setenv("ADMON_MAX_UPLOAD_MB", "lots")
+    with pytest.raises(ConfigError, match="ADMON_MAX_UPLOAD_MB='lots'"):
+        create_app(tmp_path / "ws")
