@@ -41,7 +41,7 @@ __all__ = ["DemoRegion", "build_demo_region", "GENERATOR_VERSION"]
 
 logger = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 """Bumped whenever the same parameters would give different files."""
 COMPLETE_MARKER = ".complete.json"
 N_ORTHOMOSAICS = 5
@@ -177,7 +177,7 @@ def build_demo_region(
     """
     root = Path(root)
     params = _parameters(seed, scale, years, size, n_districts)
-    existing = _existing(root, params)
+    existing, outdated = _existing(root, params)
     if existing is not None:
         return existing
     root.parent.mkdir(parents=True, exist_ok=True)
@@ -190,9 +190,15 @@ def build_demo_region(
         with threadpool_limits(limits=1, user_api="blas"):  # small products: threads contend
             _write_region(staging, truth, params)
         atomic_write_json(staging / COMPLETE_MARKER, params)
-        if root.exists():
-            root.rmdir()  # empty (checked by _existing); a non-empty one raises
-        os.replace(staging, root)
+        if outdated:  # made by an older generator: swap the new one in, then drop the old
+            old = Path(tempfile.mkdtemp(prefix=f".tmp-{root.name}-old-", dir=root.parent))
+            os.replace(root, old / root.name)
+            os.replace(staging, root)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            if root.exists():
+                root.rmdir()  # empty (checked by _existing); a non-empty one raises
+            os.replace(staging, root)
     except OSError:
         if root.is_dir() and (root / COMPLETE_MARKER).is_file():
             shutil.rmtree(staging, ignore_errors=True)  # another process finished first
@@ -219,9 +225,14 @@ def _remove_stale_staging(root: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _existing(root: Path, params: dict) -> DemoRegion | None:
+def _existing(root: Path, params: dict) -> tuple[DemoRegion | None, bool]:
+    """Return (the complete region at ``root`` built with ``params``, or None; outdated?).
+
+    ``outdated`` is True for a region built with the same parameters by an older
+    generator version: it is rebuilt and replaced. Anything else at ``root`` raises.
+    """
     if not root.exists() or (root.is_dir() and not any(root.iterdir())):
-        return None
+        return None, False
     marker = root / COMPLETE_MARKER
     if not marker.is_file():
         raise InvalidInputError(
@@ -229,12 +240,23 @@ def _existing(root: Path, params: dict) -> DemoRegion | None:
             "remove it or choose another folder"
         )
     built = json.loads(marker.read_text(encoding="utf-8"))
-    if built != params:
-        raise InvalidInputError(
-            f"{root} holds a demo region built with {built}, not {params}; "
-            "remove it or choose another folder"
+    if built == params:
+        return DemoRegion.load(root), False
+    same_request = {k: v for k, v in built.items() if k != "generator_version"} == {
+        k: v for k, v in params.items() if k != "generator_version"
+    }
+    if same_request:
+        logger.info(
+            "%s was built by generator version %s; rebuilding with version %s",
+            root,
+            built.get("generator_version"),
+            params["generator_version"],
         )
-    return DemoRegion.load(root)
+        return None, True
+    raise InvalidInputError(
+        f"{root} holds a demo region built with {built}, not {params}; "
+        "remove it or choose another folder"
+    )
 
 
 def _write_region(root: Path, truth: TruthRegion, params: dict) -> None:

@@ -84,6 +84,20 @@ def test_existing_region_is_loaded_not_rebuilt(region):
     assert DemoRegion.load(region.root) == region
 
 
+def test_region_of_an_older_generator_is_rebuilt(tmp_path):
+    params = {"seed": 4, "size": (100, 80), "n_districts": 2}
+    region = build_demo_region(tmp_path / "old", **params)
+    marker = region.root / ".complete.json"
+    stamp = json.loads(marker.read_text())
+    stamp["generator_version"] = "0"
+    marker.write_text(json.dumps(stamp))
+    (region.root / "stale-output.txt").write_text("from the old generator")
+    rebuilt = build_demo_region(tmp_path / "old", **params)
+    assert json.loads(marker.read_text())["generator_version"] != "0"
+    assert not (rebuilt.root / "stale-output.txt").exists()
+    assert not list(tmp_path.glob(".tmp-*"))
+
+
 def test_other_parameters_or_foreign_folder_are_refused(region, tmp_path):
     with pytest.raises(InvalidInputError, match="built with"):
         build_demo_region(region.root, seed=12, size=(160, 120), n_districts=4)
