@@ -228,7 +228,7 @@ def resolve_columns(columns: Iterable[object], exclude: Iterable[object] = ()) -
 
 
 _LONLAT = re.compile(
-    r"^(?P<prefix>.*?)[-_/]?(?P<part>latitude|longitude|lat|lon|lng|long|accuracy|precision)$"
+    r"^(?P<prefix>.+?)[-_/](?P<part>latitude|longitude|lat|lon|lng|long|accuracy|precision)$"
 )
 _BARE = {
     "longitude": "longitude",
