@@ -159,8 +159,10 @@ def load_plots(
     Examples
     --------
     >>> plots, report = load_plots("data/examples/kobo_export.csv")  # doctest: +SKIP
-    >>> report.rejected, report.errors[0]  # doctest: +SKIP
-    (1, RowError(row=3, field='plot/crop', message="unknown crop label 'banana'; ..."))
+    >>> report.accepted, plots["crop"].tolist()[:2]  # doctest: +SKIP
+    (5, ['opium_poppy', 'cannabis'])
+    >>> report.to_dict()["errors"]  # doctest: +SKIP
+    []
     """
     path = Path(path)
     name = source_upload or path.name
