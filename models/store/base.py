@@ -196,7 +196,6 @@ class Store(ReferenceTables):
                 f"{filename}: {len(plots)} plots, more than the limit of "
                 f"{self.limits.max_rows} per upload; split the export and upload the parts"
             )
-        errors = [{"row": e.row, "field": e.field, "message": e.message} for e in report.errors]
         upload_row = {
             "upload_id": upload_id,
             "sha256": sha256,
@@ -208,25 +207,33 @@ class Store(ReferenceTables):
             "rejected": int(report.rejected),
             "status": "accepted" if len(plots) else "rejected",
             "raw_path": raw_path.relative_to(self.workspace).as_posix(),
-            "errors": json.dumps(errors, default=str),
+            "errors": json.dumps(
+                [{"row": e.row, "field": e.field, "message": e.message} for e in report.errors],
+                default=str,
+            ),
             "report": json.dumps(report.to_dict(), default=str),
         }
         plot_rows = self._plot_rows(plots, upload_id=upload_id, team=team, season=season)
-        uploads = self.tables["uploads"]
-        with self._write() as conn:
-            statement = self._insert_ignoring_conflict(conn, "uploads").returning(uploads.c.fid)
-            inserted = conn.execute(statement, upload_row).first() is not None
-            if inserted:
-                self._insert_plots(conn, plot_rows)
-                if plot_rows:
-                    geometries = [row["geom"] for row in plot_rows]
-                    self._layer_changed(conn, "survey_plots", WGS84, geometries, replace=False)
-        if not inserted:  # the same content won a race with us: report the first upload
+        if not self._store_upload(upload_row, plot_rows):
+            # the same content, sent at the same moment, was stored first: report that one
             return self._result_from_row(self._upload_row(sha256=sha256), duplicate=True)
         logger.info(
             "upload %s from %s: %d accepted, %d rejected", name, team, len(plots), report.rejected
         )
         return self._result_from_row(upload_row, duplicate=False)
+
+    def _store_upload(self, upload_row: dict[str, Any], plot_rows: list[dict[str, Any]]) -> bool:
+        """Write the upload and its plots in one transaction; False if its sha256 is stored."""
+        uploads = self.tables["uploads"]
+        with self._write() as conn:
+            statement = self._insert_ignoring_conflict(conn, "uploads").returning(uploads.c.fid)
+            if conn.execute(statement, upload_row).first() is None:
+                return False
+            self._insert_plots(conn, plot_rows)
+            if plot_rows:
+                geometries = [row["geom"] for row in plot_rows]
+                self._layer_changed(conn, "survey_plots", WGS84, geometries, replace=False)
+        return True
 
     def _save_raw(self, raw: bytes, sha256: str, name: str) -> Path:
         target = self.workspace / "uploads" / sha256[:2] / sha256 / name
