@@ -454,3 +454,23 @@ def test_20m_band_on_10m_grid_matches_gdal_nearest(s2_folder, shift_px):
     assert np.isnan(expected[:, :shift_px]).all() and not seen[:, :shift_px].any()
     bilinear = read_scene(folder, ["swir1"], grid, resampling=Resampling.bilinear)
     assert np.nanmin(bilinear["swir1"].values) >= np.nanmin(expected) - 1e-6
+
+
+def test_season_mixes_sentinel2_and_landsat_on_one_grid(s2_folder, tmp_path):
+    folder, arrays = s2_folder
+    sr = {n: np.full((3, 3), 20000, dtype=np.uint16) for n in range(1, 8)}  # 30 m pixels
+    sr[4][1, 1] = 12000
+    qa = np.full((3, 3), 21824, dtype=np.uint16)
+    landsat = write_landsat_scene(tmp_path / "landsat", sr, qa, date="2025-01-05")
+    grid = AnalysisGrid.from_bounds((LEFT, TOP - 80, LEFT + 80, TOP), "EPSG:32647", 10)
+    season = read_season([folder, landsat], grid)
+    # common bands only: Landsat has no S2 red-edge, S2 fixture has no coastal band
+    assert [v for v in season.data_vars] == [
+        "blue", "green", "red", "nir", "swir1", "swir2", "valid"
+    ]  # fmt: skip
+    assert [str(t)[:10] for t in season["time"].values] == ["2025-01-05", "2025-01-12"]
+    # 10 m pixel (4, 4) lies in Landsat 30 m pixel (1, 1)
+    assert season["red"].values[0, 4, 4] == pytest.approx(12000 * 2.75e-5 - 0.2, abs=1e-6)
+    assert season["red"].values[0, 2, 2] == pytest.approx(20000 * 2.75e-5 - 0.2, abs=1e-6)
+    assert season["red"].values[1, 4, 4] == pytest.approx(0.25, abs=1e-6)
+    assert list(season["source"].values) == [str(landsat), str(folder)]
