@@ -42,20 +42,22 @@ from __future__ import annotations
 import logging
 import math
 import os
-from decimal import Decimal
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from shapely.geometry import box
 
-from geo.landcover import CROPS_OF_INTEREST, code_of
+from geo.landcover import CROPS_OF_INTEREST
+from models.change_area import area_rows
 from models.change_inputs import (
     EstimatesByYear,
+    add_note,
+    current_fields,
     district_ids_of,
     estimates_of_year,
     find_estimate,
+    reported_se,
     z_value,
 )
 from models.change_output import artifact_table, write_programme_change
@@ -128,7 +130,7 @@ def _programme_rows(
     base_hits = {d: find_estimate(base, d, crop) for d in ids}
     rows = []
     for d in ids:
-        row = _current_fields(
+        row = current_fields(
             find_estimate(current, d, crop), f"no {crop} estimate for district {d} this year"
         )
         row.update(programme_id=prog["programme_id"], district_id=d, crop=crop, baseline_year=by)
@@ -143,10 +145,10 @@ def _programme_rows(
                 row["baseline_ha"] = reported * hit["area_ha"] / total
                 row["baseline_se_ha"] = reported_se(reported) * hit["area_ha"] / total
                 row["baseline_run_id"] = base_run
-                _add_note(row, f"reported programme baseline allocated by {by} estimate shares")
+                add_note(row, f"reported programme baseline allocated by {by} estimate shares")
             else:
                 row["baseline_ha"] = float("nan")
-                _add_note(
+                add_note(
                     row,
                     f"reported baseline is programme-wide and no {by} estimates split it; see ALL",
                 )
@@ -156,53 +158,11 @@ def _programme_rows(
         else:
             row.update(baseline_ha=float("nan"), baseline_se_ha=float("nan"))
             row.update(baseline_source="missing", baseline_run_id=None)
-            _add_note(row, f"no reported baseline and no {by} estimate to derive one")
+            add_note(row, f"no reported baseline and no {by} estimate to derive one")
         rows.append(row)
     if len(ids) > 1:
         rows.append(_all_row(prog, crop, rows, reported, base_run, z))
     return rows
-
-
-def reported_se(value: float) -> float:
-    """SE of a reported figure from its rounding: ``unit / sqrt(12)`` (uniform error).
-
-    ``unit`` is the place of the last decimal written (``4.2`` → 0.1, ``420`` → 1);
-    a figure with many decimals gets a negligible SE.
-
-    Examples
-    --------
-    >>> round(reported_se(4.2), 4)
-    0.0289
-    """
-    exponent = Decimal(repr(float(value))).normalize().as_tuple().exponent
-    unit = 10.0 ** min(int(exponent), 0)
-    return unit / math.sqrt(12.0)
-
-
-def _current_fields(hit: pd.Series | None, missing_note: str) -> dict[str, Any]:
-    if hit is None:
-        return dict(
-            area_ha=np.nan,
-            ci_low_ha=np.nan,
-            ci_high_ha=np.nan,
-            se_ha=np.nan,
-            n_reference=np.nan,
-            method=None,
-            note=missing_note,
-        )
-    return dict(
-        area_ha=float(hit["area_ha"]),
-        ci_low_ha=float(hit["ci_low_ha"]),
-        ci_high_ha=float(hit["ci_high_ha"]),
-        se_ha=float(hit["se_ha"]),
-        n_reference=hit.get("n_reference", np.nan),
-        method=hit.get("method"),
-        note="",
-    )
-
-
-def _add_note(row: dict[str, Any], text: str) -> None:
-    row["note"] = f"{row['note']}; {text}" if row.get("note") else text
 
 
 def _all_row(
@@ -222,7 +182,7 @@ def _all_row(
         method="sum of districts",
     )
     if missing:
-        row.update(_current_fields(None, f"no estimate this year for {', '.join(missing)}"))
+        row.update(current_fields(None, f"no estimate this year for {', '.join(missing)}"))
         row["method"] = "sum of districts"
     else:
         total = sum(r["area_ha"] for r in rows)
@@ -256,119 +216,8 @@ def _all_row(
             baseline_source="missing",
             baseline_run_id=None,
         )
-        _add_note(row, "baseline missing for some districts")
+        add_note(row, "baseline missing for some districts")
     return row
-
-
-def _measure_areas(
-    polygons: gpd.GeoDataFrame, class_map: str | os.PathLike[str]
-) -> tuple[pd.DataFrame, set[str]]:
-    """Mapped class areas inside each programme polygon, and the ids of polygons on the map."""
-    import rasterio
-
-    from geo.area import zonal_class_area  # lazy: only runs with a class map
-
-    try:
-        mapped = zonal_class_area(class_map, polygons[["programme_id", "geometry"]], "programme_id")
-    except InvalidInputError as exc:  # areas outside the map: keep their rows, say why
-        logger.warning("programme areas not measured on %s: %s", class_map, exc)
-        mapped = pd.DataFrame(columns=["programme_id", "class", "area_ha"])
-    if "zone_id" in mapped and "programme_id" not in mapped:
-        mapped = mapped.rename(columns={"zone_id": "programme_id"})
-    with rasterio.open(class_map) as src:  # zones off the map come back as 0 ha: tell them apart
-        inside = polygons.to_crs(src.crs).intersects(box(*src.bounds))
-    return mapped, set(polygons.loc[inside, "programme_id"].astype(str))
-
-
-def _area_fields(
-    prog: pd.Series,
-    crop: str,
-    measured: tuple[pd.DataFrame, set[str]],
-    estimates: pd.DataFrame,
-    z: float,
-) -> dict[str, Any]:
-    """Crop area inside one programme polygon: mapped area × the districts' estimate/map ratio."""
-    mapped, on_map = measured
-    pid = str(prog["programme_id"])
-    if pid not in on_map:
-        return _current_fields(None, "programme area not covered by the class map")
-    hit = mapped[
-        (mapped["programme_id"].astype(str) == pid) & (mapped["class"].astype(int) == code_of(crop))
-    ]
-    map_ha = float(hit["area_ha"].sum())
-    ids = district_ids_of(prog["district_ids"])
-    districts = estimates[estimates["district_id"].isin(ids) & (estimates["crop"] == crop)]
-    map_total = districts["map_area_ha"].sum() if "map_area_ha" in districts else 0.0
-    if len(districts) < len(ids) or not map_total > 0:
-        return dict(
-            area_ha=map_ha,
-            se_ha=np.nan,
-            ci_low_ha=np.nan,
-            ci_high_ha=np.nan,
-            method="map area (no sample-based interval)",
-            n_reference=np.nan,
-            note="map area (no sample-based interval)",
-        )
-    ratio = districts["area_ha"].sum() / map_total
-    se = map_ha * math.sqrt((districts["se_ha"] ** 2).sum()) / map_total
-    area = map_ha * ratio
-    return dict(
-        area_ha=area,
-        se_ha=se,
-        ci_low_ha=max(0.0, area - z * se),
-        ci_high_ha=area + z * se,
-        method="map area × district ratio",
-        n_reference=np.nan,
-        note=f"mapped {map_ha:.2f} ha × ratio {ratio:.3f} (estimate / map area of its districts)",
-    )
-
-
-def _area_rows(
-    polygons: gpd.GeoDataFrame,
-    class_map: str | os.PathLike[str],
-    current: pd.DataFrame,
-    baselines: dict[str, tuple[pd.DataFrame, str | None]],
-    baseline_class_map: str | os.PathLike[str] | None,
-    z: float,
-) -> list[dict[str, Any]]:
-    """Rows (``district_id`` ``"AREA"``) for programme area polygons."""
-    if polygons.empty:
-        return []
-    measured = _measure_areas(polygons, class_map)
-    measured_then = _measure_areas(polygons, baseline_class_map) if baseline_class_map else None
-    rows = []
-    for _, prog in polygons.iterrows():
-        base, base_run = baselines[str(prog["programme_id"])]
-        for crop in CROPS_OF_INTEREST:
-            row = _area_fields(prog, crop, measured, current, z)
-            row.update(
-                programme_id=prog["programme_id"],
-                district_id="AREA",
-                crop=crop,
-                baseline_year=int(prog["baseline_year"]),
-                baseline_run_id=None,
-            )
-            reported = prog.get(BASELINE_CROP_COLUMNS[crop], np.nan)
-            if reported is not None and not pd.isna(reported):
-                row.update(
-                    baseline_ha=float(reported),
-                    baseline_se_ha=reported_se(float(reported)),
-                    baseline_source="reported",
-                )
-            elif measured_then is not None:
-                then = _area_fields(prog, crop, measured_then, base, z)
-                row.update(
-                    baseline_ha=then["area_ha"],
-                    baseline_se_ha=then["se_ha"],
-                    baseline_source="derived" if not pd.isna(then["area_ha"]) else "missing",
-                    baseline_run_id=base_run,
-                )
-                _add_note(row, f"baseline: {then['note']} on the {prog['baseline_year']} map")
-            else:
-                row.update(baseline_ha=np.nan, baseline_se_ha=np.nan, baseline_source="missing")
-                _add_note(row, "no reported baseline and no baseline-year class map for the area")
-            rows.append(row)
-    return rows
 
 
 def _finish(frame: pd.DataFrame, z: float) -> pd.DataFrame:
@@ -487,7 +336,7 @@ def programme_change(
         source = programmes.get("geometry_source")
         with_area = source == "area" if source is not None else programmes.geometry.notna()
         polygons = programmes[with_area & programmes["programme_id"].astype(str).isin(baselines)]
-        rows.extend(_area_rows(polygons, class_map, current, baselines, baseline_class_map, z))
+        rows.extend(area_rows(polygons, class_map, current, baselines, baseline_class_map, z))
     frame = pd.DataFrame(
         rows,
         columns=[

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -21,6 +23,9 @@ __all__ = [
     "estimates_of_year",
     "district_ids_of",
     "find_estimate",
+    "reported_se",
+    "current_fields",
+    "add_note",
 ]
 
 EstimatesByYear = pd.DataFrame | Mapping[int, pd.DataFrame] | None
@@ -83,3 +88,47 @@ def find_estimate(table: pd.DataFrame, district_id: str, crop: str) -> pd.Series
     if hit.empty or pd.isna(hit["area_ha"].iloc[0]):
         return None
     return hit.iloc[0]
+
+
+def reported_se(value: float) -> float:
+    """SE of a reported figure from its rounding: ``unit / sqrt(12)`` (uniform error).
+
+    ``unit`` is the place of the last decimal written (``4.2`` → 0.1, ``420`` → 1);
+    a figure with many decimals gets a negligible SE.
+
+    Examples
+    --------
+    >>> round(reported_se(4.2), 4)
+    0.0289
+    """
+    exponent = Decimal(repr(float(value))).normalize().as_tuple().exponent
+    unit = 10.0 ** min(int(exponent), 0)
+    return unit / math.sqrt(12.0)
+
+
+def current_fields(hit: pd.Series | None, missing_note: str) -> dict[str, Any]:
+    """The current-estimate fields of a change row (NaN and ``missing_note`` when absent)."""
+    if hit is None:
+        return dict(
+            area_ha=np.nan,
+            ci_low_ha=np.nan,
+            ci_high_ha=np.nan,
+            se_ha=np.nan,
+            n_reference=np.nan,
+            method=None,
+            note=missing_note,
+        )
+    return dict(
+        area_ha=float(hit["area_ha"]),
+        ci_low_ha=float(hit["ci_low_ha"]),
+        ci_high_ha=float(hit["ci_high_ha"]),
+        se_ha=float(hit["se_ha"]),
+        n_reference=hit.get("n_reference", np.nan),
+        method=hit.get("method"),
+        note="",
+    )
+
+
+def add_note(row: dict[str, Any], text: str) -> None:
+    """Append ``text`` to the row's ``note`` (``;``-separated)."""
+    row["note"] = f"{row['note']}; {text}" if row.get("note") else text
