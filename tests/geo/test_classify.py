@@ -373,6 +373,34 @@ def test_features_round_trip_through_a_cog_as_the_flow_reads_them(
         np.testing.assert_array_equal(a.read(), b.read())
 
 
+def test_classify_computes_one_chunk_at_a_time(features, trained, outputs, tmp_path, monkeypatch):
+    """Chunks are computed and predicted in turn: never more than two chunks are waiting."""
+    import geo.classify
+
+    events: list[str] = []
+
+    def record(block: np.ndarray) -> np.ndarray:
+        events.append("computed")
+        return block
+
+    predict = geo.classify._predict_block
+
+    def predict_and_record(block, model):
+        events.append("predicted")
+        return predict(block, model)
+
+    monkeypatch.setattr(geo.classify, "_predict_block", predict_and_record)
+    small = features.chunk({"y": 48, "x": 48})
+    meta = np.empty((0, 0, 0), dtype=np.float32)  # no call on an empty block to infer it
+    small = small.copy(data=small.data.map_blocks(record, dtype=np.float32, meta=meta))
+    result = classify(small, trained, tmp_path, tile_px=128)
+    waiting = np.cumsum([1 if e == "computed" else -1 for e in events])
+    assert events.count("computed") == events.count("predicted") == 16  # 4 x 4 chunks, once each
+    assert waiting.max() <= 2
+    with rasterio.open(outputs.classes) as a, rasterio.open(result.classes) as b:
+        np.testing.assert_array_equal(a.read(), b.read())
+
+
 def test_numpy_backed_features_are_accepted(features, trained, outputs, tmp_path):
     in_memory = xr.DataArray(
         features.values, dims=features.dims, coords=features.coords, attrs=features.attrs
