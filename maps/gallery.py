@@ -1,7 +1,9 @@
 """The gallery page ``published/index.html``: every run, by year, newest first.
 
-Links are relative (``../runs/<year>/<run_id>/map.html``) so a workspace
-folder copied to a laptop or USB stick browses offline as it is.
+``published/`` is a self-contained website: the gallery links to
+``runs/<year>/<run_id>/map.html`` inside it (see :mod:`maps.site`), so the
+web service can serve the folder at ``/`` and a copy of the folder (or of the
+whole workspace) on a laptop or USB stick browses offline as it is.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import jinja2
 
 from geo.io import atomic_write_text
+from maps.site import sync_published_runs
 from models.errors import InvalidInputError
 
 __all__ = ["PUBLISH_RECORD", "GalleryEntry", "list_runs", "build_gallery"]
@@ -45,7 +48,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     return payload
 
 
-def _entry(run_dir: Path, published: Path) -> GalleryEntry:
+def _entry(run_dir: Path, workspace: Path) -> GalleryEntry:
     manifest = _read_json(run_dir / "manifest.json")
     record = _read_json(run_dir / PUBLISH_RECORD) if (run_dir / PUBLISH_RECORD).exists() else {}
     year_text = manifest.get("year", record.get("year", run_dir.parent.name))
@@ -56,7 +59,7 @@ def _entry(run_dir: Path, published: Path) -> GalleryEntry:
             f"{run_dir / 'manifest.json'}: year {year_text!r} is not a number; "
             "runs live in runs/<year>/<run_id>/"
         ) from None
-    rel = Path("..") / run_dir.relative_to(published.parent)
+    rel = Path("runs") / run_dir.relative_to(workspace / "runs")
 
     def link(name: str) -> str | None:
         return (rel / name).as_posix() if (run_dir / name).exists() else None
@@ -68,6 +71,7 @@ def _entry(run_dir: Path, published: Path) -> GalleryEntry:
         "synthetic": bool(record.get("synthetic", manifest.get("synthetic", False))),
         "summary": [str(line) for line in record.get("summary", [])],
         "folder": rel.as_posix() + "/",
+        "run_dir": run_dir,
         "map": link("map.html"),
         "report": link("report.html"),
         "thumbnail": link("thumbnail.png"),
@@ -83,16 +87,18 @@ def list_runs(workspace: str | Path) -> list[GalleryEntry]:
     Newest means highest year, then latest ``created`` timestamp, then run id.
     """
     workspace = Path(workspace)
-    published = workspace / "published"
     entries = [
-        _entry(m.parent, published) for m in sorted(workspace.glob("runs/*/*/manifest.json"))
+        _entry(m.parent, workspace) for m in sorted(workspace.glob("runs/*/*/manifest.json"))
     ]
     entries.sort(key=lambda e: (e["year"], e["created"], e["run_id"]), reverse=True)
     return entries
 
 
 def build_gallery(workspace: str | Path) -> Path:
-    """Write ``<workspace>/published/index.html`` listing every run.
+    """Write ``<workspace>/published/index.html`` listing every run, and mirror the runs' pages.
+
+    The published files of each run (map, report, PNGs, downloads, assets)
+    are hard-linked or copied under ``published/runs/`` (see :mod:`maps.site`).
 
     Parameters
     ----------
@@ -116,6 +122,7 @@ def build_gallery(workspace: str | Path) -> Path:
     """
     workspace = Path(workspace)
     runs = list_runs(workspace)
+    sync_published_runs(workspace, [entry["run_dir"] for entry in runs])
     years = [(year, list(group)) for year, group in groupby(runs, key=lambda e: e["year"])]
     page = _ENV.get_template("gallery.html").render(
         runs=runs, years=years, built=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -209,9 +209,30 @@ def test_gallery_lists_runs_newest_first_offline(published_run, tmp_path, open_p
     page.screenshot(path=str(ARTIFACTS / "gallery.png"), full_page=True)
     page.locator("article[data-run-id=a2024] a", has_text="interactive map").click()
     page.wait_for_function("window.admon !== undefined")
-    assert page.url.endswith("/runs/2024/a2024/map.html")
+    assert page.url.endswith("/published/runs/2024/a2024/map.html")
+    assert page.evaluate("window.admon.districtCount") == len(inputs.districts)
     assert log.console_errors() == []
     assert log.off_machine_requests() == []
+
+
+def test_published_folder_alone_browses_offline(published_run, tmp_path, open_page):
+    """What a reviewer copies to a USB stick: only published/, opened from the file system."""
+    inputs, _ = published_run
+    workspace = tmp_path / "workspace"
+    shutil.copytree(inputs.run_dir, workspace / "runs" / "2025" / inputs.run_dir.name)
+    maps.build_gallery(workspace)
+    stick = tmp_path / "usb"
+    shutil.copytree(workspace / "published", stick)
+    page, log = open_page(stick / "index.html")
+    page.locator("article.run a", has_text="interactive map").click()
+    page.wait_for_function("window.admon !== undefined")
+    assert _drawn(page, len(inputs.districts))["painted"] == len(inputs.districts)
+    page.go_back()
+    page.locator("article.run a", has_text="report").click()
+    assert "Illicit crop cultivation survey 2025" in page.title()
+    assert page.eval_on_selector_all("img", "els => els.every(i => i.naturalWidth > 0)")
+    assert log.console_errors() == []
+    assert log.failed == []
 
 
 def test_programme_outline_opens_baseline_vs_current_popup(published_run, open_page):

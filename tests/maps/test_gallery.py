@@ -36,10 +36,12 @@ def test_page_links_are_relative_and_only_to_existing_files(tmp_path):
     assert page == tmp_path / "published" / "index.html"
     text = page.read_text()
     assert str(tmp_path) not in text  # copies of the workspace browse as they are
-    assert 'href="../runs/2025/r1/map.html"' in text
-    assert 'href="../runs/2025/r1/report.html"' in text
-    assert 'src="../runs/2025/r1/thumbnail.png"' in text
-    assert "../runs/2024/r0/map.html" not in text and "not published yet" in text
+    assert 'href="runs/2025/r1/map.html"' in text
+    assert 'href="runs/2025/r1/report.html"' in text
+    assert 'src="runs/2025/r1/thumbnail.png"' in text
+    assert "runs/2024/r0/map.html" not in text and "not published yet" in text
+    for name in ("map.html", "report.html", "thumbnail.png", "manifest.json"):
+        assert (tmp_path / "published" / "runs" / "2025" / "r1" / name).is_file()
     assert text.index('id="year-2025"') < text.index('id="year-2024"')
 
 
