@@ -113,7 +113,9 @@ def _reference_codes(sample: pd.DataFrame) -> np.ndarray:
     return np.asarray(codes, dtype="int64")
 
 
-def _design(map_area: pd.DataFrame, sample: pd.DataFrame, zone_id: str) -> _Design:
+def _design(
+    map_area: pd.DataFrame, sample: pd.DataFrame, zone_id: str, crops: Sequence[str] = ()
+) -> _Design:
     map_zone = _zone_column(map_area, zone_id, "map_area")
     sample_zone = _zone_column(sample, zone_id, "reference sample")
     for column in ("class", "area_ha"):
@@ -136,7 +138,11 @@ def _design(map_area: pd.DataFrame, sample: pd.DataFrame, zone_id: str) -> _Desi
     ref = _reference_codes(sample)
     stratum_column = "stratum" if "stratum" in sample.columns else "map_class"
     strata = sample[stratum_column].astype("int64").to_numpy()
-    codes = sorted(set(map_area["class"].astype(int)) | set(ref.tolist()) | set(strata.tolist()))
+    # a crop neither mapped nor seen by the interpreters still gets its (zero) column
+    reported = {code_of(crop) for crop in crops}
+    codes = sorted(
+        set(map_area["class"].astype(int)) | set(ref.tolist()) | set(strata.tolist()) | reported
+    )
     col = {c: i for i, c in enumerate(codes)}
     row = {z: i for i, z in enumerate(zones)}
     k = len(codes)
@@ -348,7 +354,7 @@ def district_estimates(
     outside = int(sample[sample_zone].isna().sum())
     if outside:
         logger.warning("%d reference samples lie outside every district and are not used", outside)
-    design = _design(map_area, sample, zone_id)
+    design = _design(map_area, sample, zone_id, crops)
     stats = _stratum_stats(design, min_per_stratum, regional_variance_floor)
     names = _zone_names(zones, zone_id, zone_name)
     rows = []
@@ -389,7 +395,7 @@ def region_estimate(
         One row per crop with ``ESTIMATE_COLUMNS``.
     """
     z = z_value(confidence)
-    design = _design(map_area, sample, zone_id)
+    design = _design(map_area, sample, zone_id, crops)
     stats = _stratum_stats(design, min_per_stratum, regional_variance_floor)
     every = list(range(len(design.zones)))
     rows = [

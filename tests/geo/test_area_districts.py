@@ -162,6 +162,12 @@ def test_reference_class_the_map_never_predicts():
     assert cannabis.loc["D02", "area_ha"] == 0.0 and cannabis.loc["D02", "method"] == "stratified"
 
 
+def test_crop_neither_mapped_nor_seen_is_an_explicit_zero():
+    table = district_estimates(AREAS, SAMPLE, ZONES, year=2025, crops=("cannabis",))
+    assert (table["area_ha"] == 0).all() and (table["se_ha"] == 0).all()
+    assert (table["method"] == "stratified").all() and (table["map_area_ha"] == 0).all()
+
+
 def test_bad_samples_are_named(caplog):
     bad = SAMPLE.copy()
     bad.loc[3, "reference_class"] = "poppy"
