@@ -106,7 +106,9 @@ def build_plots(raw: RawPlots, report: ValidationReport, options: LoadOptions) -
     _reject_duplicates(records, report, columns.get("plot_id", "plot_id"))
     keep = ~np.isin(rows, sorted(report.rejected_rows))
     plots = _assemble(raw, records, geometry, keep, columns, options.source_upload or raw.source)
-    plots = _fill_districts(plots, options.districts, report)
+    plots = _fill_districts(
+        plots, options.districts, report, columns.get("district_id", "district_id")
+    )
     return PLOT_SCHEMA.validate(plots.reset_index(drop=True))
 
 
@@ -371,19 +373,29 @@ def _assemble(raw, records, geometry, keep, columns, source_upload: str) -> gpd.
     return plots
 
 
-def _fill_districts(plots: gpd.GeoDataFrame, districts, report) -> gpd.GeoDataFrame:
-    missing = plots["district_id"].isna()
-    if districts is None or not missing.any():
+def _fill_districts(
+    plots: gpd.GeoDataFrame, districts, report: ValidationReport, field: str
+) -> gpd.GeoDataFrame:
+    """Fill missing district ids from the district containing each plot; warn on disagreement."""
+    if districts is None or plots.empty:
         return plots
     zones = districts[["district_id", "geometry"]].to_crs(PLOT_CRS)
-    anchors = gpd.GeoDataFrame(
-        geometry=plots.loc[missing].geometry.representative_point(), crs=PLOT_CRS
-    )
+    anchors = gpd.GeoDataFrame(geometry=plots.geometry.representative_point(), crs=PLOT_CRS)
     joined = gpd.sjoin(anchors, zones, how="left", predicate="within")
-    joined = joined[~joined.index.duplicated(keep="first")]
-    plots.loc[missing, "district_id"] = (
-        joined["district_id"].astype(object).where(joined["district_id"].notna(), None)
-    )
-    for row in joined.index[joined["district_id"].isna()]:
+    located = joined.loc[~joined.index.duplicated(keep="first"), "district_id"].astype("str")
+    stated = plots["district_id"]
+    missing = stated.isna()
+    plots.loc[missing, "district_id"] = located[missing]
+    for row in located.index[missing & located.isna()]:
         report.warn(row, "district_id", "the plot lies in no district")
+    differs = ~missing & located.notna() & (stated.astype(str) != located.astype(str))
+    for row in located.index[differs]:
+        report.warn(
+            row,
+            field,
+            (
+                f"district_id {stated[row]!r} in the file, but the plot lies in district "
+                f"{located[row]!r}; the file's value was kept"
+            ),
+        )
     return plots

@@ -206,3 +206,23 @@ def test_kml_multigeometry_with_a_label_point_keeps_the_polygon(tmp_path: Path) 
     assert [(e.row, e.message) for e in report.errors] == [
         (2, "a MultiPoint is not a field plot; expected a polygon or a point")
     ]
+
+
+def test_stated_district_is_kept_but_a_disagreement_is_reported(tmp_path: Path) -> None:
+    districts = gpd.GeoDataFrame(
+        {"district_id": ["D01", "D02"]},
+        geometry=[box(97.0, 20.0, 97.2, 20.3), box(97.2, 20.0, 97.4, 20.3)],
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "plots.csv"
+    path.write_text(
+        "plot_id,crop,district,lon,lat\n"
+        "p1,poppy,D01,97.1,20.1\n"
+        "p2,poppy,D01,97.3,20.1\n"
+        "p3,poppy,,97.3,20.2\n",
+        encoding="utf-8",
+    )
+    plots, report = load_plots(path, districts=districts)
+    assert plots["district_id"].tolist() == ["D01", "D01", "D02"]
+    assert [(w.row, w.field) for w in report.warnings] == [(2, "district")]
+    assert "lies in district 'D02'" in report.warnings[0].message
