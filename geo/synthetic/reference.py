@@ -42,6 +42,12 @@ def interpret_reference(
     InvalidInputError
         A geometry is not a point, the sample has no CRS, or a point falls
         outside the raster or on no data.
+
+    Examples
+    --------
+    >>> sample = draw_reference_sample(classes, zones, "district_id",  # doctest: +SKIP
+    ...                                n_per_stratum=20, seed=1)
+    >>> interpret_reference(sample, region.landcover[2025]).reference_class.head()  # doctest: +SKIP
     """
     if sample.crs is None:
         raise InvalidInputError("reference sample has no CRS; set one (e.g. sample.set_crs(...))")
@@ -58,7 +64,10 @@ def interpret_reference(
         inside = finite & (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
         if not inside.all():
             bad = sample.index[~inside][:5].tolist()
-            raise InvalidInputError(f"reference sample rows {bad}: outside {landcover}")
+            raise InvalidInputError(
+                f"reference sample rows {bad}: outside {landcover}; draw the sample inside "
+                "the region (check the sample's CRS) or drop those points"
+            )
         codes = np.array([v[0] for v in src.sample(zip(points.x, points.y, strict=True))])
     if (codes == NODATA).any():
         bad = sample.index[codes == NODATA][:5].tolist()

@@ -1,4 +1,4 @@
-"""Sentinel-2 L2A-like surface reflectance of the synthetic region, in memory.
+"""Sentinel-2 L2A-like surface reflectance of the synthetic region, strip by strip.
 
 Each pixel is a linear mixture of a green-vegetation spectrum and a background
 (soil, crop stubble or dry grass) spectrum, weighted by the fractional green
