@@ -31,7 +31,10 @@ def example_shapefile_members() -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-@pytest.mark.parametrize("evil_name", ["../plots.shp", "/tmp/plots.shp", "a/../../plots.shp"])
+@pytest.mark.parametrize(
+    "evil_name",
+    ["../plots.shp", "/tmp/plots.shp", "a/../../plots.shp", "C:/temp/plots.shp", "..\\plots.shp"],
+)
 def test_zip_member_outside_the_archive_is_refused(
     tmp_path: Path, evil_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -260,3 +263,16 @@ def test_xlsx_with_xml_entities_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(InvalidInputError, match=r"evil.xlsx: not a readable Excel workbook"):
         load_plots(zip_with(tmp_path / "evil.xlsx", members))
+
+
+def test_symbolic_link_member_is_refused(tmp_path: Path) -> None:
+    members = example_shapefile_members()
+    upload = tmp_path / "plots.zip"
+    with zipfile.ZipFile(upload, "w") as archive:
+        for name, payload in members.items():
+            archive.writestr(name, payload)
+        link = zipfile.ZipInfo("evil.prj")
+        link.external_attr = 0o120777 << 16  # a Unix symlink, as `zip --symlinks` stores it
+        archive.writestr(link, "/etc/passwd")
+    with pytest.raises(InvalidInputError, match=r"member 'evil.prj' is a symbolic link"):
+        load_plots(upload)
