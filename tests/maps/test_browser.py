@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 
@@ -259,3 +260,17 @@ def test_programme_outline_opens_baseline_vs_current_popup(published_run, open_p
     assert "Tea & macadamia" in text and "75.0 ha (2024)" in text
     assert "50.0 ha" in text and "-25.0" in text and "decrease" in text
     assert log.console_errors() == []
+
+
+def test_report_opens_offline_and_prints_to_a4(published_run, open_page):
+    inputs, paths = published_run
+    page, log = open_page(paths["report"])
+    assert page.title() == "Illicit crop cultivation survey 2025: run report"
+    images = page.eval_on_selector_all("img", "els => els.map(i => i.naturalWidth)")
+    assert len(images) == 10 and all(width >= 1000 for width in images)  # 7 maps, 3 charts
+    page.emulate_media(media="print")
+    assert page.locator("#synthetic-banner").is_visible()
+    pdf = page.pdf(format="A4")
+    pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
+    assert pdf.startswith(b"%PDF") and pages >= 5, pages  # ten full-width figures on A4
+    assert log.console_errors() == [] and log.failed == []
