@@ -238,25 +238,29 @@ def train_classifier(
     )
     feature_names = tuple(str(f) for f in features["feature"].values)
     plot_classes = samples.groupby("plot_id")["code"].agg(lambda c: c.mode().iloc[0])
-    classes = np.sort(plot_classes.unique())
-    if len(classes) < 2:
+    if plot_classes.nunique() < 2:
         raise InvalidInputError(
-            f"training plots inside the raster cover a single class ({name_of(classes[0])}); "
+            "training plots inside the raster cover a single class "
+            f"({name_of(plot_classes.iloc[0])}); "
             "a classifier needs at least two"
         )
     train_ids, holdout_ids = split_plots(plot_classes, holdout_fraction=holdout_fraction, seed=seed)
     is_train = samples["plot_id"].isin(train_ids).to_numpy()
     model = _make_estimator(estimator, seed)
     model.fit(samples.loc[is_train, list(feature_names)].to_numpy(), samples["code"][is_train])
+    # The probability bands follow the model's classes; a code seen only in pixels of a
+    # held-out plot still gets a row and a column in the confusion matrix.
+    classes = np.asarray(model.classes_)
+    table_codes = np.union1d(classes, samples["code"].unique())
 
     held = samples[~is_train]
     if len(held):
         predicted = model.predict(held[list(feature_names)].to_numpy())
-        confusion = confusion_table(predicted, held["code"].to_numpy(), classes)
+        confusion = confusion_table(predicted, held["code"].to_numpy(), table_codes)
         accuracy = float(np.trace(confusion.to_numpy()) / confusion.to_numpy().sum())
     else:
         logger.warning("no class has two plots: nothing held out, accuracy unknown")
-        confusion = confusion_table(np.empty(0, int), np.empty(0, int), classes)
+        confusion = confusion_table(np.empty(0, int), np.empty(0, int), table_codes)
         accuracy = float("nan")
     logger.info(
         "%s trained on %d plots (%d px), held-out accuracy %.3f on %d plots (%d px)",

@@ -351,6 +351,20 @@ def test_a_class_with_one_plot_trains_with_a_warning(caplog):
     assert trained.holdout_accuracy > 0.9
 
 
+def test_a_single_class_is_rejected(features, synthetic):
+    poppy_only = synthetic.plots[synthetic.plots.land_cover == "opium_poppy"]
+    with pytest.raises(InvalidInputError, match="single class"):
+        train_classifier(features, poppy_only)
+
+
+def test_load_model_rejects_other_pickles(tmp_path):
+    import joblib
+
+    joblib.dump({"model": None}, tmp_path / "other.joblib")
+    with pytest.raises(InvalidInputError, match="not a TrainedClassifier"):
+        load_model(tmp_path / "other.joblib")
+
+
 def test_features_must_match_the_model(features, trained, tmp_path):
     fewer = features.isel(feature=slice(0, -1))
     with pytest.raises(InvalidInputError, match="differ from the model"):
