@@ -326,9 +326,11 @@ def production_estimates(
                "yield_se_kg_ha": float(np.sqrt(mean_var)), "n_yield_plots": n_yield,
                "yield_source": source}  # fmt: skip
         if source == "none" or not np.isfinite(area):
+            reason = (f"no yield measurements of {crop} in this district or the region"
+                      if source == "none" else "no area estimate for this district")  # fmt: skip
             row.update(production_kg=np.nan, production_se_kg=np.nan, ci_low_kg=np.nan,
-                       ci_high_kg=np.nan, note=f"no yield measurements of {crop} in this district "
-                       "or the region; production not estimated. " + capsule_note)  # fmt: skip
+                       ci_high_kg=np.nan,
+                       note=f"{reason}; production not estimated. {capsule_note}".strip())  # fmt: skip
         else:
             production, variance = _product(area, area_var, mean, mean_var)
             se = float(np.sqrt(variance))

@@ -1,7 +1,9 @@
 """Per-district and regional crop area estimates from a class map and a reference sample.
 
-Each district is estimated from its own strata (map class within district) with
-the Olofsson et al. (2014) stratified estimator. A stratum with mapped area but
+Each district is estimated from its own strata (map class within district, plus
+the buffer strata of ``geo.sampling`` when the sample has them: their area,
+recorded in the sample, is moved out of their map class) with the Olofsson et
+al. (2014) stratified estimator. A stratum with mapped area but
 fewer than ``min_per_stratum`` own reference samples (and not taken whole)
 borrows the regional reference proportions of its map class; its variance is
 the larger of the pooled sampling variance and the between-district variance of
@@ -19,7 +21,8 @@ Rare omission makes the plain variance too small: a district's forest stratum
 where 25 points found no poppy has ``p̂ = 0`` and contributes no variance, yet
 the map misses some poppy in forest (the region's points show it). With
 ``regional_variance_floor`` (default) each stratum's ``p(1 − p)`` is the larger
-of its own and that of the pooled regional proportion of its map class. The
+of its own and that of ``p̃ = (p̂ + p_region) / 2``, the own and the pooled
+regional proportion of its stratum with equal weight. The
 point estimate is unchanged (design-unbiased); only the interval widens where
 the district's own sample cannot see rare errors. The honesty benchmark
 (``tests/benchmarks/bench_honesty.py``) shows the effect on coverage.
