@@ -46,7 +46,7 @@ def _fmt(value: Any) -> str:
 
 def _popup(programme: dict[str, Any], change: pd.DataFrame) -> str:
     name = html.escape(str(programme.get("name", programme["programme_id"])))
-    lines = [f"<b>{name}</b> ({html.escape(str(programme['programme_id']))})"]
+    lines = [f"<div><b>{name}</b> ({html.escape(str(programme['programme_id']))})</div>"]
     if len(change):
         lines.append(
             '<table style="border-collapse:collapse;font-size:12px">'
@@ -57,7 +57,8 @@ def _popup(programme: dict[str, Any], change: pd.DataFrame) -> str:
             lines.append(
                 f"<tr><td>{html.escape(str(r.get('district_id')))}</td>"
                 f"<td>{CROP_LABELS.get(r.get('crop'), r.get('crop'))}</td>"
-                f"<td>{_fmt(r.get('baseline_ha'))} ha ({r.get('baseline_year')})</td>"
+                f"<td>{_fmt(r.get('baseline_ha'))} ha ({r.get('baseline_year')}"
+                f"{', ' + html.escape(str(r['baseline_source'])) if r.get('baseline_source') else ''})</td>"
                 f"<td>{_fmt(r.get('area_ha'))} ha ({_fmt(r.get('ci_low_ha'))} to "
                 f"{_fmt(r.get('ci_high_ha'))}), {r.get('year')}</td>"
                 f"<td>{_fmt(r.get('change_ha'))} ({_fmt(r.get('change_ci_low_ha'))} to "
@@ -67,12 +68,43 @@ def _popup(programme: dict[str, Any], change: pd.DataFrame) -> str:
         lines.append("</table>")
     else:
         for crop in CROP_LABELS:
-            if f"baseline_{crop}_ha" in programme:
+            if pd.notna(programme.get(f"baseline_{crop}_ha")):
                 lines.append(
-                    f"baseline {programme.get('baseline_year')}: {CROP_LABELS[crop]} "
-                    f"{_fmt(programme[f'baseline_{crop}_ha'])} ha (no current comparison)"
+                    f"<div>baseline {programme.get('baseline_year')}: {CROP_LABELS[crop]} "
+                    f"{_fmt(programme[f'baseline_{crop}_ha'])} ha (no current comparison)</div>"
                 )
-    return "<br>".join(lines[:1]) + "".join(lines[1:])
+    facts = [
+        f"{label} {html.escape(_fact(programme[key]))}"
+        for key, label in BASELINE_FACTS
+        if key in programme and not _missing(programme[key])
+    ]
+    if facts:
+        lines.append(f'<div style="color:#444">baseline: {"; ".join(facts)}</div>')
+    return "".join(lines)
+
+
+BASELINE_FACTS = (
+    ("households", "households"),
+    ("population", "population"),
+    ("income_per_capita_usd", "income per person (USD)"),
+    ("alternative_crops", "alternative crops"),
+    ("land_tenure_status", "land tenure"),
+)
+"""Programme baseline facts (``models/programme.py`` columns) shown in the popup."""
+
+
+def _fact(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value):,}"
+    return str(value)
+
+
+def _missing(value: Any) -> bool:
+    if isinstance(value, list | tuple):
+        return not value
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value))) or value == ""
 
 
 def programme_areas(
