@@ -257,7 +257,7 @@ def test_programme_outline_opens_baseline_vs_current_popup(published_run, open_p
     popup.wait_for()
     text = popup.inner_text()
     # builders: D005 baseline 75 ha (2024), now 50 ha, change -25 (-30 to -20)
-    assert "Tea & macadamia" in text and "75.0 ha (2024)" in text
+    assert "Tea & macadamia" in text and "75.0 ha (2024, estimate)" in text
     assert "50.0 ha" in text and "-25.0" in text and "decrease" in text
     assert log.console_errors() == []
 
