@@ -148,6 +148,11 @@ def _ndvi_legend() -> str:
 STATUS_DASHES = ("", "6 4", "2 4", "10 3 2 3")
 
 
+def _labels(values: pd.Series) -> pd.Series:
+    """Text labels; missing values become ``"unknown"`` (pandas 3 keeps NaN through astype(str))."""
+    return values.astype(object).where(values.notna(), "unknown").astype(str)
+
+
 def _wgs84(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
     """Field data in EPSG:4326; a layer without a CRS is taken as the GeoJSON default."""
     if frame.crs is None:
@@ -158,7 +163,7 @@ def _wgs84(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
 
 def _plot_styles(plots: gpd.GeoDataFrame) -> tuple[dict[str, str], dict[str, str]]:
     crop_colours = {c.name: c.colour for c in LEGEND}
-    statuses = sorted(plots["status"].astype(str).unique()) if "status" in plots else []
+    statuses = sorted(_labels(plots["status"]).unique()) if "status" in plots else []
     dashes = {s: STATUS_DASHES[i % len(STATUS_DASHES)] for i, s in enumerate(statuses)}
     return crop_colours, dashes
 
@@ -168,7 +173,7 @@ def _add_plots(fmap: folium.Map, plots: gpd.GeoDataFrame) -> tuple[folium.Featur
     columns = [c for c in ("plot_id", "crop", "status", "survey_date", "team") if c in plots]
     data = _wgs84(plots[columns + ["geometry"]], "plots")
     for column in columns:
-        data[column] = data[column].astype(str)
+        data[column] = _labels(data[column])
 
     def style(feature: dict[str, Any]) -> dict[str, Any]:
         props = feature["properties"]
@@ -210,7 +215,7 @@ def _add_segments(fmap: folium.Map, segments: gpd.GeoDataFrame) -> tuple[folium.
     columns = [c for c in ("segment_id", "district_id", "stratum") if c in segments]
     data = _wgs84(segments[columns + ["geometry"]], "segments")
     for column in columns:
-        data[column] = data[column].astype(str)
+        data[column] = _labels(data[column])
     group = folium.FeatureGroup(name="Drone segments", overlay=True, show=True)
     style = {"color": "#000000", "weight": 2, "fillOpacity": 0.0, "dashArray": "4 3"}
     folium.GeoJson(
@@ -383,7 +388,7 @@ def _add_programmes(fmap: folium.Map, areas: gpd.GeoDataFrame) -> folium.Feature
     style = {"color": "#08519c", "weight": 4}
     web = areas[areas.geometry.notna() & ~areas.geometry.is_empty].to_crs("EPSG:4326")
     # drawn as lines: Leaflet hit-tests a polygon's interior even unfilled
-    web = web.assign(name=web["name"].astype(str).map(html.escape), geometry=web.geometry.boundary)
+    web = web.assign(name=_labels(web["name"]).map(html.escape), geometry=web.geometry.boundary)
     folium.GeoJson(
         web[["programme_id", "name", "popup_html", "geometry"]].__geo_interface__,
         style_function=lambda _f: style,

@@ -70,7 +70,7 @@ METRICS: tuple[Metric, ...] = (
 
 def crops_present(district_estimates: pd.DataFrame) -> list[str]:
     """Crops of interest that have at least one estimate, in legend order."""
-    present = set(district_estimates["crop"].astype(str))
+    present = set(district_estimates["crop"].dropna().astype(str))
     return [c for c in CROPS_OF_INTEREST if c in present]
 
 

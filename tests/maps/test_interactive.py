@@ -40,3 +40,23 @@ def test_neighbours_still_share_their_border():
     assert west.intersection(east).area < 1_000  # m², i.e. < 0.1 ha over a 10 km border
     assert abs(west.union(east).area - (west.area + east.area)) < 1_000
     assert abs((west.area + east.area) - 100e6) / 100e6 < 0.001
+
+
+def test_field_data_with_missing_labels_still_maps(tmp_path):
+    from shapely.geometry import Point
+
+    from maps.interactive import build_interactive_map
+    from maps.layers import district_table
+    from tests.maps.builders import make_districts, make_estimates
+
+    districts = make_districts(2, 1)
+    table = district_table(districts, make_estimates(districts, 2025))
+    plots = gpd.GeoDataFrame(
+        {"plot_id": ["a", "b"], "crop": ["opium_poppy", None], "status": [None, "verified"]},
+        geometry=[Point(X0 + 100, Y0 - 100), Point(X0 + 300, Y0 - 300)],
+        crs=CRS,
+    )
+    page = build_interactive_map(tmp_path, table, year=2025, run_id="r", plots=plots)
+    text = page.read_text()
+    assert '"status": "unknown"' in text and '"crop": "unknown"' in text
+    assert "unknown (solid)" in text  # the status legend names the missing status too
