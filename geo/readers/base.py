@@ -23,15 +23,11 @@ import rasterio.errors
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from affine import Affine
-from dask.array.core import normalize_chunks
-from dask.base import tokenize
-from rasterio.enums import MaskFlags, Resampling
-from rasterio.vrt import WarpedVRT
+from rasterio.enums import Resampling
 from rasterio.warp import transform_bounds
-from rasterio.windows import Window
 
 from geo.grid import AnalysisGrid
-from geo.readers.masks import clear_from_mask
+from geo.readers.blocks import clear_block, lazy_blocks, scene_block
 from models.errors import ImageryError
 
 __all__ = [
@@ -157,157 +153,6 @@ def native_grid(info: FileInfo) -> AnalysisGrid:
     return AnalysisGrid.from_transform(info.crs, info.transform, info.width, info.height)
 
 
-def _read_raw(
-    path: str,
-    band: int,
-    grid_crs: Any,
-    block_transform: Affine,
-    height: int,
-    width: int,
-    resampling: Resampling,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Read one block of ``path`` onto the grid: (values, inside footprint and not nodata)."""
-    try:
-        with rasterio.open(path) as src:
-            factor = _integer_upsampling(src, grid_crs, block_transform, resampling)
-            if factor:
-                res = block_transform.a
-                row = int(round((src.transform.f - block_transform.f) / res))
-                col = int(round((block_transform.c - src.transform.c) / res))
-                return _read_on_pixel_edges(src, band, row, col, height, width, factor)
-            with WarpedVRT(
-                src,
-                crs=grid_crs,
-                transform=block_transform,
-                width=width,
-                height=height,
-                resampling=resampling,
-                add_alpha=True,
-            ) as vrt:
-                values = vrt.read(band)
-                inside = vrt.read(vrt.count) > 0
-            return values, inside
-    except rasterio.errors.RasterioError as exc:
-        raise ImageryError(
-            f"{path}: cannot read band {band} for block at {block_transform.c:.1f}, "
-            f"{block_transform.f:.1f} ({exc}); the file is corrupt or truncated, fetch it again"
-        ) from exc
-
-
-def _integer_upsampling(
-    src: Any, grid_crs: Any, block_transform: Affine, resampling: Resampling
-) -> int:
-    """k if every grid pixel lies inside one source pixel (k x k grid px each), else 0.
-
-    Then a windowed read plus ``np.repeat`` gives exactly what nearest-neighbour
-    warping would, without GDAL's warper: the common case of 10 m and 20 m
-    Sentinel-2 bands on a 10 m grid in the scene's own CRS.
-    """
-    st, res = src.transform, block_transform.a
-    if src.crs != grid_crs or st.b or st.d or block_transform.b or block_transform.d:
-        return 0
-    if not math.isclose(st.a, -st.e) or not math.isclose(res, -block_transform.e):
-        return 0
-    factor = st.a / res
-    if abs(factor - round(factor)) > 1e-9 or round(factor) < 1:
-        return 0
-    if round(factor) > 1 and resampling != Resampling.nearest:
-        return 0
-    col = (block_transform.c - st.c) / res
-    row = (st.f - block_transform.f) / res
-    if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
-        return 0
-    return int(round(factor))
-
-
-def _read_on_pixel_edges(
-    src: Any, band: int, row: int, col: int, height: int, width: int, factor: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Windowed read of a block whose pixels nest in the file's (``factor`` per side)."""
-    values = np.zeros((height, width), dtype=src.dtypes[band - 1])
-    inside = np.zeros((height, width), dtype=bool)
-    r0, r1 = max(row, 0), min(row + height, src.height * factor)
-    c0, c1 = max(col, 0), min(col + width, src.width * factor)
-    if r0 >= r1 or c0 >= c1:
-        return values, inside
-    sr0, sr1 = r0 // factor, (r1 - 1) // factor + 1
-    sc0, sc1 = c0 // factor, (c1 - 1) // factor + 1
-    window = Window(sc0, sr0, sc1 - sc0, sr1 - sr0)
-    crop = (
-        slice(r0 - sr0 * factor, r1 - sr0 * factor),
-        slice(c0 - sc0 * factor, c1 - sc0 * factor),
-    )
-    part = (slice(r0 - row, r1 - row), slice(c0 - col, c1 - col))
-
-    def upsample(array: np.ndarray) -> np.ndarray:
-        if factor == 1:
-            return array
-        return np.repeat(np.repeat(array, factor, axis=0), factor, axis=1)[crop]
-
-    values[part] = upsample(src.read(band, window=window))
-    inside[part] = True
-    if MaskFlags.per_dataset in src.mask_flag_enums[band - 1]:  # internal mask or alpha
-        inside[part] &= upsample(src.read_masks(band, window=window)) > 0
-    return values, inside
-
-
-def _reflectance_block(
-    spec: BandFile,
-    grid_crs: Any,
-    block_transform: Affine,
-    height: int,
-    width: int,
-    resampling: Resampling,
-) -> np.ndarray:
-    values, inside = _read_raw(
-        spec.path, spec.band, grid_crs, block_transform, height, width, resampling
-    )
-    ok = inside if spec.nodata is None else inside & (values != spec.nodata)
-    reflectance = values.astype(np.float32) * np.float32(spec.scale) + np.float32(spec.offset)
-    reflectance[~ok] = np.nan
-    return reflectance
-
-
-def _clear_block(
-    spec: MaskFile,
-    grid_crs: Any,
-    block_transform: Affine,
-    height: int,
-    width: int,
-    mask_snow: bool,
-) -> np.ndarray:
-    values, inside = _read_raw(
-        spec.path, spec.band, grid_crs, block_transform, height, width, Resampling.nearest
-    )
-    return clear_from_mask(values, spec.kind, mask_snow=mask_snow) & inside
-
-
-def _lazy_blocks(
-    func: Any, spec: Any, grid: AnalysisGrid, chunk_px: int, dtype: Any, *extra: Any
-) -> da.Array:
-    """Dask array on ``grid``; block (i, j) is ``func(spec, crs, transform, h, w, *extra)``."""
-    chunks = normalize_chunks((chunk_px, chunk_px), grid.shape)
-    name = f"{func.__name__.strip('_')}-{tokenize(spec, grid, chunk_px, *extra)}"
-    graph: dict[Any, Any] = {}
-    row_off = 0
-    for i, block_h in enumerate(chunks[0]):
-        col_off = 0
-        for j, block_w in enumerate(chunks[1]):
-            block_transform = grid.transform @ Affine.translation(col_off, row_off)
-            graph[(name, i, j)] = (
-                func,
-                spec,
-                grid.crs,
-                block_transform,
-                block_h,
-                block_w,
-                *extra,
-            )
-            col_off += block_w
-        row_off += block_h
-    return da.Array(graph, name, chunks, dtype=dtype)
-
-
 def _check_overlap(spec: SceneSpec, infos: dict[str, FileInfo], grid: AnalysisGrid) -> None:
     info = infos[spec.bands[0].path]
     left, top = info.transform.c, info.transform.f
@@ -349,7 +194,29 @@ def clear_check(
     """
     if spec.mask is None:
         return None
-    return _lazy_blocks(_clear_block, spec.mask, grid, chunk_px, bool, mask_snow).any()
+    check_grid = _mask_native_grid(spec.mask, grid) or grid
+    return lazy_blocks(clear_block, (spec.mask,), check_grid, chunk_px, bool, mask_snow).any()
+
+
+def _mask_native_grid(mask: MaskFile, grid: AnalysisGrid) -> AnalysisGrid | None:
+    """The mask file's own pixels over ``grid`` (fewer to read), if both share a CRS."""
+    info = inspect_file(mask.path)
+    if info.crs != grid.crs or info.transform.b or info.transform.d:
+        return None
+    own = native_grid(info)
+    left, bottom = max(own.bounds[0], grid.bounds[0]), max(own.bounds[1], grid.bounds[1])
+    right, top = min(own.bounds[2], grid.bounds[2]), min(own.bounds[3], grid.bounds[3])
+    if left >= right or bottom >= top:
+        return None
+    res = own.resolution
+    # snap outward onto the mask's own pixel edges
+    snapped = (
+        own.bounds[0] + math.floor(round((left - own.bounds[0]) / res, 6)) * res,
+        own.bounds[3] - math.ceil(round((own.bounds[3] - bottom) / res, 6)) * res,
+        own.bounds[0] + math.ceil(round((right - own.bounds[0]) / res, 6)) * res,
+        own.bounds[3] - math.floor(round((own.bounds[3] - top) / res, 6)) * res,
+    )
+    return AnalysisGrid(grid.crs, res, snapped)
 
 
 def load_scene(
@@ -398,27 +265,27 @@ def load_scene(
         grid = native_grid(infos[finest.path])
     _check_overlap(spec, infos, grid)
 
-    reflectance = {
-        b.name: _lazy_blocks(_reflectance_block, b, grid, chunk_px, np.float32, resampling)
-        for b in spec.bands
-    }
-    valid = None
-    for array in reflectance.values():
-        finite = ~da.isnan(array)
-        valid = finite if valid is None else valid & finite
-    if spec.mask is not None:
-        clear = _lazy_blocks(_clear_block, spec.mask, grid, chunk_px, bool, mask_snow)
-        if require_clear and not bool(clear.any().compute()):
+    if spec.mask is not None and require_clear:
+        check = clear_check(spec, grid, chunk_px=chunk_px, mask_snow=mask_snow)
+        if check is not None and not bool(check.compute()):
             raise AllMaskedError(all_masked_message(spec))
-        valid = valid & clear
+    stacked = lazy_blocks(
+        scene_block,
+        (spec.bands, spec.mask),
+        grid,
+        chunk_px,
+        np.float32,
+        resampling,
+        mask_snow,
+        layers=len(spec.bands),
+    )
+    reflectance = {b.name: stacked[i] for i, b in enumerate(spec.bands)}
+    valid = ~da.isnan(stacked[0])  # a block sets every band NaN where any input is invalid
     dims = ("y", "x")
     coords: dict[str, Any] = {"y": grid.y_coords(), "x": grid.x_coords()}
     if spec.time is not None:
         coords["time"] = np.datetime64(spec.time, "ns")
-    data_vars = {
-        name: (dims, da.where(valid, array, np.float32(np.nan)))
-        for name, array in reflectance.items()
-    }
+    data_vars = {name: (dims, array) for name, array in reflectance.items()}
     data_vars["valid"] = (dims, valid)
     scene = xr.Dataset(data_vars, coords=coords)
     scene.attrs.update({"source": spec.source, "sensor": spec.sensor, **spec.attrs})

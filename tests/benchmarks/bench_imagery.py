@@ -183,13 +183,20 @@ def run_floor(scenes: list[Path], out: Path) -> None:
                 for col in range(0, profile["width"], 512):
                     h = min(512, profile["height"] - row)
                     w = min(512, profile["width"] - col)
-                    block = np.zeros((h, w), np.float32)
+                    # Read every input byte; write reflectance-like float32 taken from the
+                    # 10 m inputs (same kind of bytes as a composite, for the compressor).
+                    reads = []
                     for src in sources:
                         factor = profile["width"] // src.width
                         window = Window(col // factor, row // factor, w // factor, h // factor)
-                        block[: h // factor, : w // factor] += src.read(1, window=window)
-                    # reflectance-like float32 per band, so compression sees similar bytes
-                    out_block = np.stack([block * np.float32(1e-4 * (k + 1)) for k in range(n_out)])
+                        reads.append(src.read(1, window=window))
+                    full = [r for r in reads if r.shape == (h, w) and r.dtype == np.uint16]
+                    out_block = np.stack(
+                        [
+                            full[k % len(full)] * np.float32(1e-4) - np.float32(0.1)
+                            for k in range(n_out)
+                        ]
+                    )
                     dst.write(out_block, window=Window(col, row, w, h))
     finally:
         for src in sources:
