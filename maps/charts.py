@@ -130,8 +130,11 @@ def programme_chart(
     year: int,
     synthetic: bool = False,
     max_programmes: int = 12,
+    names: dict[str, str] | None = None,
 ) -> Path:
     """One panel per AD programme: district area per year (95% interval) and its baseline.
+
+    ``names`` maps programme ids to names for the panel titles.
 
     Returns
     -------
@@ -178,7 +181,8 @@ def programme_chart(
                     color=colour,
                     mfc="white",
                 )
-        ax.set_title(str(programme_id), fontsize=10)
+        name = (names or {}).get(str(programme_id))
+        ax.set_title(f"{programme_id} – {name}" if name else str(programme_id), fontsize=10)
         ax.set_ylabel("hectares")
         shown = series[series["programme_id"] == programme_id]["year"].tolist()
         years = sorted({int(y) for y in shown + change["baseline_year"].dropna().tolist()})

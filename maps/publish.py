@@ -154,6 +154,14 @@ def programme_areas(
     )
 
 
+def _programme_names(programmes: pd.DataFrame | None) -> dict[str, str]:
+    if programmes is None or "name" not in programmes:
+        return {}
+    return {
+        str(p): str(n) for p, n in zip(programmes["programme_id"], programmes["name"], strict=True)
+    }
+
+
 def _load_manifest(run_dir: Path, manifest: dict[str, Any] | None) -> dict[str, Any]:
     if manifest is not None:
         return manifest
@@ -310,6 +318,7 @@ def publish_run(
             run_dir / "chart_programmes.png",
             year=year,
             synthetic=synthetic,
+            names=_programme_names(programmes),
         )
         chart_figures.append(Figure(png.name, "AD programmes: cultivation per year and baseline"))
     out["charts"] = [run_dir / f.file for f in chart_figures]
