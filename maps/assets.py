@@ -50,6 +50,26 @@ def _embedded_resources() -> dict[str, str]:
     return dict(_res)
 
 
+_VERSION = re.compile(r"@[^/]+")
+
+
+def _resolve(url: str, resources: dict[str, str]) -> str | None:
+    """The embedded URL for ``url``: exact, else the same file of another version.
+
+    folium may move to a newer Leaflet or plugin before folium-offline does; the
+    nearest embedded version keeps maps working (with a warning) rather than
+    failing the publish.
+    """
+    if url in resources:
+        return url
+    unversioned = _VERSION.sub("", url)
+    candidates = sorted(k for k in resources if _VERSION.sub("", k) == unversioned)
+    if candidates:
+        logger.warning("map resource %s not embedded; using %s", url, candidates[-1])
+        return candidates[-1]
+    return None
+
+
 def _walk(element: Element) -> Iterator[Element]:
     yield element
     for child in list(element._children.values()):
@@ -107,15 +127,18 @@ def localise_assets(root: Element, static_dir: Path) -> list[Path]:
                 if not url.startswith(("http://", "https://")):
                     local.append((name, url))
                     continue
-                if url not in resources:
+                embedded = _resolve(url, resources)
+                if embedded is None:
                     raise AdmonError(
                         f"map resource {name!r} ({url}) is not available offline: "
                         "it is not embedded in the installed folium-offline; use another "
                         "plugin or add the file to maps/ and ship it"
                     )
-                filename = _local_name(url)
+                filename = _local_name(embedded)
                 if filename not in written:
-                    written[filename] = atomic_write_text(static_dir / filename, resources[url])
+                    written[filename] = atomic_write_text(
+                        static_dir / filename, resources[embedded]
+                    )
                 local.append((name, f"{STATIC_DIRNAME}/{filename}"))
             # instance attribute: never mutate folium's class-level lists
             setattr(element, attr, local)

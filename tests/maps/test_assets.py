@@ -42,3 +42,13 @@ def test_remote_references_finds_network_loads_only():
         '<script src="https://cdn.y/c.js"></script><a href="https://osm.org">osm</a>'
     )
     assert len(remote_references(html)) == 2
+
+
+def test_newer_version_falls_back_to_the_embedded_one(tmp_path, monkeypatch, caplog):
+    fmap = folium.Map(tiles=None)
+    newer = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.99/dist/leaflet.js")]
+    monkeypatch.setattr(fmap, "default_js", newer)
+    monkeypatch.setattr(fmap, "default_css", [])
+    written = localise_assets(fmap, tmp_path / "static")
+    assert [p.name for p in written] == ["leaflet_1.9.3-leaflet.js"]
+    assert "leaflet@1.9.99" in caplog.text
