@@ -269,8 +269,20 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
                 str(plan.run_dir),
                 year,
                 classified["classes"],
+                str(config.path(config.inputs.feedback, year) or "") or None,
             )
             manifest.stage_done(stage, time.monotonic() - started, outputs=linked)
+
+        stored = stages.store_results(
+            config.store_url,
+            str(config.workspace),
+            plan.run_id,
+            districts_path,
+            estimated["district_estimates"],
+            str(config.path(config.inputs.programmes)) if config.inputs.programmes else None,
+            linked.get("programme_change"),
+        )
+        manifest.results["stored"] = stored
 
         stage, started = "publish", time.monotonic()
         published = stages.publish_outputs(
@@ -293,10 +305,12 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
         markdown=_summary_markdown(year, plan.run_id, estimates, config.survey.synthetic),
     )
     if linked.get("programme_change"):
+        from models.change_output import artifact_table
+
         change = pd.read_csv(linked["programme_change"], dtype={"district_id": str})
         create_table_artifact(
             key=f"programme-change-{year}",
-            table=change.round(2).to_dict(orient="records"),
+            table=artifact_table(change),
             description=f"Change since AD programme baselines, {year}",
         )
     if published.get("map"):

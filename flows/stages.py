@@ -30,6 +30,7 @@ __all__ = [
     "train_and_classify",
     "estimate_areas",
     "link_programmes",
+    "store_results",
     "publish_outputs",
     "COMPUTE_CACHE",
     "IO_RETRIES",
@@ -299,9 +300,15 @@ def link_programmes(
     run_dir: str,
     year: int,
     classes: str,
+    feedback_path: str | None = None,
 ) -> dict[str, Any]:
-    """Change since each AD programme's baseline, per programme, district and crop."""
-    from models.change import programme_change
+    """Change since each AD programme's baseline, the multi-year series, and programme vs other districts.
+
+    Farmer feedback (when a survey export is configured) is shown beside the change.
+    """
+    from models.change import programme_change, programme_series, programme_vs_other
+    from models.change_output import write_programme_change
+    from models.feedback import aggregate_feedback, feedback_beside_change, load_feedback
     from models.programme import load_programmes
 
     out = Path(run_dir)
@@ -311,29 +318,88 @@ def link_programmes(
         log.warning(
             "%s: %d programme rows rejected: %s", programmes_path, report.rejected, report.errors
         )
-    estimates = pd.read_csv(estimates_path, dtype={"district_id": str})
-    baselines = (
-        pd.concat([pd.read_csv(p, dtype={"district_id": str}) for p in baseline_estimates.values()])
-        if baseline_estimates
-        else None
-    )
+    estimates = _read_estimates(estimates_path)
+    earlier = {y: _read_estimates(p) for y, p in sorted(baseline_estimates.items())}
     change = programme_change(
         programmes,
         estimates,
+        earlier or None,
         year=year,
         districts=districts,
         run_id=out.name,
-        baseline_estimates=baselines,
         class_map=classes,
     )
-    write_table(change, out / "programme_change.csv")
-    geometry = districts[["district_id", "geometry"]].merge(change, on="district_id", how="right")
-    write_table(
-        gpd.GeoDataFrame(geometry, geometry="geometry", crs=districts.crs),
-        out / "programme_change.gpkg",
-        layer="programme_change",
-    )
-    return {"programme_change": str(out / "programme_change.csv"), "rows": int(len(change))}
+    if feedback_path and Path(feedback_path).exists():
+        feedback, feedback_report = load_feedback(feedback_path)
+        if feedback_report.rejected:
+            log.warning("%s: %d feedback rows rejected", feedback_path, feedback_report.rejected)
+        summary = aggregate_feedback(feedback)
+        write_table(summary, out / "programme_feedback.csv")
+        change = feedback_beside_change(change, summary)
+    written = write_programme_change(change, out, districts=districts, programmes=programmes)
+    every_year = pd.concat([*earlier.values(), estimates], ignore_index=True)
+    series = programme_series(every_year, programmes)
+    write_table(series, out / "programme_series.csv")
+    outputs = {
+        "programme_change": str(written["csv"]),
+        "programme_series": str(out / "programme_series.csv"),
+    }
+    baseline_years = sorted(y for y in earlier if y < year)
+    if baseline_years:
+        comparison = programme_vs_other(
+            every_year, programmes, baseline_year=baseline_years[0], year=year, districts=districts
+        )
+        write_table(comparison, out / "programme_vs_other.csv")
+        outputs["programme_vs_other"] = str(out / "programme_vs_other.csv")
+    outputs["rows"] = int(len(change))
+    return outputs
+
+
+def _read_estimates(path: str | Path) -> pd.DataFrame:
+    """District estimates of a run, tagged with the run that made them."""
+    table = pd.read_csv(path, dtype={"district_id": str})
+    table["run_id"] = Path(path).parent.name
+    return table
+
+
+# --- store -------------------------------------------------------------------------------------
+
+
+@task(name="store-results", **IO_RETRIES)
+def store_results(
+    store_url: str,
+    workspace: str,
+    run_id: str,
+    districts_path: str,
+    estimates_path: str,
+    programmes_path: str | None = None,
+    change_path: str | None = None,
+) -> dict[str, int]:
+    """Record the run's districts, estimates and programme change in the store (GeoPackage or PostGIS).
+
+    The service's ``/api/v1/estimates`` and the programme series read them from there.
+    """
+    from models.store import open_store
+
+    store = open_store(store_url, workspace=workspace)
+    try:
+        store.put_districts(gpd.read_file(districts_path))
+        estimates = pd.read_csv(estimates_path, dtype={"district_id": str})
+        store.put_estimates(estimates, run_id)
+        counts = {"estimates": len(estimates)}
+        if programmes_path:
+            from models.programme import load_programmes
+
+            programmes, _ = load_programmes(programmes_path)
+            store.put_programmes(programmes)
+            counts["programmes"] = len(programmes)
+        if change_path:
+            change = pd.read_csv(change_path, dtype={"district_id": str})
+            store.put_programme_change(change, run_id)
+            counts["programme_change"] = len(change)
+    finally:
+        store.close()
+    return counts
 
 
 # --- publishing ---------------------------------------------------------------------------------

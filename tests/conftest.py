@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
-# Prefect: no telemetry, quiet logs, and no "database is locked" noise from analytics.
+# Prefect: no telemetry, quiet logs, no "database is locked" noise from analytics, its own
+# home (never the developer's ~/.prefect), and patience for a server start on a loaded
+# 2-core machine.
+_PREFECT_HOME = tempfile.mkdtemp(prefix="admon-test-prefect-")
+os.environ.setdefault("PREFECT_HOME", _PREFECT_HOME)
+os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", os.path.join(_PREFECT_HOME, "storage"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("DASK_DISTRIBUTED__LOGGING__DISTRIBUTED", "warning")
+os.environ.pop("PREFECT_API_URL", None)

@@ -1,0 +1,145 @@
+"""The annual survey flow end to end on a small synthetic region, under a Prefect test harness."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from flows.demo import compare_with_truth
+from geo.io import sha256_file
+
+PUBLISHED_COLUMNS = [
+    "district_id",
+    "district_name",
+    "year",
+    "crop",
+    "area_ha",
+    "ci_low_ha",
+    "ci_high_ha",
+    "method",
+    "n_reference",
+]
+
+pytestmark = pytest.mark.slow
+
+
+def _estimates(serial_run) -> pd.DataFrame:
+    return pd.concat(
+        [pd.read_csv(r["district_estimates"], dtype={"district_id": str}) for r in serial_run["results"].values()],
+        ignore_index=True,
+    )
+
+
+def test_every_stage_writes_its_outputs(serial_run, small_region):
+    for year, result in serial_run["results"].items():
+        run_dir = Path(result["run_dir"])
+        assert run_dir.parent.name == str(year)
+        for name in (
+            "manifest.json",
+            "classes.tif",
+            "class_probability.tif",
+            "model.joblib",
+            "confusion_matrix.csv",
+            "indices/ndvi_median.tif",
+            "composite/median.tif",
+            "reference_sample.gpkg",
+            "district_estimates.csv",
+            "district_estimates.gpkg",
+            "programme_change.csv",
+            "programme_change.gpkg",
+            "map.html",
+            "report.html",
+        ):
+            assert (run_dir / name).is_file(), f"{year}: {name} missing"
+        assert not list(run_dir.rglob(".tmp-*")), "a temporary file was left behind"
+    assert (serial_run["workspace"] / "published" / "index.html").is_file()
+
+
+def test_district_estimates_have_the_published_columns(serial_run, small_region):
+    estimates = _estimates(serial_run)
+    assert list(estimates.columns[: len(PUBLISHED_COLUMNS)]) == PUBLISHED_COLUMNS
+    assert set(estimates["crop"]) == {"opium_poppy", "cannabis"}
+    districts = {f"D{i:02d}" for i in range(1, 5)}
+    for year in small_region.years:
+        rows = estimates[(estimates["year"] == year) & estimates["district_id"].isin(districts)]
+        assert len(rows) == 2 * len(districts), "one row per district and crop"
+    estimated = estimates.dropna(subset=["area_ha"])
+    assert (estimated["ci_low_ha"] <= estimated["area_ha"]).all()
+    assert (estimated["area_ha"] <= estimated["ci_high_ha"]).all()
+    assert (estimated["n_reference"] > 0).all()
+
+
+def test_intervals_contain_the_true_hectares_for_most_district_years(serial_run, small_region):
+    comparison = compare_with_truth(_estimates(serial_run), Path(small_region.truth))
+    # 4 districts x 2 crops x 2 years; with honest 95% intervals, fewer than 12 of 16
+    # covered has a binomial probability below 1e-3.
+    assert comparison.total == 16
+    assert comparison.covered >= 12, comparison.table.to_string()
+
+
+def test_manifest_traces_inputs_parameters_versions_and_outcome(serial_run, small_region):
+    result = serial_run["results"][small_region.years[0]]
+    manifest = json.loads((Path(result["run_dir"]) / "manifest.json").read_text())
+    assert manifest["outcome"] == "completed"
+    assert manifest["synthetic"] is True
+    assert [s["stage"] for s in manifest["stages"]] == [
+        "ingest",
+        "composite",
+        "classify",
+        "estimate",
+        "link",
+        "publish",
+    ]
+    roles = {record["role"] for record in manifest["inputs"]}
+    assert {"imagery", "districts", "training_plots", "programmes"} <= roles
+    some = next(r for r in manifest["inputs"] if r["role"] == "districts")
+    assert some["sha256"] == sha256_file(some["path"])
+    assert manifest["versions"]["prefect"] and manifest["versions"]["rasterio"]
+    assert manifest["parameters"]["estimation"]["confidence"] == 0.95
+
+
+def test_the_run_publishes_prefect_artifacts(serial_run, small_region):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async def keys() -> set[str]:
+        async with get_client() as client:
+            artifacts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_="-"))
+            )
+            return {a.key for a in artifacts}
+
+    import asyncio
+
+    found = asyncio.run(keys())
+    year = small_region.years[-1]
+    assert {f"district-estimates-{year}", f"survey-summary-{year}", f"survey-map-{year}"} <= found
+    assert f"programme-change-{year}" in found
+
+
+def test_a_rerun_with_unchanged_inputs_recomputes_nothing(
+    serial_run, small_region, serial_flow, monkeypatch
+):
+    import geo.area
+    import geo.classify
+    import geo.composite
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a cached stage was computed again")
+
+    for module, name in (
+        (geo.composite, "season_composite"),
+        (geo.classify, "train_classifier"),
+        (geo.area, "district_estimates"),
+    ):
+        monkeypatch.setattr(module, name, must_not_run)
+    year = small_region.years[0]
+    again = serial_flow(config_path=str(serial_run["config"]), year=year)
+    first = serial_run["results"][year]
+    assert again["run_id"] == first["run_id"]
+    pd.testing.assert_frame_equal(
+        pd.read_csv(again["district_estimates"]), pd.read_csv(first["district_estimates"])
+    )
