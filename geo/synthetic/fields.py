@@ -56,7 +56,7 @@ _KINDS = (
     ("dry_crop", _DRY, "other_crops", "dry_crop_frac", (_FALLOW, _PADDY, _FOREST)),
 )
 _PIXEL_M2 = 100.0
-_MIN_FIELD_PX = 8
+_MIN_FIELD_PX = 10  # 0.1 ha, the smallest field drawn
 _RESOW_SHARE = 0.2
 
 

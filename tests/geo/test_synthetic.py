@@ -283,6 +283,12 @@ def test_poppy_share_is_plausible_at_scale_one():
     assert 0.003 < share.min() and share.max() < 0.06
     cannabis = truth.district_truth[truth.district_truth["class"] == "cannabis"].area_ha.sum()
     assert 0 < cannabis < poppy.area_ha.sum()
+    for fields in truth.fields.values():  # small compact fields of 0.1-2 ha
+        assert fields.polygon_area_ha.between(0.1 - 1e-9, 2.0 + 1e-9).all()
+        assert fields.area_ha.median() < 1.0
+    # most fields of the second year are new
+    resown = truth.fields[2025].resown_from != ""
+    assert 0 < resown.mean() < 0.3
 
 
 # -- field data --
