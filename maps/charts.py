@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from geo.landcover import LEGEND  # noqa: E402
 from maps.layers import CROP_LABELS  # noqa: E402
@@ -82,6 +83,7 @@ def district_chart(
         error_kw={"ecolor": "#222222", "capsize": 3, "lw": 1},
     )
     ax.set_xlabel("hectares")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:,.0f}"))
     ax.set_title(title, fontsize=11, fontweight="bold")
     ax.grid(axis="x", alpha=0.3)
     ax.tick_params(axis="y", labelsize=8)
