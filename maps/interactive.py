@@ -306,7 +306,8 @@ def build_interactive_map(
         control_scale=True,
         zoom_snap=0.25,
     )
-    fmap.add_child(Banner(f"admon – cultivation survey {year}", f"run {run_id}", synthetic))
+    title, subtitle = f"admon – cultivation survey {year}", f"run {run_id}"
+    fmap.add_child(Banner(html.escape(title), html.escape(subtitle), synthetic))
     scales = {}
     layer_specs = []
     for crop in crops:
