@@ -96,8 +96,8 @@ def _district_payload(table: gpd.GeoDataFrame, crops: list[str], scales: dict) -
     features = []
     for i, (row, geom) in enumerate(zip(table.itertuples(index=False), geometry, strict=True)):
         props: dict[str, Any] = {
-            "id": str(row.district_id),
-            "name": str(row.district_name),
+            "id": html.escape(str(row.district_id)),  # tooltips are HTML
+            "name": html.escape(str(row.district_name)),
             "km2": round(float(row.area_km2), 2),
             "c": {key: int(idx[i]) for key, idx in classes.items()},
         }
