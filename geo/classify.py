@@ -450,6 +450,10 @@ def save_model(trained: TrainedClassifier, path: str | Path) -> Path:
     -------
     Path
         ``path``.
+
+    Examples
+    --------
+    >>> save_model(trained, run_dir / "model.joblib")  # doctest: +SKIP
     """
     path = Path(path)
     with atomic_path(path) as tmp:
@@ -498,6 +502,11 @@ def load_model(path: str | Path) -> TrainedClassifier:
     ------
     InvalidInputError
         The file does not hold a ``TrainedClassifier`` or disagrees with its sidecar.
+
+    Examples
+    --------
+    >>> trained = load_model(run_dir / "model.joblib")  # doctest: +SKIP
+    >>> classify(build_features(next_season), trained, next_run_dir)  # doctest: +SKIP
     """
     path = Path(path)
     trained = joblib.load(path)

@@ -43,14 +43,18 @@ from geo.composite import season_composite, seasonal_metrics
 from geo.landcover import code_of, name_of
 from models.errors import InvalidInputError
 
-__all__ = ["REFLECTANCE_BANDS", "build_features", "feature_names_for", "training_samples"]
+__all__ = [
+    "REFLECTANCE_BANDS",
+    "MONTHLY_PROFILES",
+    "build_features",
+    "feature_names_for",
+    "training_samples",
+]
 
 logger = logging.getLogger(__name__)
 
 REFLECTANCE_BANDS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir1", "swir2")
 """Season variables the features are computed from (common band names)."""
-
-_INDEX_BANDS = ("red", "nir", "swir1", "swir2")
 
 SEASON_ANCHOR_MONTH = 7
 """``ndvi_peak_day`` counts days from the 1st of this month before the peak."""
