@@ -79,7 +79,8 @@ def field_ring(rng: np.random.Generator, x: float, y: float, area_m2: float) -> 
     py = radius * np.sin(angles)
     rx = px * np.cos(rotation) - py * np.sin(rotation)
     ry = px * np.sin(rotation) + py * np.cos(rotation)
-    shape_area = 0.5 * abs(np.dot(rx, np.roll(ry, 1)) - np.dot(ry, np.roll(rx, 1)))
+    previous = np.arange(n) - 1  # index -1 wraps to the last vertex
+    shape_area = 0.5 * abs(np.dot(rx, ry[previous]) - np.dot(ry, rx[previous]))
     k = np.sqrt(area_m2 / shape_area)
     ring = np.column_stack([x + k * rx, y + k * ry])
     return np.vstack([ring, ring[:1]])

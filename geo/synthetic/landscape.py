@@ -16,6 +16,7 @@ import shapely
 from affine import Affine
 from rasterio import features
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
 __all__ = [
     "SURFACE",
@@ -80,6 +81,9 @@ def smooth_noise(
     return (fine / scale).astype(np.float32)
 
 
+_BRUTE_FORCE_MAX_DISTRICTS = 24
+
+
 def district_labels(rng: np.random.Generator, height: int, width: int, n: int) -> np.ndarray:
     """Voronoi cells of jittered seeds on warped coordinates, one connected piece each."""
     cols = max(1, int(round(np.sqrt(n * width / height))))
@@ -93,24 +97,33 @@ def district_labels(rng: np.random.Generator, height: int, width: int, n: int) -
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     xx += warp * smooth_noise(rng, (height, width), cell_px)
     yy += warp * smooth_noise(rng, (height, width), cell_px)
-    best = np.full((height, width), np.inf, dtype=np.float32)
     labels = np.zeros((height, width), dtype=np.int16)
-    for k in range(n):
-        dist = (xx - seed_x[k]) ** 2 + (yy - seed_y[k]) ** 2
-        closer = dist < best
-        best[closer] = dist[closer]
-        labels[closer] = k
-    return _keep_largest_pieces(labels, n)
+    if n <= _BRUTE_FORCE_MAX_DISTRICTS:
+        best = np.full((height, width), np.inf, dtype=np.float32)
+        for k in range(n):
+            dist = (xx - seed_x[k]) ** 2 + (yy - seed_y[k]) ** 2
+            closer = dist < best
+            best[closer] = dist[closer]
+            labels[closer] = k
+    else:  # many districts (scale > 2): nearest seed by k-d tree, a strip of rows at a time
+        tree = cKDTree(np.column_stack([seed_x, seed_y]))
+        for row0 in range(0, height, 256):
+            rows = slice(row0, min(row0 + 256, height))
+            points = np.column_stack([xx[rows].ravel(), yy[rows].ravel()])
+            labels[rows] = tree.query(points)[1].reshape(xx[rows].shape)
+    return _keep_largest_pieces(labels)
 
 
-def _keep_largest_pieces(labels: np.ndarray, n: int) -> np.ndarray:
+def _keep_largest_pieces(labels: np.ndarray) -> np.ndarray:
     """Give stray fragments of a district to the nearest main piece of any district."""
     stray = np.zeros(labels.shape, dtype=bool)
-    for k in range(n):
-        pieces, count = ndimage.label(labels == k)
+    for k, box in enumerate(ndimage.find_objects(labels.astype(np.int32) + 1)):
+        if box is None:
+            continue
+        pieces, count = ndimage.label(labels[box] == k)
         if count > 1:
             sizes = np.bincount(pieces.ravel())[1:]
-            stray |= (pieces > 0) & (pieces != 1 + int(np.argmax(sizes)))
+            stray[box] |= (pieces > 0) & (pieces != 1 + int(np.argmax(sizes)))
     if stray.any():
         _, (iy, ix) = ndimage.distance_transform_edt(stray, return_indices=True)
         labels = labels[iy, ix]
