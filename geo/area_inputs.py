@@ -13,6 +13,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import rasterio.errors
 import rioxarray
 import xarray as xr
 from shapely.geometry import box
@@ -50,13 +51,16 @@ def open_class_map(class_map: str | os.PathLike[str] | xr.DataArray) -> xr.DataA
     if isinstance(class_map, xr.DataArray):
         data, label = class_map, class_map.name or "class map"
     else:
-        path = Path(class_map)
-        if not path.exists():
+        label = str(class_map)
+        remote = "://" in label  # a COG behind a URL (GDAL's /vsicurl/) has no local path
+        if not remote and not Path(class_map).exists():
             raise InvalidInputError(
-                f"class map {path} does not exist; pass the classes.tif of a run"
+                f"class map {label} does not exist; pass the classes.tif of a run"
             )
-        label = str(path)
-        data = rioxarray.open_rasterio(path, chunks={"x": WINDOW_PX, "y": WINDOW_PX})
+        try:
+            data = rioxarray.open_rasterio(class_map, chunks={"x": WINDOW_PX, "y": WINDOW_PX})
+        except rasterio.errors.RasterioIOError as exc:
+            raise InvalidInputError(f"class map {label} cannot be read as a raster: {exc}") from exc
     if "band" in data.dims:
         if data.sizes["band"] != 1:
             raise InvalidInputError(

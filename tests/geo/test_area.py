@@ -146,6 +146,16 @@ def test_zones_off_the_raster(split_map):
     assert len(off) == 2 and (off["area_ha"] == 0).all()
 
 
+def test_missing_or_unreadable_map_files(tmp_path, split_map):
+    zones = zones_of(box(X0, Y0 - 500, X0 + 500, Y0))
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        zonal_class_area(tmp_path / "nope.tif", zones, "district_id")
+    broken = tmp_path / "classes.tif"
+    broken.write_text("not a GeoTIFF")
+    with pytest.raises(InvalidInputError, match="cannot be read"):
+        zonal_class_area(broken, zones, "district_id")
+
+
 @pytest.mark.parametrize(
     ("change", "words"),
     [("no_id", "no column 'district_id'"), ("float", "integers"), ("no_crs", "no CRS")],
