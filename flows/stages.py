@@ -383,14 +383,15 @@ def store_results(
 
     store = open_store(store_url, workspace=workspace)
     try:
-        store.put_districts(gpd.read_file(districts_path))
+        districts = gpd.read_file(districts_path)
+        store.put_districts(districts)
         estimates = pd.read_csv(estimates_path, dtype={"district_id": str})
         store.put_estimates(estimates, run_id)
         counts = {"estimates": len(estimates)}
         if programmes_path:
             from models.programme import load_programmes
 
-            programmes, _ = load_programmes(programmes_path)
+            programmes, _ = load_programmes(programmes_path, districts=districts)
             store.put_programmes(programmes)
             counts["programmes"] = len(programmes)
         if change_path:

@@ -28,7 +28,10 @@ pytestmark = pytest.mark.slow
 
 def _estimates(serial_run) -> pd.DataFrame:
     return pd.concat(
-        [pd.read_csv(r["district_estimates"], dtype={"district_id": str}) for r in serial_run["results"].values()],
+        [
+            pd.read_csv(r["district_estimates"], dtype={"district_id": str})
+            for r in serial_run["results"].values()
+        ],
         ignore_index=True,
     )
 

@@ -49,12 +49,24 @@ def test_season_spans_the_dry_season_before_harvest(tmp_path):
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (lambda t: t.replace('training_plots = "plots/{year}.geojson"\n', ""), "inputs.training_plots: is required"),
+        (
+            lambda t: t.replace('training_plots = "plots/{year}.geojson"\n', ""),
+            "inputs.training_plots: is required",
+        ),
         (lambda t: t.replace("years = [2025]", "years = [1025]"), "survey.years"),
         (lambda t: t + "\n[grid]\nresolution_m = -10\n", "grid.resolution_m"),
-        (lambda t: t + "\n[estimation]\nconfidnce = 0.9\n", "estimation.confidnce: is not a known key"),
-        (lambda t: t.replace("[survey]", '[survey]\nseason_start = "13-01"'), "survey.season_start"),
-        (lambda t: t + '\nreference_interpreter = "synthetic_truth"\n', "needs inputs.truth_landcover"),
+        (
+            lambda t: t + "\n[estimation]\nconfidnce = 0.9\n",
+            "estimation.confidnce: is not a known key",
+        ),
+        (
+            lambda t: t.replace("[survey]", '[survey]\nseason_start = "13-01"'),
+            "survey.season_start",
+        ),
+        (
+            lambda t: t + '\nreference_interpreter = "synthetic_truth"\n',
+            "needs inputs.truth_landcover",
+        ),
     ],
 )
 def test_invalid_configs_name_the_key(tmp_path, edit, expected):

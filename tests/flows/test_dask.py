@@ -8,7 +8,9 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def test_a_local_cluster_with_two_workers_matches_the_serial_run(small_region, tmp_path, config_writer, serial_run):
+def test_a_local_cluster_with_two_workers_matches_the_serial_run(
+    small_region, tmp_path, config_writer, serial_run
+):
     from flows.annual import annual_survey
     from flows.runtime import task_runner
 

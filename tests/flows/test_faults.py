@@ -73,13 +73,17 @@ def _admon(*args: str) -> list[str]:
     return [sys.executable, "-m", "flows.cli", *args]
 
 
-def test_a_killed_run_resumes_and_gives_the_same_estimates(small_region, tmp_path, config_writer, serial_run):
+def test_a_killed_run_resumes_and_gives_the_same_estimates(
+    small_region, tmp_path, config_writer, serial_run
+):
     """SIGKILL mid-run, start again: it completes, matches an uninterrupted run, leaves no partial file."""
     year = small_region.years[0]
     config = config_writer(small_region, tmp_path / "ws")
     runs = tmp_path / "ws" / "runs" / str(year)
     command = _admon("run", str(config), "--year", str(year), "--serial")
-    victim = subprocess.Popen(command, cwd=REPO, env=_cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    victim = subprocess.Popen(
+        command, cwd=REPO, env=_cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 600
     stages_done: list[str] = []
     while time.monotonic() < deadline and victim.poll() is None:
@@ -92,14 +96,18 @@ def test_a_killed_run_resumes_and_gives_the_same_estimates(small_region, tmp_pat
             if "composite" in stages_done:
                 break
         time.sleep(0.2)
-    assert victim.poll() is None, f"the run ended before it could be killed: {victim.stderr.read().decode()[-2000:]}"
+    assert victim.poll() is None, (
+        f"the run ended before it could be killed: {victim.stderr.read().decode()[-2000:]}"
+    )
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
     killed_manifest = json.loads(next(runs.glob("*/manifest.json")).read_text())
     assert killed_manifest["outcome"] == "running", "the kill must land mid-run"
     assert "publish" not in [s["stage"] for s in killed_manifest["stages"]]
 
-    resumed = subprocess.run(command, cwd=REPO, env=_cli_env(), capture_output=True, text=True, timeout=900)
+    resumed = subprocess.run(
+        command, cwd=REPO, env=_cli_env(), capture_output=True, text=True, timeout=900
+    )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     run_dir = next(runs.glob("*/manifest.json")).parent
     manifest = json.loads((run_dir / "manifest.json").read_text())
