@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from geo.synthetic.reference import interpret_reference
 from geo.synthetic.region import DemoRegion, build_demo_region
-from geo.synthetic.scenes import SceneArrays, scene_arrays
+from geo.synthetic.scenes import SceneArrays, SceneSynth, scene_arrays
 from geo.synthetic.truth import TruthRegion, generate_truth
 
 __all__ = [
     "DemoRegion",
     "SceneArrays",
+    "SceneSynth",
     "TruthRegion",
     "build_demo_region",
     "generate_truth",

@@ -131,6 +131,7 @@ def _keep_largest_pieces(labels: np.ndarray) -> np.ndarray:
 
 
 def district_polygons(labels: np.ndarray, transform: Affine, n: int) -> list:
+    """Polygon (pixel edges) of each district label ``0..n-1``, in map coordinates."""
     parts: list[list] = [[] for _ in range(n)]
     for geom, value in features.shapes(labels, transform=transform, connectivity=4):
         parts[int(value)].append(shapely.geometry.shape(geom))
