@@ -269,7 +269,7 @@ class Store(ReferenceTables):
                 typed["survey_date"] = str(typed["survey_date"])[:10]  # a local date, no time
             year = season_year or to_int(record.get("year"))
             if year is None and typed["survey_date"]:
-                year = to_int(typed["survey_date"][:4])
+                year = survey_year_of(typed["survey_date"])
             rows.append(
                 {
                     "upload_id": upload_id,
@@ -411,3 +411,14 @@ class Store(ReferenceTables):
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+SEASON_FIRST_MONTH = 8
+"""Poppy is a dry-season crop sown from about September: a plot surveyed from August on
+belongs to the survey of the next calendar year, the year of its harvest."""
+
+
+def survey_year_of(survey_date: str) -> int:
+    """The survey (harvest) year of a field visit on ``survey_date`` (ISO date)."""
+    when = pd.Timestamp(survey_date)
+    return int(when.year + 1 if when.month >= SEASON_FIRST_MONTH else when.year)
