@@ -99,11 +99,14 @@ def test_features_match_xarray_reductions(synthetic, features):
         np.testing.assert_allclose(computed.sel(feature=name), values, rtol=1e-5, atol=1e-6)
 
 
-def test_peak_day_and_monthly_profile_by_hand():
+def test_peak_day_and_monthly_profile_by_hand(monkeypatch):
     """One pixel, three dates, the January one cloudy: worked by hand."""
+    import geo.features
+
+    monkeypatch.setattr(geo.features, "MONTHLY_PROFILES", ("ndvi", "red"))
     shape = (3, 1, 1)
-    red = np.array([0.10, 0.05, 0.10]).reshape(shape)
-    nir = np.array([0.15, np.nan, 0.30]).reshape(shape)  # NDVI 0.2, cloud, 0.5
+    red = np.array([0.10, 0.05, 0.20]).reshape(shape)
+    nir = np.array([0.15, np.nan, 0.60]).reshape(shape)  # NDVI 0.2, cloud, 0.5
     bands = {b: np.full(shape, 0.1) for b in BANDS} | {"red": red, "nir": nir}
     bands = {b: np.where(np.isnan(nir), np.nan, v) for b, v in bands.items()}
     season = season_dataset(bands).assign_coords(time=DATES[[0, 2, 4]])  # Nov 15, Jan 15, Mar 15
@@ -116,6 +119,10 @@ def test_peak_day_and_monthly_profile_by_hand():
     assert values["ndvi_month_11"] == pytest.approx(0.2, abs=1e-6)
     assert values["ndvi_month_01"] == pytest.approx(0.35, abs=1e-6)  # cloudy month: median
     assert values["ndvi_month_03"] == pytest.approx(0.5, abs=1e-6)
+    assert values["red_median"] == pytest.approx(0.15, abs=1e-6)
+    assert [values[f"red_month_{m}"] for m in ("11", "01", "03")] == pytest.approx(
+        [0.10, 0.15, 0.20], abs=1e-6
+    )
 
 
 def test_features_are_nan_where_no_date_is_valid(features):
