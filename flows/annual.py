@@ -159,14 +159,15 @@ def _grid_for(config: RunConfig, districts_path: Path) -> Any:
     return AnalysisGrid.from_bounds(bounds, crs=crs, resolution=config.grid.resolution_m)
 
 
-def _summary_markdown(year: int, run_id: str, estimates: pd.DataFrame, synthetic: bool) -> str:
+def _summary_markdown(
+    year: int, run_id: str, estimates: pd.DataFrame, region: pd.DataFrame, synthetic: bool
+) -> str:
     lines = [f"# Annual survey {year} ({run_id})", ""]
     if synthetic:
         lines += ["**SYNTHETIC demo data: not a real survey.**", ""]
-    for crop, rows in estimates.groupby("crop"):
-        region = rows[rows["district_id"] == "ALL"]
-        districts = rows[rows["district_id"] != "ALL"]
-        total = region.iloc[0] if len(region) else None
+    for crop, districts in estimates.groupby("crop"):
+        totals = region[region["crop"] == crop]
+        total = totals.iloc[0] if len(totals) else None
         if total is not None:
             lines.append(
                 f"- **{crop}**: {total.area_ha:,.1f} ha (95% CI {total.ci_low_ha:,.1f} to {total.ci_high_ha:,.1f}) "
@@ -248,12 +249,25 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
             "truth_landcover": str(config.path(config.inputs.truth_landcover, year) or ""),
             "reference": str(config.path(config.inputs.reference, year) or ""),
             "n_per_stratum": dict(config.estimation.n_per_stratum),
+            "buffer_px": config.estimation.buffer_px,
             "seed": config.estimation.sample_seed + year,
             "min_per_stratum": config.estimation.min_per_stratum,
             "confidence": config.estimation.confidence,
         }
         estimated = stages.estimate_areas(
             classified["classes"], districts_path, str(plan.run_dir), year, spec
+        )
+        estimated.update(
+            stages.field_estimates(
+                classified["classes"],
+                districts_path,
+                str(plan.run_dir),
+                year,
+                training,
+                str(config.path(config.inputs.segments, year) or "") or None,
+                config.inputs.segment_frame_sizes,
+                config.estimation.confidence,
+            )
         )
         manifest.stage_done(stage, time.monotonic() - started, outputs=estimated)
         estimates = pd.read_csv(estimated["district_estimates"], dtype={"district_id": str})
@@ -302,7 +316,13 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
     )
     create_markdown_artifact(
         key=f"survey-summary-{year}",
-        markdown=_summary_markdown(year, plan.run_id, estimates, config.survey.synthetic),
+        markdown=_summary_markdown(
+            year,
+            plan.run_id,
+            estimates,
+            pd.read_csv(estimated["region_estimates"]),
+            config.survey.synthetic,
+        ),
     )
     if linked.get("programme_change"):
         from models.change_output import artifact_table

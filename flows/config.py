@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from geo.sampling import RECOMMENDED_ALLOCATION, RECOMMENDED_BUFFER_PX
 from models.errors import ConfigError
 
 __all__ = [
@@ -91,7 +92,9 @@ class InputsConfig(_Section):
     programmes: Path | None = None
     """AD programme baseline table (CSV, xlsx, GeoPackage, GeoJSON)."""
     segments: str | None = None
-    """Area-frame sample segments with interpreted areas, may contain {year}."""
+    """Area-frame sample segments (stratum, <crop>_ha interpreted on drone/VHR imagery), may contain {year}."""
+    segment_frame_sizes: dict[str, int] | None = None
+    """Segments in the whole area frame per stratum (N_h), needed with ``segments``."""
     feedback: str | None = None
     """Farmer feedback survey export, may contain {year}."""
 
@@ -115,17 +118,14 @@ class ClassificationConfig(_Section):
 class EstimationConfig(_Section):
     confidence: float = Field(0.95, gt=0.5, lt=1)
     """Confidence level of every interval."""
-    n_per_stratum: dict[str, int] = Field(
-        default_factory=lambda: {
-            "opium_poppy": 25,
-            "cannabis": 20,
-            "other_crops": 15,
-            "forest": 15,
-            "fallow_bare": 10,
-            "water": 5,
-        }
-    )
-    """Reference sample size per map class in each district (stratified random sampling)."""
+    n_per_stratum: dict[str, int] = Field(default_factory=lambda: dict(RECOMMENDED_ALLOCATION))
+    """Reference points per stratum in each district (stratified random sampling).
+
+    Strata are the map classes and, with ``buffer_px``, ``<class>_near_crops`` rings of
+    pixels next to mapped poppy and cannabis, where omitted fields hide.
+    """
+    buffer_px: int = Field(RECOMMENDED_BUFFER_PX, ge=0)
+    """Width in pixels of the ``*_near_crops`` strata (0: map classes only)."""
     min_per_stratum: int = Field(2, ge=2)
     """Below this many samples in a stratum, a district falls back to the regional estimate."""
     sample_seed: int = 1
@@ -168,6 +168,28 @@ class RunConfig(_Section):
     dask: DaskConfig = DaskConfig()
     base_dir: Path = Path(".")
     """Folder the relative paths are resolved against (the config file's folder)."""
+
+    @field_validator("estimation", mode="after")
+    @classmethod
+    def _known_strata(cls, estimation: EstimationConfig) -> EstimationConfig:
+        from geo.sampling import stratum_code
+
+        for name in estimation.n_per_stratum:
+            try:
+                stratum_code(name)
+            except (KeyError, ValueError):
+                raise ValueError(
+                    f"n_per_stratum: {name!r} is not a class or '<class>_near_crops' stratum"
+                ) from None
+        return estimation
+
+    @model_validator(mode="after")
+    def _segments_need_frame(self) -> RunConfig:
+        if self.inputs.segments and not self.inputs.segment_frame_sizes:
+            raise ValueError(
+                "inputs.segments needs inputs.segment_frame_sizes ({stratum = N_h, ...})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _interpreter_needs_source(self) -> RunConfig:

@@ -7,6 +7,7 @@ district estimate with the generator's truth, so the numbers can be checked.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,22 @@ from geo.io import atomic_write_text
 __all__ = ["prepare_demo", "demo_config_text", "compare_with_truth", "TruthComparison"]
 
 DEMO_SEED = 42
+
+
+DEMO_ALLOCATION = (
+    "{ opium_poppy = 40, cannabis = 30, other_crops = 30, forest = 70, fallow_bare = 40, water = 4, "
+    "other_crops_near_crops = 12, forest_near_crops = 12, fallow_bare_near_crops = 8, water_near_crops = 4 }"
+)
+"""Twice the default allocation (250 points a district): the demo's districts are small, and
+programme effects of -40 % on a few hectares need intervals narrower than the default gives."""
+
+
+def _frame_sizes(region_root: Path) -> str:
+    region = json.loads((region_root / "region.json").read_text(encoding="utf-8"))
+    strata = region.get("drone_frame", {}).get("strata", {})
+    return (
+        "{ " + ", ".join(f"{name} = {int(s['N_h'])}" for name, s in sorted(strata.items())) + " }"
+    )
 
 
 def demo_config_text(region_root: Path, workspace: Path, years: list[int]) -> str:
@@ -41,6 +58,11 @@ reference_interpreter = "synthetic_truth"
 truth_landcover = "{region_root / "truth" / "landcover_{year}.tif"}"
 programmes = "{region_root / "programmes.csv"}"
 segments = "{region_root / "drone" / "{year}" / "segments.gpkg"}"
+segment_frame_sizes = {_frame_sizes(region_root)}
+feedback = "{region_root / "feedback" / "{year}" / "household_survey.csv"}"
+
+[estimation]
+n_per_stratum = {DEMO_ALLOCATION}
 
 [output]
 workspace = "{workspace}"

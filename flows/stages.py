@@ -29,6 +29,7 @@ __all__ = [
     "season_products",
     "train_and_classify",
     "estimate_areas",
+    "field_estimates",
     "link_programmes",
     "store_results",
     "publish_outputs",
@@ -218,14 +219,17 @@ def _reference_sample(
     synthetic demo only, from the generator's true land cover standing in for them.
     """
     from geo.area import draw_reference_sample
-    from geo.landcover import code_of
 
-    n_per_stratum = {code_of(name): n for name, n in spec["n_per_stratum"].items()}
     if spec["interpreter"] == "synthetic_truth":
         from geo.synthetic import interpret_reference
 
         sample = draw_reference_sample(
-            classes, districts, "district_id", n_per_stratum=n_per_stratum, seed=spec["seed"]
+            classes,
+            districts,
+            "district_id",
+            n_per_stratum=spec["n_per_stratum"],
+            seed=spec["seed"],
+            buffer_px=spec["buffer_px"],
         )
         return interpret_reference(sample, Path(spec["truth_landcover"]))
     labelled = gpd.read_file(spec["reference"])
@@ -286,6 +290,65 @@ def estimate_areas(
         "reference_sample": str(out / "reference_sample.gpkg"),
         "n_reference": int(len(sample)),
     }
+
+
+@task(name="field-estimates", **_COMPUTE)
+def field_estimates(
+    classes: str,
+    districts_path: str,
+    run_dir: str,
+    year: int,
+    plots_path: str,
+    segments_path: str | None,
+    frame_sizes: dict[str, int] | None,
+    confidence: float,
+) -> dict[str, str]:
+    """What the field data add: region totals, area-frame (segment) estimates, eradication, production."""
+    from geo.area import (
+        eradication_by_district,
+        production_estimates,
+        region_estimate,
+        segment_estimate,
+        zonal_class_area,
+    )
+
+    out = Path(run_dir)
+    districts = gpd.read_file(districts_path)
+    estimates = pd.read_csv(out / "district_estimates.csv", dtype={"district_id": str})
+    sample = gpd.read_file(out / "reference_sample.gpkg")
+    map_area = zonal_class_area(classes, districts, "district_id")
+    region = region_estimate(map_area, sample, districts, year=year, confidence=confidence)
+    outputs = {"region_estimates": str(write_table(region, out / "region_estimates.csv"))}
+    plots = gpd.read_file(plots_path)
+    eradication = eradication_by_district(
+        plots, districts, estimates=estimates, confidence=confidence
+    )
+    outputs["eradication"] = str(write_table(eradication, out / "eradication.csv"))
+    production = production_estimates(
+        estimates, plots, zones=districts, eradication=eradication, confidence=confidence
+    )
+    outputs["production"] = str(write_table(production, out / "production.csv"))
+    if segments_path and Path(segments_path).exists() and frame_sizes:
+        segments = gpd.read_file(segments_path)
+        rows = []
+        for crop in ("opium_poppy", "cannabis"):
+            frame = segment_estimate(segments, frame_sizes, crop, seed=year, confidence=confidence)
+            rows.append(
+                {
+                    "year": year,
+                    "crop": crop,
+                    "area_ha": frame.total_ha,
+                    "ci_low_ha": frame.ci_low_ha,
+                    "ci_high_ha": frame.ci_high_ha,
+                    "se_ha": frame.se_ha,
+                    "method": frame.method,
+                    "n_segments": frame.n_segments,
+                }
+            )
+        outputs["segment_estimates"] = str(
+            write_table(pd.DataFrame(rows), out / "segment_estimates.csv")
+        )
+    return outputs
 
 
 # --- programmes ---------------------------------------------------------------------------------
