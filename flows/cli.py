@@ -10,6 +10,7 @@ admon token create --team TEAM --role uploader|reviewer|admin
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -33,8 +34,9 @@ token_app = typer.Typer(
 )
 app.add_typer(token_app, name="token")
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (make demo in a log, CI) gets a wide table instead of rich's 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 140)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 WorkspaceOption = Annotated[
     Path,

@@ -1,6 +1,6 @@
 """Fictional districts' names, AD programmes and their built-in effect on cultivation.
 
-Programmes work where poppy is common. In a programme district poppy falls by
+Programmes work where poppy is most common. In a programme district poppy falls by
 40-60 % from the baseline year to the next (one district, when there are three
 or more, is a deliberate "no detectable change" case at about -5 %); outside
 programmes it rises by 5-25 %. Cannabis moves by at most +-10 % everywhere.
@@ -162,8 +162,9 @@ def draw_programmes(
     poppy0 = np.exp(rng.uniform(np.log(0.005), np.log(0.05), n))
     cannabis0 = np.exp(rng.uniform(np.log(0.0015), np.log(0.006), n))
     n_programme = int(np.clip(round(n * 5 / 12), 1, n - 1))
-    chosen = rng.choice(n, size=n_programme, replace=False, p=poppy0 / poppy0.sum())
-    chosen = sorted(int(i) for i in chosen)
+    # Programmes go where poppy is most common, as AD programmes do (and where a survey can
+    # see their effect: a -50 % change on a few hectares is within any district's interval).
+    chosen = sorted(int(i) for i in np.argsort(poppy0)[-n_programme:])
     n_groups = min(4, n_programme)
     order = list(rng.permutation(chosen))
     groups_idx = [[order[i]] for i in range(n_groups)]

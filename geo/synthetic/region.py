@@ -41,7 +41,7 @@ __all__ = ["DemoRegion", "build_demo_region", "GENERATOR_VERSION"]
 
 logger = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"
 """Bumped whenever the same parameters would give different files."""
 COMPLETE_MARKER = ".complete.json"
 N_ORTHOMOSAICS = 5

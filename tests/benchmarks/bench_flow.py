@@ -1,0 +1,130 @@
+"""Benchmark of the whole annual survey flow on the demo region at growing scales.
+
+For each scale K (the synthetic region K times larger, as ``admon demo --scale K``
+builds it) and each number of local Dask workers, one survey year runs end to end
+(``admon run --year Y --n-workers W``) in a fresh workspace, in its own process tree.
+Reported: wall time, throughput (grid pixels x scenes per second), and the peak of the
+summed resident memory of the process and all its children (Dask workers, the temporary
+Prefect server), sampled every 0.2 s.
+
+    .venv/bin/python tests/benchmarks/bench_flow.py [--scales 1 4 16] [--workers 1 2] [--readme]
+
+``--readme`` rewrites the table in tests/benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[2]
+README = Path(__file__).with_name("README.md")
+START, END = "<!-- flow-bench:start -->", "<!-- flow-bench:end -->"
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    total = 0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            total += member.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def run_case(config: Path, year: int, workers: int) -> dict[str, float]:
+    """Run one year in a subprocess; return wall seconds and peak tree RSS in MB."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    command = [sys.executable, "-m", "flows.cli", "run", str(config), "--year", str(year)]
+    command += ["--serial"] if workers == 0 else ["--n-workers", str(workers)]
+    started = time.monotonic()
+    child = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    watched = psutil.Process(child.pid)
+    peak = 0
+    while child.poll() is None:
+        peak = max(peak, _tree_rss(watched))
+        time.sleep(0.2)
+    wall = time.monotonic() - started
+    if child.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{child.stderr.read().decode()[-3000:]}")
+    return {"wall_s": wall, "peak_mb": peak / 2**20}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="0 = serial, no Dask")
+    parser.add_argument("--year", type=int, default=2024)
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--readme", action="store_true", help="write the table into README.md")
+    args = parser.parse_args()
+
+    from flows.demo import demo_config_text
+    from geo.synthetic import build_demo_region
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="admon-bench-flow-"))
+    rows = []
+    for scale in args.scales:
+        started = time.monotonic()
+        region = build_demo_region(workdir / f"region_x{scale}", seed=42, scale=scale)
+        build_s = time.monotonic() - started
+        meta = json.loads((Path(region.root) / "region.json").read_text())
+        pixels = int(meta["width"]) * int(meta["height"])
+        scenes = len(region.scenes[args.year])
+        for workers in args.workers:
+            workspace = workdir / f"ws_x{scale}_w{workers}"
+            workspace.mkdir(parents=True, exist_ok=True)
+            config = workspace / "run.toml"
+            config.write_text(demo_config_text(Path(region.root), workspace, list(region.years)))
+            measured = run_case(config, args.year, workers)
+            row = {
+                "scale": scale,
+                "grid_px": pixels,
+                "districts": meta["n_districts"],
+                "scenes": scenes,
+                "workers": workers,
+                "build_s": build_s,
+                **measured,
+                "mpx_per_s": pixels * scenes / 1e6 / measured["wall_s"],
+            }
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    table = _table(rows, args)
+    print(table)
+    if args.readme:
+        text = README.read_text(encoding="utf-8")
+        block = f"{START}\n{table}\n{END}"
+        if START in text:
+            text = text[: text.index(START)] + block + text[text.index(END) + len(END) :]
+        else:
+            text += "\n" + block + "\n"
+        README.write_text(text, encoding="utf-8")
+
+
+def _table(rows: list[dict], args: argparse.Namespace) -> str:
+    lines = [
+        f"Command: `.venv/bin/python tests/benchmarks/bench_flow.py --scales {' '.join(map(str, args.scales))} "
+        f"--workers {' '.join(map(str, args.workers))} --year {args.year}`",
+        "",
+        "| scale | grid (Mpx) | districts | scenes | Dask workers | region build (s) | run wall (s) | Mpx x scenes / s | peak RSS of all processes (MB) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        workers = "serial" if r["workers"] == 0 else str(r["workers"])
+        lines.append(
+            f"| {r['scale']}x | {r['grid_px'] / 1e6:.2f} | {r['districts']} | {r['scenes']} | {workers} | "
+            f"{r['build_s']:.0f} | {r['wall_s']:.0f} | {r['mpx_per_s']:.2f} | {r['peak_mb']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
