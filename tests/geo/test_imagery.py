@@ -474,3 +474,22 @@ def test_season_mixes_sentinel2_and_landsat_on_one_grid(s2_folder, tmp_path):
     assert season["red"].values[0, 2, 2] == pytest.approx(20000 * 2.75e-5 - 0.2, abs=1e-6)
     assert season["red"].values[1, 4, 4] == pytest.approx(0.25, abs=1e-6)
     assert list(season["source"].values) == [str(landsat), str(folder)]
+
+
+def test_reads_the_demo_generator_layout(tmp_path):
+    """The synthetic region's scenes read the same from their STAC items and folders."""
+    synthetic = pytest.importorskip("geo.synthetic")
+    region = synthetic.build_demo_region(tmp_path / "demo", size=(64, 64))
+    items = region.scenes[min(region.scenes)]
+    first = read_scene(items[0])
+    folder = read_scene(items[0].parent)
+    for band in ("blue", "red", "nir", "swir1", "swir2"):
+        np.testing.assert_array_equal(first[band].values, folder[band].values)
+    with rasterio.open(items[0].parent / f"{items[0].stem}_B04_10m.tif") as src:
+        dn = src.read(1).astype(np.float64)
+    seen = first["valid"].values
+    np.testing.assert_allclose(first["red"].values[seen], ((dn - 1000) / 10000)[seen], atol=1e-6)
+    grid = AnalysisGrid.from_bounds(first.rio.bounds(), first.rio.crs, 10)
+    season = read_season(items, grid)
+    assert season.sizes["time"] == len(items)
+    assert np.all(np.diff(season["time"].values) > np.timedelta64(0, "s"))
