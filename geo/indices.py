@@ -160,7 +160,7 @@ def compute(bands: xr.Dataset, indices: Sequence[str], **constants: Any) -> xr.D
     --------
     >>> import xarray as xr
     >>> refl = xr.Dataset({"red": ("x", [0.1, 0.2]), "nir": ("x", [0.5, 0.2])})
-    >>> compute(refl, ["NDVI"])["NDVI"].values.round(4).tolist()
+    >>> [round(float(v), 4) for v in compute(refl, ["NDVI"])["NDVI"].values]
     [0.6667, 0.0]
     """
     results = {}

@@ -493,3 +493,17 @@ def test_reads_the_demo_generator_layout(tmp_path):
     season = read_season(items, grid)
     assert season.sizes["time"] == len(items)
     assert np.all(np.diff(season["time"].values) > np.timedelta64(0, "s"))
+
+
+def test_s2_plain_band_file_names_without_mtd_use_date_rule(tmp_path):
+    arrays = _s2_known()
+    folder = tmp_path / "S2B_MSIL2A_20250112T040519_N0511_R004_T47QNA_20250112T071523"
+    write_tif(folder / "B04.tif", arrays["red"])
+    write_tif(folder / "B08.tif", arrays["nir"])
+    write_tif(folder / "SCL.tif", arrays["scl"], res=20)
+    with pytest.warns(UserWarning, match="no MTD_MSIL2A.xml; assuming BOA_ADD_OFFSET -1000"):
+        scene = read_scene(folder)
+    assert set(scene.data_vars) == {"red", "nir", "valid"}
+    assert scene["time"].values == np.datetime64("2025-01-12T04:05:19", "ns")
+    assert scene["red"].values[4, 4] == pytest.approx(0.25, abs=1e-6)
+    np.testing.assert_array_equal(~scene["valid"].values, _expected_invalid_10m())
