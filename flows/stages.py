@@ -11,15 +11,18 @@ inputs recomputes nothing.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 from prefect import task
-from prefect.cache_policies import INPUTS, TASK_SOURCE
+from prefect.cache_policies import INPUTS, TASK_SOURCE, CachePolicy
 from prefect.tasks import exponential_backoff
 
 from geo.io import atomic_path
@@ -39,8 +42,32 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-COMPUTE_CACHE = INPUTS + TASK_SOURCE
-"""Cache compute stages on what they are given and on their code."""
+@dataclass
+class AdmonCode(CachePolicy):
+    """Cache key part: a hash of admon's own code (every ``.py`` of geo, models, maps, flows).
+
+    Prefect's ``TASK_SOURCE`` sees only a task's own lines; a stage's numbers also
+    depend on the library code it calls, so a change there must invalidate the cache.
+    """
+
+    def compute_key(self, task_ctx: Any, inputs: Any, flow_parameters: Any, **kwargs: Any) -> str:
+        return admon_code_hash()
+
+
+@functools.cache
+def admon_code_hash() -> str:
+    """sha256 over the source files of admon's packages (computed once per process)."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for package in ("geo", "models", "maps", "flows"):
+        for source in sorted((root / package).rglob("*.py")):
+            digest.update(source.relative_to(root).as_posix().encode())
+            digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+COMPUTE_CACHE = INPUTS + TASK_SOURCE + AdmonCode()
+"""Cache compute stages on what they are given, on their code and on the code they call."""
 
 IO_RETRIES = {"retries": 3, "retry_delay_seconds": exponential_backoff(backoff_factor=2)}
 """Reading inputs can fail for passing reasons (network mounts, object stores)."""

@@ -12,7 +12,8 @@ Baseline
     SE 0.029 ha; ``420`` → 1 ha → SE 0.29 ha). A
     one-district programme uses it as that district's baseline. For several districts
     it is allocated to them by the shares of the baseline year's district estimates
-    (``note`` says so; the shares' own sampling error is not added); without those
+    (``note`` says so), and the shares' sampling error (delta method) joins the
+    rounding error in the allocated baseline's SE; without those
     estimates the district rows have no baseline and the comparison is made on the
     programme-level row only.
     *Derived*: with no reported figure, the baseline is the baseline year's district
@@ -142,8 +143,9 @@ def _programme_rows(
             if len(ids) == 1:
                 row["baseline_ha"] = reported
             elif all(h is not None for h in base_hits.values()) and total > 0:
-                row["baseline_ha"] = reported * hit["area_ha"] / total
-                row["baseline_se_ha"] = reported_se(reported) * hit["area_ha"] / total
+                share, share_se = _share(hit, base_hits.values(), total)
+                row["baseline_ha"] = reported * share
+                row["baseline_se_ha"] = math.hypot(reported_se(reported) * share, reported * share_se)
                 row["baseline_run_id"] = base_run
                 add_note(row, f"reported programme baseline allocated by {by} estimate shares")
             else:
@@ -163,6 +165,21 @@ def _programme_rows(
     if len(ids) > 1:
         rows.append(_all_row(prog, crop, rows, reported, base_run, z))
     return rows
+
+
+def _share(hit: dict[str, Any], hits: Any, total: float) -> tuple[float, float]:
+    """A district's share of the programme's baseline-year estimates, and its SE.
+
+    The share ``s = e_d / sum(e)`` is a ratio of sampled estimates; by the delta method,
+    with districts sampled independently,
+    ``Var(s) = ((1 - s)^2 Var(e_d) + s^2 sum_{j != d} Var(e_j)) / sum(e)^2``.
+    """
+    share = float(hit["area_ha"]) / total
+    variances = [float(h.get("se_ha") or 0.0) ** 2 for h in hits]
+    own = float(hit.get("se_ha") or 0.0) ** 2
+    others = sum(variances) - own
+    variance = ((1 - share) ** 2 * own + share**2 * others) / total**2
+    return share, math.sqrt(max(variance, 0.0))
 
 
 def _all_row(

@@ -147,8 +147,14 @@ def test_reported_programme_baseline_is_allocated_by_baseline_shares_and_summed(
     assert total["baseline_ha"] == 150 and total["area_ha"] == 130
     assert total["se_ha"] == pytest.approx(5.0)
     assert total["ci_low_ha"] == pytest.approx(130 - Z * 5)
-    # "150" has a rounding SE of 1/sqrt(12); the 1:2 split carries a third of it to D01
-    assert d1["baseline_se_ha"] == pytest.approx(1 / math.sqrt(12) / 3)
+    # D01's share s = 100/300 is itself estimated: by the delta method
+    # Var(s) = ((2/3)^2 * 8^2 + (1/3)^2 * 6^2) / 300^2 = 32.444 / 90000, SE(s) = 0.018987;
+    # with the rounding SE of "150" (1/sqrt(12)) carried at the share:
+    # SE = hypot(0.288675 / 3, 150 * 0.018987) = 2.8496 ha
+    share_se = math.sqrt(((2 / 3) ** 2 * 64 + (1 / 3) ** 2 * 36) / 300**2)
+    assert share_se == pytest.approx(0.018987, abs=1e-6)
+    assert d1["baseline_se_ha"] == pytest.approx(math.hypot(1 / math.sqrt(12) / 3, 150 * share_se))
+    assert d1["baseline_se_ha"] == pytest.approx(2.8496, abs=1e-4)
     assert total["change_ci_high_ha"] == pytest.approx(-20 + Z * math.sqrt(25 + 1 / 12))
     assert total["verdict"] == "decrease" and total["n_reference"] == 80
 
