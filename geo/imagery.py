@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -200,9 +201,21 @@ def read_season(
     ImageryError
         No source was usable, or a scene has no acquisition time.
     """
+    specs = [describe_source(source, bands) for source in sources]
+    if bands is None and specs:
+        # read only what every scene has (e.g. no red-edge when Landsat joins Sentinel-2)
+        names = [{b.name for b in spec.bands} for spec in specs]
+        shared = set.intersection(*names)
+        dropped = sorted(set.union(*names) - shared)
+        if dropped:
+            logger.info("bands not in every scene, not read: %s", dropped)
+        specs = [
+            replace(spec, bands=tuple(b for b in spec.bands if b.name in shared)) for spec in specs
+        ]
+        if not shared:
+            raise ImageryError("read_season: the scenes share no band; pass bands=[...]")
     candidates = []
-    for source in sources:
-        spec = describe_source(source, bands)
+    for spec in specs:
         try:
             scene = load_scene(
                 spec,
@@ -235,10 +248,6 @@ def read_season(
     if not scenes:
         raise ImageryError("read_season: no usable scene (all missing the area or fully masked)")
     common = [b for b in COMMON_BANDS if all(b in s for s in scenes)]
-    if bands is None:
-        dropped = sorted({b for s in scenes for b in s.data_vars} - set(common) - {"valid"})
-        if dropped:
-            logger.info("bands not in every scene, dropped: %s", dropped)
     scenes.sort(key=lambda s: s["time"].values)
     keep = [*common, "valid"]
     stack = xr.concat(
