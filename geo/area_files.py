@@ -64,6 +64,16 @@ def _pick_zone_id(zones: gpd.GeoDataFrame, zone_id: str | None) -> str:
     )
 
 
+SAMPLE_DESIGN_COLUMNS = (
+    "stratum",
+    "stratum_pixels",
+    "stratum_area_ha",
+    "stratum_sample_size",
+    "inclusion_probability",
+)
+"""Columns of a ``draw_reference_sample`` output that describe the sampling design."""
+
+
 def _reference_table(reference: gpd.GeoDataFrame, class_map: xr.DataArray, zones, zone_id):
     column = next((c for c in REFERENCE_CLASS_COLUMNS if c in reference.columns), None)
     if column is None:
@@ -98,6 +108,11 @@ def _reference_table(reference: gpd.GeoDataFrame, class_map: xr.DataArray, zones
          "reference_class": reference[column].to_numpy()[usable]},
         geometry=points[usable].to_numpy(), crs=class_map.rio.crs,
     )  # fmt: skip
+    # A sample drawn by draw_reference_sample carries its design (buffer strata and their
+    # true sizes); keep it, or the estimate would be re-stratified by map class alone.
+    for design in SAMPLE_DESIGN_COLUMNS:
+        if design in reference.columns:
+            table[design] = reference[design].to_numpy()[usable]
     joined = gpd.sjoin(table, zones[[zone_id, "geometry"]].to_crs(table.crs), predicate="within")
     table[zone_id] = joined[zone_id][~joined.index.duplicated()].reindex(table.index)
     if table[zone_id].isna().all():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,16 +50,16 @@ def chromium_path() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(playwright_session):
     """Debian's headless chromium driven by Playwright (no browser download), network off."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     executable = chromium_path()
     if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; scripts/system-deps.sh (make test) installs it")
         pytest.skip("chromium not installed: run scripts/system-deps.sh (make test does)")
-    with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
+    instance = playwright_session.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    yield instance
+    instance.close()
 
 
 @dataclass

@@ -6,6 +6,7 @@ a survey team uses it: paste the token, pick the file, press Upload, read the ta
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import threading
@@ -33,15 +34,15 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    sync_api = pytest.importorskip("playwright.sync_api")
+def chromium(playwright_session):
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; scripts/system-deps.sh (make test) installs it")
         pytest.skip("chromium not installed: run scripts/system-deps.sh (make test does)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    browser = playwright_session.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture
