@@ -42,6 +42,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class AdmonCode(CachePolicy):
     """Cache key part: a hash of admon's own code (every ``.py`` of geo, models, maps, flows).

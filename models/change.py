@@ -145,7 +145,9 @@ def _programme_rows(
             elif all(h is not None for h in base_hits.values()) and total > 0:
                 share, share_se = _share(hit, base_hits.values(), total)
                 row["baseline_ha"] = reported * share
-                row["baseline_se_ha"] = math.hypot(reported_se(reported) * share, reported * share_se)
+                row["baseline_se_ha"] = math.hypot(
+                    reported_se(reported) * share, reported * share_se
+                )
                 row["baseline_run_id"] = base_run
                 add_note(row, f"reported programme baseline allocated by {by} estimate shares")
             else:

@@ -46,7 +46,9 @@ def run_case(config: Path, year: int, workers: int) -> dict[str, float]:
     command = [sys.executable, "-m", "flows.cli", "run", str(config), "--year", str(year)]
     command += ["--serial"] if workers == 0 else ["--n-workers", str(workers)]
     started = time.monotonic()
-    child = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     watched = psutil.Process(child.pid)
     peak = 0
     while child.poll() is None:
@@ -59,9 +61,13 @@ def run_case(config: Path, year: int, workers: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 4, 16])
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="0 = serial, no Dask")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="0 = serial, no Dask"
+    )
     parser.add_argument("--year", type=int, default=2024)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--readme", action="store_true", help="write the table into README.md")
