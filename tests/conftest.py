@@ -19,19 +19,12 @@ os.environ.setdefault("DASK_DISTRIBUTED__LOGGING__DISTRIBUTED", "warning")
 os.environ.pop("PREFECT_API_URL", None)
 
 
-import shutil  # noqa: E402
+import importlib.util  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-
-
-def chromium_executable() -> str:
-    """Debian's chromium; missing in CI is a failure (make test installs it), locally a skip."""
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; scripts/system-deps.sh (make test) installs it")
-        pytest.skip("chromium not installed: run scripts/system-deps.sh (make test does)")
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +33,26 @@ def playwright_session():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         yield playwright
+
+
+def _postgis_module():
+    """tests/postgis.py, loaded once per process under one name (conftests are not packages)."""
+    name = "admon_tests_postgis"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("postgis.py"))
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[name])
+    return sys.modules[name]
+
+
+@pytest.fixture(scope="session")
+def postgis_server() -> str:
+    """URL of a PostgreSQL server with PostGIS where tests may create databases."""
+    return _postgis_module().server_url()
+
+
+@pytest.fixture
+def postgis_url(postgis_server: str) -> Iterator[str]:
+    """URL of a fresh database with PostGIS, dropped after the test."""
+    with _postgis_module().fresh_database(postgis_server) as url:
+        yield url

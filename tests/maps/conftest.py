@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.browser import CHROMIUM_ARGS as BASE_CHROMIUM_ARGS
+from tests.browser import chromium_executable
 from tests.maps.builders import RunInputs, make_run_inputs
 
 
@@ -26,37 +27,14 @@ def published_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunInputs, 
 
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # network off: every non-loopback request goes to a closed port
-    "--proxy-server=127.0.0.1:9",
-    "--proxy-bypass-list=<-loopback>",
-]
-
-
-def chromium_path() -> str | None:
-    import shutil
-
-    return next(
-        (p for n in ("chromium", "chromium-browser") if (p := shutil.which(n))),
-        None,
-    )
+# file:// pages only: loopback goes to the closed proxy as well
+CHROMIUM_ARGS = [*BASE_CHROMIUM_ARGS, "--proxy-bypass-list=<-loopback>"]
 
 
 @pytest.fixture(scope="session")
 def browser(playwright_session):
     """Debian's headless chromium driven by Playwright (no browser download), network off."""
-    executable = chromium_path()
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; scripts/system-deps.sh (make test) installs it")
-        pytest.skip("chromium not installed: run scripts/system-deps.sh (make test does)")
+    executable = chromium_executable()
     instance = playwright_session.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
     yield instance
     instance.close()

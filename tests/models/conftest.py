@@ -3,43 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyogrio
 import pytest
-
-
-def _postgis_module():
-    """tests/postgis.py, loaded once per process under one name (conftests are not packages)."""
-    name = "admon_tests_postgis"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).parents[1] / "postgis.py"
-        )
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
-_postgis = _postgis_module()
-
-
-@pytest.fixture(scope="session")
-def postgis_server() -> str:
-    """URL of a PostgreSQL server with PostGIS where tests may create databases."""
-    return _postgis.server_url()
-
-
-@pytest.fixture
-def postgis_url(postgis_server: str) -> Iterator[str]:
-    """URL of a fresh database with PostGIS, dropped after the test."""
-    with _postgis.fresh_database(postgis_server) as url:
-        yield url
-
 
 # -- a stand-in for models.survey.load_plots ----------------------------------------
 # The store tests exercise the store, not the survey reader: this reads GeoJSON

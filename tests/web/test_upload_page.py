@@ -6,8 +6,6 @@ a survey team uses it: paste the token, pick the file, press Upload, read the ta
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import threading
 import time
@@ -15,31 +13,15 @@ import time
 import pytest
 import uvicorn
 
+from tests.browser import CHROMIUM_ARGS, chromium_executable
 from web.app import create_app
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # network off: requests go to a closed proxy port, except loopback (Chromium's
-    # implicit bypass), where the service under test listens
-    "--proxy-server=127.0.0.1:9",
-]
-
 
 @pytest.fixture(scope="module")
 def chromium(playwright_session):
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed; scripts/system-deps.sh (make test) installs it")
-        pytest.skip("chromium not installed: run scripts/system-deps.sh (make test does)")
+    executable = chromium_executable()
     browser = playwright_session.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
