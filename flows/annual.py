@@ -23,7 +23,7 @@ import pandas as pd
 from prefect import flow, get_run_logger, unmapped
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
-from flows import stages
+from flows import outputs, stages
 from flows.config import RunConfig, load_config
 from flows.manifest import RunManifest, fingerprint_inputs
 from geo.io import clean_partial
@@ -150,6 +150,33 @@ def _baseline_estimates(config: RunConfig, year: int, current_run: Path) -> dict
     return found
 
 
+def normalised_districts(config: RunConfig, run_dir: Path) -> str:
+    """Write the run's districts with admon's column names (``district_id``, ``district_name``).
+
+    Every stage reads this copy, so real zone files with other id and name columns work,
+    and the run folder keeps the zones its numbers refer to.
+    """
+    source = config.path(config.inputs.districts)
+    districts = gpd.read_file(source)
+    columns = {
+        config.inputs.district_id: "district_id",
+        config.inputs.district_name: "district_name",
+    }
+    missing = [c for c in columns if c not in districts.columns]
+    if missing:
+        raise ConfigError(
+            f"inputs.districts {source}: no column {missing}; its columns are "
+            f"{[c for c in districts.columns if c != 'geometry']}; set inputs.district_id / "
+            "inputs.district_name"
+        )
+    districts = districts.rename(columns=columns)[["district_id", "district_name", "geometry"]]
+    districts["district_id"] = districts["district_id"].astype(str)
+    if districts["district_id"].duplicated().any():
+        dup = districts.loc[districts["district_id"].duplicated(), "district_id"].iloc[0]
+        raise ConfigError(f"inputs.districts {source}: district id {dup!r} appears twice")
+    return str(stages.write_table(districts, run_dir / "districts.gpkg", layer="districts"))
+
+
 def _grid_for(config: RunConfig, districts_path: Path) -> Any:
     from geo.grid import AnalysisGrid
 
@@ -212,7 +239,7 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
     stage = "ingest"
     try:
         started = time.monotonic()
-        districts_path = str(config.path(config.inputs.districts))
+        districts_path = normalised_districts(config, plan.run_dir)
         grid = _grid_for(config, Path(districts_path))
         first, last = config.survey.season(year)
         checks = stages.check_scene.map(
@@ -275,7 +302,7 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
         linked: dict[str, Any] = {}
         if config.inputs.programmes:
             stage, started = "link", time.monotonic()
-            linked = stages.link_programmes(
+            linked = outputs.link_programmes(
                 str(config.path(config.inputs.programmes)),
                 estimated["district_estimates"],
                 _baseline_estimates(config, year, plan.run_dir),
@@ -287,7 +314,7 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
             )
             manifest.stage_done(stage, time.monotonic() - started, outputs=linked)
 
-        stored = stages.store_results(
+        stored = outputs.store_results(
             config.store_url,
             str(config.workspace),
             plan.run_id,
@@ -299,7 +326,7 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
         manifest.results["stored"] = stored
 
         stage, started = "publish", time.monotonic()
-        published = stages.publish_outputs(
+        published = outputs.publish_outputs(
             config_path, year, str(plan.run_dir), classified, products, estimated, linked
         )
         manifest.stage_done(stage, time.monotonic() - started, outputs=published)

@@ -1,4 +1,4 @@
-"""The stages of the annual survey as Prefect tasks.
+"""The computing stages of the annual survey as Prefect tasks (``flows.outputs`` has the rest).
 
 Each task is a thin wrapper: it calls plain functions from ``geo``, ``models``
 and ``maps``, writes its outputs into the run folder (atomically), and returns
@@ -33,11 +33,10 @@ __all__ = [
     "train_and_classify",
     "estimate_areas",
     "field_estimates",
-    "link_programmes",
-    "store_results",
-    "publish_outputs",
     "COMPUTE_CACHE",
+    "COMPUTE_OPTIONS",
     "IO_RETRIES",
+    "write_table",
 ]
 
 log = logging.getLogger(__name__)
@@ -73,7 +72,8 @@ COMPUTE_CACHE = INPUTS + TASK_SOURCE + AdmonCode()
 IO_RETRIES = {"retries": 3, "retry_delay_seconds": exponential_backoff(backoff_factor=2)}
 """Reading inputs can fail for passing reasons (network mounts, object stores)."""
 
-_COMPUTE = {"cache_policy": COMPUTE_CACHE, "persist_result": True}
+COMPUTE_OPTIONS = {"cache_policy": COMPUTE_CACHE, "persist_result": True}
+"""Task options of a compute stage: cached, with its result persisted for resumed runs."""
 
 
 @contextlib.contextmanager
@@ -150,7 +150,7 @@ def check_scene(source: str, grid: Any, season: tuple[str, str]) -> dict[str, An
 # --- composite, indices, features ---------------------------------------------------------------
 
 
-@task(name="season-products", **_COMPUTE)
+@task(name="season-products", **COMPUTE_OPTIONS)
 def season_products(scenes: list[str], grid: Any, run_dir: str) -> dict[str, str]:
     """Season composite, vegetation indices, seasonal metrics and the classifier's features.
 
@@ -195,7 +195,7 @@ def season_products(scenes: list[str], grid: Any, run_dir: str) -> dict[str, str
 # --- classification -----------------------------------------------------------------------------
 
 
-@task(name="classify", **_COMPUTE)
+@task(name="classify", **COMPUTE_OPTIONS)
 def train_and_classify(
     features_path: str, training_path: str, run_dir: str, seed: int, holdout_fraction: float
 ) -> dict[str, Any]:
@@ -286,7 +286,7 @@ def _attach_map_class(
     return joined
 
 
-@task(name="estimate", **_COMPUTE)
+@task(name="estimate", **COMPUTE_OPTIONS)
 def estimate_areas(
     classes: str, districts_path: str, run_dir: str, year: int, spec: dict[str, Any]
 ) -> dict[str, Any]:
@@ -320,7 +320,7 @@ def estimate_areas(
     }
 
 
-@task(name="field-estimates", **_COMPUTE)
+@task(name="field-estimates", **COMPUTE_OPTIONS)
 def field_estimates(
     classes: str,
     districts_path: str,
@@ -377,197 +377,3 @@ def field_estimates(
             write_table(pd.DataFrame(rows), out / "segment_estimates.csv")
         )
     return outputs
-
-
-# --- programmes ---------------------------------------------------------------------------------
-
-
-@task(name="link-programmes", **_COMPUTE)
-def link_programmes(
-    programmes_path: str,
-    estimates_path: str,
-    baseline_estimates: dict[int, str],
-    districts_path: str,
-    run_dir: str,
-    year: int,
-    classes: str,
-    feedback_path: str | None = None,
-) -> dict[str, Any]:
-    """Change since each AD programme's baseline, the multi-year series, and programme vs other districts.
-
-    Farmer feedback (when a survey export is configured) is shown beside the change.
-    """
-    from models.change import programme_change, programme_series, programme_vs_other
-    from models.change_output import write_programme_change
-    from models.feedback import aggregate_feedback, feedback_beside_change, load_feedback
-    from models.programme import load_programmes
-
-    out = Path(run_dir)
-    districts = gpd.read_file(districts_path)
-    programmes, report = load_programmes(programmes_path, districts=districts)
-    if report.rejected:
-        log.warning(
-            "%s: %d programme rows rejected: %s", programmes_path, report.rejected, report.errors
-        )
-    estimates = _read_estimates(estimates_path)
-    earlier = {y: _read_estimates(p) for y, p in sorted(baseline_estimates.items())}
-    change = programme_change(
-        programmes,
-        estimates,
-        earlier or None,
-        year=year,
-        districts=districts,
-        run_id=out.name,
-        class_map=classes,
-    )
-    if feedback_path and Path(feedback_path).exists():
-        feedback, feedback_report = load_feedback(feedback_path)
-        if feedback_report.rejected:
-            log.warning("%s: %d feedback rows rejected", feedback_path, feedback_report.rejected)
-        summary = aggregate_feedback(feedback)
-        write_table(summary, out / "programme_feedback.csv")
-        change = feedback_beside_change(change, summary)
-    written = write_programme_change(change, out, districts=districts, programmes=programmes)
-    every_year = pd.concat([*earlier.values(), estimates], ignore_index=True)
-    series = programme_series(every_year, programmes)
-    write_table(series, out / "programme_series.csv")
-    outputs = {
-        "programme_change": str(written["csv"]),
-        "programme_series": str(out / "programme_series.csv"),
-    }
-    baseline_years = sorted(y for y in earlier if y < year)
-    if baseline_years:
-        comparison = programme_vs_other(
-            every_year, programmes, baseline_year=baseline_years[0], year=year, districts=districts
-        )
-        write_table(comparison, out / "programme_vs_other.csv")
-        outputs["programme_vs_other"] = str(out / "programme_vs_other.csv")
-    outputs["rows"] = int(len(change))
-    return outputs
-
-
-def _read_estimates(path: str | Path) -> pd.DataFrame:
-    """District estimates of a run, tagged with the run that made them."""
-    table = pd.read_csv(path, dtype={"district_id": str})
-    table["run_id"] = Path(path).parent.name
-    return table
-
-
-# --- store -------------------------------------------------------------------------------------
-
-
-@task(name="store-results", **IO_RETRIES)
-def store_results(
-    store_url: str,
-    workspace: str,
-    run_id: str,
-    districts_path: str,
-    estimates_path: str,
-    programmes_path: str | None = None,
-    change_path: str | None = None,
-) -> dict[str, int]:
-    """Record the run's districts, estimates and programme change in the store (GeoPackage or PostGIS).
-
-    The service's ``/api/v1/estimates`` and the programme series read them from there.
-    """
-    from models.store import open_store
-
-    store = open_store(store_url, workspace=workspace)
-    try:
-        districts = gpd.read_file(districts_path)
-        store.put_districts(districts)
-        estimates = pd.read_csv(estimates_path, dtype={"district_id": str})
-        store.put_estimates(estimates, run_id)
-        counts = {"estimates": len(estimates)}
-        if programmes_path:
-            from models.programme import load_programmes
-
-            programmes, _ = load_programmes(programmes_path, districts=districts)
-            store.put_programmes(programmes)
-            counts["programmes"] = len(programmes)
-        if change_path:
-            change = pd.read_csv(change_path, dtype={"district_id": str})
-            store.put_programme_change(change, run_id)
-            counts["programme_change"] = len(change)
-    finally:
-        store.close()
-    return counts
-
-
-# --- publishing ---------------------------------------------------------------------------------
-
-
-def _optional_frame(path: Path | None, **kwargs: Any) -> gpd.GeoDataFrame | None:
-    if path is None or not Path(path).exists():
-        return None
-    return gpd.read_file(path, **kwargs)
-
-
-@task(name="publish", **IO_RETRIES)
-def publish_outputs(
-    config_path: str,
-    year: int,
-    run_dir: str,
-    classified: dict[str, Any],
-    products: dict[str, str],
-    estimated: dict[str, Any],
-    linked: dict[str, Any],
-) -> dict[str, Any]:
-    """Interactive map, static maps and charts, report, downloads, and the gallery."""
-    import maps
-    from flows.config import load_config
-    from flows.manifest import RunManifest
-
-    config = load_config(config_path)
-    out = Path(run_dir)
-    districts = gpd.read_file(config.path(config.inputs.districts))
-    districts = districts.rename(
-        columns={
-            config.inputs.district_id: "district_id",
-            config.inputs.district_name: "district_name",
-        }
-    )
-    estimates = pd.read_csv(estimated["district_estimates"], dtype={"district_id": str})
-    change = (
-        pd.read_csv(linked["programme_change"], dtype={"district_id": str})
-        if linked.get("programme_change")
-        else None
-    )
-    history = [
-        pd.read_csv(p, dtype={"district_id": str})
-        for p in sorted((config.workspace / "runs").glob("*/*/district_estimates.csv"))
-    ]
-    programmes = None
-    if config.inputs.programmes:
-        from models.programme import load_programmes
-
-        programmes, _ = load_programmes(config.path(config.inputs.programmes), districts=districts)
-    plots = None
-    training = config.path(config.inputs.training_plots, year)
-    if training is not None and training.exists():
-        from models.survey import load_plots
-
-        plots, _ = load_plots(training)
-    manifest = RunManifest.read(out / "manifest.json")
-    manifest["accuracy"] = {
-        "holdout_accuracy": classified.get("holdout_accuracy"),
-        "confusion_matrix": classified.get("confusion"),
-    }
-    paths = maps.publish_run(
-        out,
-        districts=districts,
-        district_estimates=estimates,
-        programme_change=change,
-        class_map=Path(classified["classes"]),
-        ndvi=Path(products["ndvi_median"]),
-        plots=plots,
-        segments=_optional_frame(config.path(config.inputs.segments, year)),
-        programmes=programmes,
-        manifest=manifest,
-        synthetic=config.survey.synthetic,
-        history=pd.concat(history, ignore_index=True) if history else None,
-    )
-    gallery = maps.build_gallery(config.workspace)
-    published = {key: str(value) for key, value in paths.items() if isinstance(value, (str, Path))}
-    published["gallery"] = str(gallery)
-    return published

@@ -90,3 +90,26 @@ def test_missing_input_files_fail_before_any_server_starts(tmp_path):
     config = load_config(_write(tmp_path, MINIMAL))
     with pytest.raises(ImageryError, match="no scene matches inputs.imagery"):
         check_inputs(config, 2025)
+
+
+def test_districts_with_their_own_column_names_are_normalised_for_the_run(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from flows.annual import normalised_districts
+
+    gpd.GeoDataFrame(
+        {"TS_PCODE": ["MMR014001", "MMR014002"], "TS_NAME": ["Lashio", "Hseni"]},
+        geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10)],
+        crs="EPSG:32647",
+    ).to_file(tmp_path / "townships.gpkg")
+    text = MINIMAL.replace('districts = "districts.gpkg"', 'districts = "townships.gpkg"')
+    config = load_config(_write(tmp_path, text + 'district_id = "TS_PCODE"\n'))
+    with pytest.raises(ConfigError, match="no column \\['district_name'\\]"):
+        normalised_districts(config, tmp_path)
+    config = load_config(
+        _write(tmp_path, text + 'district_id = "TS_PCODE"\ndistrict_name = "TS_NAME"\n')
+    )
+    written = gpd.read_file(normalised_districts(config, tmp_path))
+    assert list(written.columns) == ["district_id", "district_name", "geometry"]
+    assert list(written["district_id"]) == ["MMR014001", "MMR014002"]

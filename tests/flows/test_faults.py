@@ -81,8 +81,15 @@ def test_a_killed_run_resumes_and_gives_the_same_estimates(
     config = config_writer(small_region, tmp_path / "ws")
     runs = tmp_path / "ws" / "runs" / str(year)
     command = _admon("run", str(config), "--year", str(year), "--serial")
+    # its own process group, so the kill takes the whole job (the run, its temporary
+    # Prefect server) as a scheduler or a power cut would, and leaves no orphan behind
     victim = subprocess.Popen(
-        command, cwd=REPO, env=_cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        command,
+        cwd=REPO,
+        env=_cli_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 600
     stages_done: list[str] = []
@@ -99,7 +106,7 @@ def test_a_killed_run_resumes_and_gives_the_same_estimates(
     assert victim.poll() is None, (
         f"the run ended before it could be killed: {victim.stderr.read().decode()[-2000:]}"
     )
-    victim.send_signal(signal.SIGKILL)
+    os.killpg(victim.pid, signal.SIGKILL)
     victim.wait(timeout=30)
     killed_manifest = json.loads(next(runs.glob("*/manifest.json")).read_text())
     assert killed_manifest["outcome"] == "running", "the kill must land mid-run"

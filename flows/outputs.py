@@ -1,0 +1,205 @@
+"""The stages of the annual survey that link, store and publish what the computing stages made."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from prefect import task
+
+from flows.stages import COMPUTE_OPTIONS, IO_RETRIES, write_table
+
+__all__ = ["link_programmes", "store_results", "publish_outputs"]
+
+log = logging.getLogger(__name__)
+
+
+# --- programmes ---------------------------------------------------------------------------------
+
+
+@task(name="link-programmes", **COMPUTE_OPTIONS)
+def link_programmes(
+    programmes_path: str,
+    estimates_path: str,
+    baseline_estimates: dict[int, str],
+    districts_path: str,
+    run_dir: str,
+    year: int,
+    classes: str,
+    feedback_path: str | None = None,
+) -> dict[str, Any]:
+    """Change since each AD programme's baseline, the multi-year series, and programme vs other districts.
+
+    Farmer feedback (when a survey export is configured) is shown beside the change.
+    """
+    from models.change import programme_change, programme_series, programme_vs_other
+    from models.change_output import write_programme_change
+    from models.feedback import aggregate_feedback, feedback_beside_change, load_feedback
+    from models.programme import load_programmes
+
+    out = Path(run_dir)
+    districts = gpd.read_file(districts_path)
+    programmes, report = load_programmes(programmes_path, districts=districts)
+    if report.rejected:
+        log.warning(
+            "%s: %d programme rows rejected: %s", programmes_path, report.rejected, report.errors
+        )
+    estimates = _read_estimates(estimates_path)
+    earlier = {y: _read_estimates(p) for y, p in sorted(baseline_estimates.items())}
+    change = programme_change(
+        programmes,
+        estimates,
+        earlier or None,
+        year=year,
+        districts=districts,
+        run_id=out.name,
+        class_map=classes,
+    )
+    if feedback_path and Path(feedback_path).exists():
+        feedback, feedback_report = load_feedback(feedback_path)
+        if feedback_report.rejected:
+            log.warning("%s: %d feedback rows rejected", feedback_path, feedback_report.rejected)
+        summary = aggregate_feedback(feedback)
+        write_table(summary, out / "programme_feedback.csv")
+        change = feedback_beside_change(change, summary)
+    written = write_programme_change(change, out, districts=districts, programmes=programmes)
+    every_year = pd.concat([*earlier.values(), estimates], ignore_index=True)
+    series = programme_series(every_year, programmes)
+    write_table(series, out / "programme_series.csv")
+    outputs = {
+        "programme_change": str(written["csv"]),
+        "programme_series": str(out / "programme_series.csv"),
+    }
+    baseline_years = sorted(y for y in earlier if y < year)
+    if baseline_years:
+        comparison = programme_vs_other(
+            every_year, programmes, baseline_year=baseline_years[0], year=year, districts=districts
+        )
+        write_table(comparison, out / "programme_vs_other.csv")
+        outputs["programme_vs_other"] = str(out / "programme_vs_other.csv")
+    outputs["rows"] = int(len(change))
+    return outputs
+
+
+def _read_estimates(path: str | Path) -> pd.DataFrame:
+    """District estimates of a run, tagged with the run that made them."""
+    table = pd.read_csv(path, dtype={"district_id": str})
+    table["run_id"] = Path(path).parent.name
+    return table
+
+
+# --- store -------------------------------------------------------------------------------------
+
+
+@task(name="store-results", **IO_RETRIES)
+def store_results(
+    store_url: str,
+    workspace: str,
+    run_id: str,
+    districts_path: str,
+    estimates_path: str,
+    programmes_path: str | None = None,
+    change_path: str | None = None,
+) -> dict[str, int]:
+    """Record the run's districts, estimates and programme change in the store (GeoPackage or PostGIS).
+
+    The service's ``/api/v1/estimates`` and the programme series read them from there.
+    """
+    from models.store import open_store
+
+    store = open_store(store_url, workspace=workspace)
+    try:
+        districts = gpd.read_file(districts_path)
+        store.put_districts(districts)
+        estimates = pd.read_csv(estimates_path, dtype={"district_id": str})
+        store.put_estimates(estimates, run_id)
+        counts = {"estimates": len(estimates)}
+        if programmes_path:
+            from models.programme import load_programmes
+
+            programmes, _ = load_programmes(programmes_path, districts=districts)
+            store.put_programmes(programmes)
+            counts["programmes"] = len(programmes)
+        if change_path:
+            change = pd.read_csv(change_path, dtype={"district_id": str})
+            store.put_programme_change(change, run_id)
+            counts["programme_change"] = len(change)
+    finally:
+        store.close()
+    return counts
+
+
+# --- publishing ---------------------------------------------------------------------------------
+
+
+def _optional_frame(path: Path | None, **kwargs: Any) -> gpd.GeoDataFrame | None:
+    if path is None or not Path(path).exists():
+        return None
+    return gpd.read_file(path, **kwargs)
+
+
+@task(name="publish", **IO_RETRIES)
+def publish_outputs(
+    config_path: str,
+    year: int,
+    run_dir: str,
+    classified: dict[str, Any],
+    products: dict[str, str],
+    estimated: dict[str, Any],
+    linked: dict[str, Any],
+) -> dict[str, Any]:
+    """Interactive map, static maps and charts, report, downloads, and the gallery."""
+    import maps
+    from flows.config import load_config
+    from flows.manifest import RunManifest
+
+    config = load_config(config_path)
+    out = Path(run_dir)
+    districts = gpd.read_file(out / "districts.gpkg")
+    estimates = pd.read_csv(estimated["district_estimates"], dtype={"district_id": str})
+    change = (
+        pd.read_csv(linked["programme_change"], dtype={"district_id": str})
+        if linked.get("programme_change")
+        else None
+    )
+    history = [
+        pd.read_csv(p, dtype={"district_id": str})
+        for p in sorted((config.workspace / "runs").glob("*/*/district_estimates.csv"))
+    ]
+    programmes = None
+    if config.inputs.programmes:
+        from models.programme import load_programmes
+
+        programmes, _ = load_programmes(config.path(config.inputs.programmes), districts=districts)
+    plots = None
+    training = config.path(config.inputs.training_plots, year)
+    if training is not None and training.exists():
+        from models.survey import load_plots
+
+        plots, _ = load_plots(training)
+    manifest = RunManifest.read(out / "manifest.json")
+    manifest["accuracy"] = {
+        "holdout_accuracy": classified.get("holdout_accuracy"),
+        "confusion_matrix": classified.get("confusion"),
+    }
+    paths = maps.publish_run(
+        out,
+        districts=districts,
+        district_estimates=estimates,
+        programme_change=change,
+        class_map=Path(classified["classes"]),
+        ndvi=Path(products["ndvi_median"]),
+        plots=plots,
+        segments=_optional_frame(config.path(config.inputs.segments, year)),
+        programmes=programmes,
+        manifest=manifest,
+        synthetic=config.survey.synthetic,
+        history=pd.concat(history, ignore_index=True) if history else None,
+    )
+    gallery = maps.build_gallery(config.workspace)
+    published = {key: str(value) for key, value in paths.items() if isinstance(value, (str, Path))}
+    published["gallery"] = str(gallery)
+    return published
