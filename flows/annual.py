@@ -1,7 +1,9 @@
 """The annual survey flow: a season of imagery and the field data in, hectares per district out.
 
 ``annual_survey`` is the parent flow; its stages (ingest, composite & indices,
-classify, estimate, link, publish) are the tasks of ``flows.stages``. It runs
+classify, estimate, link, publish) are the tasks of ``flows.stages`` and
+``flows.outputs``, each submitted to the flow's task runner: on a Dask cluster they
+run on the workers, and the dask arrays inside them use the whole cluster. It runs
 the same under a Prefect server (scheduled deployments) and without one
 (``admon run``/``admon demo`` start a temporary server by themselves).
 """
@@ -256,18 +258,18 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
         manifest.stage_done(stage, time.monotonic() - started, scenes=records)
 
         stage, started = "composite", time.monotonic()
-        products = stages.season_products(usable, grid, str(plan.run_dir))
+        products = stages.season_products.submit(usable, grid, str(plan.run_dir)).result()
         manifest.stage_done(stage, time.monotonic() - started, outputs=products)
 
         stage, started = "classify", time.monotonic()
         training = str(config.path(config.inputs.training_plots, year))
-        classified = stages.train_and_classify(
+        classified = stages.train_and_classify.submit(
             products["features"],
             training,
             str(plan.run_dir),
             config.classification.seed,
             config.classification.holdout_fraction,
-        )
+        ).result()
         manifest.stage_done(stage, time.monotonic() - started, outputs=classified)
 
         stage, started = "estimate", time.monotonic()
@@ -281,11 +283,11 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
             "min_per_stratum": config.estimation.min_per_stratum,
             "confidence": config.estimation.confidence,
         }
-        estimated = stages.estimate_areas(
+        estimated = stages.estimate_areas.submit(
             classified["classes"], districts_path, str(plan.run_dir), year, spec
-        )
+        ).result()
         estimated.update(
-            stages.field_estimates(
+            stages.field_estimates.submit(
                 classified["classes"],
                 districts_path,
                 str(plan.run_dir),
@@ -294,7 +296,7 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
                 str(config.path(config.inputs.segments, year) or "") or None,
                 config.inputs.segment_frame_sizes,
                 config.estimation.confidence,
-            )
+            ).result()
         )
         manifest.stage_done(stage, time.monotonic() - started, outputs=estimated)
         estimates = pd.read_csv(estimated["district_estimates"], dtype={"district_id": str})
@@ -302,7 +304,7 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
         linked: dict[str, Any] = {}
         if config.inputs.programmes:
             stage, started = "link", time.monotonic()
-            linked = outputs.link_programmes(
+            linked = outputs.link_programmes.submit(
                 str(config.path(config.inputs.programmes)),
                 estimated["district_estimates"],
                 _baseline_estimates(config, year, plan.run_dir),
@@ -311,10 +313,10 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
                 year,
                 classified["classes"],
                 str(config.path(config.inputs.feedback, year) or "") or None,
-            )
+            ).result()
             manifest.stage_done(stage, time.monotonic() - started, outputs=linked)
 
-        stored = outputs.store_results(
+        stored = outputs.store_results.submit(
             config.store_url,
             str(config.workspace),
             plan.run_id,
@@ -322,13 +324,13 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
             estimated["district_estimates"],
             str(config.path(config.inputs.programmes)) if config.inputs.programmes else None,
             linked.get("programme_change"),
-        )
+        ).result()
         manifest.results["stored"] = stored
 
         stage, started = "publish", time.monotonic()
-        published = outputs.publish_outputs(
+        published = outputs.publish_outputs.submit(
             config_path, year, str(plan.run_dir), classified, products, estimated, linked
-        )
+        ).result()
         manifest.stage_done(stage, time.monotonic() - started, outputs=published)
     except Exception as exc:
         manifest.fail(stage, f"{type(exc).__name__}: {exc}")
