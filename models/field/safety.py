@@ -104,7 +104,8 @@ def decode_text(raw: bytes, name: str) -> tuple[str, str | None]:
         return raw.decode("cp1252", errors="replace"), warning
 
 
-def _member_problem(info: zipfile.ZipInfo) -> str | None:
+def member_problem(info: zipfile.ZipInfo) -> str | None:
+    """Why an archive member must not be extracted (outside the archive, a link, encrypted), or None."""
     name = info.filename
     posix = PurePosixPath(name.replace("\\", "/"))
     if posix.is_absolute() or ".." in posix.parts or (len(name) > 1 and name[1] == ":"):
@@ -158,7 +159,7 @@ def _checked_members(zf: zipfile.ZipFile, name: str, limits: Limits) -> list[zip
         )
     declared = 0
     for member in members:
-        problem = _member_problem(member)
+        problem = member_problem(member)
         if problem:
             raise InvalidInputError(f"{name}: member {member.filename!r} {problem}; refused")
         declared += member.file_size

@@ -21,6 +21,7 @@ import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
 
 from models.errors import InvalidInputError
+from models.field.safety import member_problem
 
 __all__ = ["UploadLimits", "UploadTooLargeError", "safe_filename", "screen_upload"]
 
@@ -118,7 +119,12 @@ def _screen_archive(path: Path, name: str, limits: UploadLimits) -> None:
             )
         total = 0
         for member in members:
-            _check_member_path(member.filename, name)
+            problem = member_problem(member)
+            if problem:
+                raise InvalidInputError(
+                    f"{name}: archive member {member.filename!r} {problem}; "
+                    "re-create the archive from the export folder"
+                )
             total += member.file_size
             ratio = member.file_size / max(member.compress_size, 1)
             if member.file_size > _CHUNK_BYTES and ratio > limits.max_compression_ratio:
@@ -136,15 +142,6 @@ def _screen_archive(path: Path, name: str, limits: UploadLimits) -> None:
             if suffix in _TEXT_SUFFIXES and not member.is_dir():
                 with archive.open(member) as fh:
                     _screen_text(fh, f"{name}:{member.filename}", suffix, limits)
-
-
-def _check_member_path(member: str, name: str) -> None:
-    parts = PurePosixPath(member.replace("\\", "/")).parts
-    if member.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
-        raise InvalidInputError(
-            f"{name}: archive member {member!r} points outside the archive "
-            "(absolute path or '..'); re-create the archive from the export folder"
-        )
 
 
 def _screen_text(fh, name: str, suffix: str, limits: UploadLimits) -> None:
