@@ -3,7 +3,9 @@
 ``annual_survey`` is the parent flow; its stages (ingest, composite & indices,
 classify, estimate, link, publish) are the tasks of ``flows.stages`` and
 ``flows.outputs``, each submitted to the flow's task runner: on a Dask cluster they
-run on the workers, and the dask arrays inside them use the whole cluster. It runs
+run on the workers, and the dask arrays inside them use the whole cluster. The
+per-scene checks and the per-district map areas (batches of districts) are mapped
+tasks that run side by side. It runs
 the same under a Prefect server (scheduled deployments) and without one
 (``admon run``/``admon demo`` start a temporary server by themselves).
 """
@@ -283,12 +285,22 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
             "min_per_stratum": config.estimation.min_per_stratum,
             "confidence": config.estimation.confidence,
         }
+        map_area_parts = stages.district_map_area.map(
+            unmapped(classified["classes"]),
+            unmapped(districts_path),
+            stages.district_batches(districts_path),
+        )
         estimated = stages.estimate_areas.submit(
-            classified["classes"], districts_path, str(plan.run_dir), year, spec
+            classified["classes"],
+            districts_path,
+            str(plan.run_dir),
+            year,
+            spec,
+            [part.result() for part in map_area_parts],
         ).result()
         estimated.update(
             stages.field_estimates.submit(
-                classified["classes"],
+                estimated["map_area"],
                 districts_path,
                 str(plan.run_dir),
                 year,

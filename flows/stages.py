@@ -25,12 +25,14 @@ from prefect import task
 from prefect.cache_policies import INPUTS, TASK_SOURCE, CachePolicy
 from prefect.tasks import exponential_backoff
 
-from geo.io import atomic_path
+from geo.io import atomic_path, release_memory
 
 __all__ = [
     "check_scene",
     "season_products",
     "train_and_classify",
+    "district_batches",
+    "district_map_area",
     "estimate_areas",
     "field_estimates",
     "COMPUTE_CACHE",
@@ -81,19 +83,27 @@ def cluster_compute() -> Iterator[None]:
     """Let dask graphs inside a task use the whole Dask cluster when the task runs on one.
 
     On a Dask worker (DaskTaskRunner, or ``--dask-address``), a task's dask arrays
-    would otherwise be computed by that worker's threads alone.
+    would otherwise be computed by that worker's threads alone. On the way out, the
+    memory the stage freed is handed back (``geo.io.release_memory``), so a long run
+    does not carry each stage's high-water mark into the next.
     """
     try:
         from distributed import get_worker
 
         get_worker()
     except (ImportError, ValueError):
-        yield
+        try:
+            yield
+        finally:
+            release_memory()
         return
     from prefect_dask import get_dask_client
 
-    with get_dask_client():
-        yield
+    try:
+        with get_dask_client():
+            yield
+    finally:
+        release_memory()
 
 
 def write_table(table: pd.DataFrame, path: Path, *, layer: str | None = None) -> Path:
@@ -286,16 +296,51 @@ def _attach_map_class(
     return joined
 
 
+DISTRICTS_PER_TASK = 8
+"""Districts measured by one ``district-map-area`` task (192 districts: 24 parallel tasks)."""
+
+
+def district_batches(districts_path: str, size: int = DISTRICTS_PER_TASK) -> list[list[str]]:
+    """The run's district ids in batches of ``size``, in file order."""
+    ids = gpd.read_file(districts_path, columns=["district_id"])["district_id"].astype(str)
+    return [ids[i : i + size].tolist() for i in range(0, len(ids), size)]
+
+
+@task(name="district-map-area", **COMPUTE_OPTIONS)
+def district_map_area(classes: str, districts_path: str, district_ids: list[str]) -> pd.DataFrame:
+    """Hectares of each map class in a batch of districts (a small table).
+
+    Batches run in parallel on the cluster; each reads only its districts' windows of
+    the class map.
+    """
+    from geo.area import zone_class_rows
+
+    districts = gpd.read_file(districts_path)
+    batch = districts[districts["district_id"].astype(str).isin(district_ids)]
+    return zone_class_rows(classes, batch, "district_id")
+
+
 @task(name="estimate", **COMPUTE_OPTIONS)
 def estimate_areas(
-    classes: str, districts_path: str, run_dir: str, year: int, spec: dict[str, Any]
+    classes: str,
+    districts_path: str,
+    run_dir: str,
+    year: int,
+    spec: dict[str, Any],
+    map_area_parts: list[pd.DataFrame],
 ) -> dict[str, Any]:
-    """Mapped area per district, a stratified reference sample, and sample-based estimates with intervals."""
-    from geo.area import district_estimates, zonal_class_area
+    """Mapped area per district, a stratified reference sample, and sample-based estimates with intervals.
+
+    ``map_area_parts`` are the ``district-map-area`` tables of every batch of districts.
+    """
+    from geo.area import combine_zone_class_rows, district_estimates
+    from geo.area_inputs import check_overlap, open_class_map
 
     out = Path(run_dir)
     districts = gpd.read_file(districts_path)
-    map_area = zonal_class_area(classes, districts, "district_id")
+    class_map = open_class_map(classes)
+    check_overlap(districts.to_crs(class_map.rio.crs), class_map)
+    map_area = combine_zone_class_rows(map_area_parts, districts, "district_id")
     write_table(map_area, out / "map_area.csv")
     sample = _reference_sample(classes, districts, spec)
     write_table(sample, out / "reference_sample.gpkg", layer="reference_sample")
@@ -315,6 +360,7 @@ def estimate_areas(
     write_table(with_geometry.to_crs(4326), out / "district_estimates.geojson")
     return {
         "district_estimates": str(out / "district_estimates.csv"),
+        "map_area": str(out / "map_area.csv"),
         "reference_sample": str(out / "reference_sample.gpkg"),
         "n_reference": int(len(sample)),
     }
@@ -322,7 +368,7 @@ def estimate_areas(
 
 @task(name="field-estimates", **COMPUTE_OPTIONS)
 def field_estimates(
-    classes: str,
+    map_area_path: str,
     districts_path: str,
     run_dir: str,
     year: int,
@@ -337,14 +383,13 @@ def field_estimates(
         production_estimates,
         region_estimate,
         segment_estimate,
-        zonal_class_area,
     )
 
     out = Path(run_dir)
     districts = gpd.read_file(districts_path)
     estimates = pd.read_csv(out / "district_estimates.csv", dtype={"district_id": str})
     sample = gpd.read_file(out / "reference_sample.gpkg")
-    map_area = zonal_class_area(classes, districts, "district_id")
+    map_area = pd.read_csv(map_area_path, dtype={"district_id": str})
     region = region_estimate(map_area, sample, districts, year=year, confidence=confidence)
     outputs = {"region_estimates": str(write_table(region, out / "region_estimates.csv"))}
     plots = gpd.read_file(plots_path)

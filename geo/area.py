@@ -39,6 +39,8 @@ from models.errors import InvalidInputError
 
 __all__ = [
     "zonal_class_area",
+    "zone_class_rows",
+    "combine_zone_class_rows",
     "draw_reference_sample",
     "stratified_area_estimate",
     "StratifiedEstimate",
@@ -104,6 +106,29 @@ def zonal_class_area(
     class_map = open_class_map(class_map)
     zones = prepare_zones(zones, zone_id, class_map.rio.crs)
     check_overlap(zones, class_map)
+    return combine_zone_class_rows([zone_class_rows(class_map, zones, zone_id)], zones, zone_id)
+
+
+def zone_class_rows(
+    class_map: str | os.PathLike[str] | xr.DataArray,
+    zones: gpd.GeoDataFrame | str | os.PathLike[str],
+    zone_id: str,
+) -> pd.DataFrame:
+    """The classes found in each zone and their hectares, for one batch of zones.
+
+    The part of :func:`zonal_class_area` that reads the map, for running batches of
+    districts as parallel tasks: each reads only the windows of its own zones. It
+    returns only the classes present (no zero rows) and no error for a batch without
+    valid pixels; :func:`combine_zone_class_rows` assembles the batches into exactly
+    what ``zonal_class_area`` returns for all zones at once.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``<zone_id>, class, area_ha``.
+    """
+    class_map = open_class_map(class_map)
+    zones = prepare_zones(zones, zone_id, class_map.rio.crs)
     weights = pixel_area_ha(class_map, chunks=WINDOW_PX)
     # weighted_sum / weighted_mean of the class values = Σ coverage × pixel area over valid
     # pixels (class codes are >= 1, so the mean is never 0); weighted_frac splits it by class.
@@ -116,29 +141,45 @@ def zonal_class_area(
         output="pandas",
     )
     rows: list[tuple[object, int, float]] = []
-    empty_zones = []
     for record in stats.itertuples(index=False):
         codes = np.asarray(record.unique, dtype="int64")
         if codes.size == 0 or not np.isfinite(record.weighted_mean) or record.weighted_mean == 0:
-            empty_zones.append(getattr(record, zone_id))
             continue
         valid_ha = float(record.weighted_sum) / float(record.weighted_mean)
         for code, frac in zip(
             codes, np.asarray(record.weighted_frac, dtype="float64"), strict=True
         ):
             rows.append((getattr(record, zone_id), int(code), frac * valid_ha))
-    if not rows:
+    return pd.DataFrame(rows, columns=[zone_id, "class", "area_ha"])
+
+
+def combine_zone_class_rows(
+    parts: list[pd.DataFrame], zones: gpd.GeoDataFrame, zone_id: str
+) -> pd.DataFrame:
+    """One :func:`zonal_class_area` table from the :func:`zone_class_rows` of batches of ``zones``.
+
+    Every zone gets a row for every class seen in any zone (``0.0`` where absent), in
+    the order of ``zones``; zones without a valid pixel are named in a warning.
+
+    Raises
+    ------
+    InvalidInputError
+        No zone has a valid pixel.
+    """
+    nonempty = [part for part in parts if len(part)]
+    if not nonempty:
         raise InvalidInputError(
             f"class map has no valid (non-nodata) pixel inside any of the {len(zones)} zones; "
             "check the map's nodata value and that it covers the districts"
         )
+    found = pd.concat(nonempty, ignore_index=True)
+    empty_zones = [z for z in zones[zone_id].tolist() if z not in set(found[zone_id])]
     if empty_zones:
         logger.warning(
             "zones %s have no valid class-map pixel (outside the raster or all nodata); "
             "they are reported with 0 ha for every class",
             empty_zones,
         )
-    found = pd.DataFrame(rows, columns=[zone_id, "class", "area_ha"])
     grid = pd.MultiIndex.from_product(
         [zones[zone_id].tolist(), sorted(found["class"].unique())], names=[zone_id, "class"]
     )

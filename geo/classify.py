@@ -41,7 +41,7 @@ from rasterio.windows import Window
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 
 from geo.features import build_features, training_samples
-from geo.io import TMP_PREFIX, atomic_path, atomic_write_json, atomic_write_text
+from geo.io import TMP_PREFIX, atomic_path, atomic_write_json, atomic_write_text, release_memory
 from geo.landcover import NODATA, name_of
 from models.errors import InvalidInputError
 
@@ -426,6 +426,7 @@ def _write_class_maps(
                 probability_ds.write(percent, window=window)
         _to_cog(classes_src, outputs.classes, tile_px=tile_px, resampling="MODE")
         _to_cog(probability_src, outputs.probability, tile_px=tile_px, resampling="AVERAGE")
+    release_memory()
     atomic_write_text(outputs.confusion, trained.confusion.to_csv())
     logger.info("class map written to %s", outputs.classes)
     return outputs

@@ -24,7 +24,7 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from rasterio.windows import Window
 
-from geo.io import TMP_PREFIX, atomic_path
+from geo.io import TMP_PREFIX, atomic_path, release_memory
 
 __all__ = ["season_composite", "seasonal_metrics", "write_cog", "nan_percentile", "METHODS"]
 
@@ -395,6 +395,7 @@ def write_cog(
             )
     finally:
         scratch.unlink(missing_ok=True)
+        release_memory()
     logger.info("wrote COG %s (%d bands, %s)", final, len(names), dtype.name)
     return final
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 # Prefect: no telemetry, quiet logs, no "database is locked" noise from analytics, its own
 # home (never the developer's ~/.prefect), and patience for a server start on a loaded
 # 2-core machine.
 _PREFECT_HOME = tempfile.mkdtemp(prefix="admon-test-prefect-")
+atexit.register(shutil.rmtree, _PREFECT_HOME, ignore_errors=True)
 os.environ.setdefault("PREFECT_HOME", _PREFECT_HOME)
 os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", os.path.join(_PREFECT_HOME, "storage"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

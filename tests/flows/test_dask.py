@@ -5,9 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 def test_a_local_cluster_with_two_workers_matches_the_serial_run(
     small_region, tmp_path, config_writer, serial_run
 ):
@@ -23,4 +22,35 @@ def test_a_local_cluster_with_two_workers_matches_the_serial_run(
     assert result["run_id"] == serial["run_id"], "same inputs, same run id"
     pd.testing.assert_frame_equal(
         pd.read_csv(result["district_estimates"]), pd.read_csv(serial["district_estimates"])
+    )
+
+
+@pytest.mark.parametrize(
+    ("n_workers", "cores", "shape"),
+    [(1, 2, (1, 2)), (2, 2, (2, 1)), (4, 2, (4, 1)), (2, 8, (2, 4)), (None, 2, (2, 1))],
+)
+def test_the_local_cluster_shares_the_cores_out_among_its_workers(n_workers, cores, shape):
+    from flows.runtime import local_cluster_shape
+
+    assert local_cluster_shape(n_workers, cores=cores) == shape
+
+
+def test_release_memory_hands_freed_memory_back():
+    import numpy as np
+    import psutil
+
+    from geo.io import release_memory
+
+    process = psutil.Process()
+    # Mid-sized blocks (below the mmap threshold) freed under one still in use at the
+    # top of the heap stay in malloc's arena until trimmed.
+    blocks = [np.ones(16_000, dtype=np.float64) for _ in range(2_000)]
+    top = blocks.pop()
+    del blocks
+    before = process.memory_info().rss
+    release_memory()
+    after = process.memory_info().rss
+    assert top.sum() == 16_000
+    assert after < before - 100 * 2**20, (
+        f"resident {before / 2**20:.0f} MB -> {after / 2**20:.0f} MB"
     )

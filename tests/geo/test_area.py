@@ -12,7 +12,13 @@ from pyproj import Geod
 from shapely.geometry import Polygon, box
 
 import geo.sampling as sampling_module
-from geo.area import draw_reference_sample, row_pixel_area_m2, zonal_class_area
+from geo.area import (
+    combine_zone_class_rows,
+    draw_reference_sample,
+    row_pixel_area_m2,
+    zonal_class_area,
+    zone_class_rows,
+)
 from models.errors import InvalidInputError
 
 UTM = "EPSG:32647"
@@ -56,6 +62,27 @@ def test_zonal_area_matches_shapely_areas_of_irregular_polygons(split_map):
         assert got[3] == pytest.approx(geom.difference(west).area / 1e4, rel=1e-9)
     # the quad lies wholly east: explicit zero row for class 1, not a missing row
     assert table.query("district_id == 'D02' and `class` == 1")["area_ha"].item() == 0.0
+
+
+def test_batches_of_zones_combine_to_the_whole_table(split_map, caplog):
+    # Batches run as parallel tasks: a batch that sees only class 3, a batch off the map,
+    # and one in the west must give exactly the all-at-once table, zero rows included.
+    zones = zones_of(
+        box(X0 + 400, Y0 - 500, X0 + 900, Y0),
+        box(X0 - 900, Y0 - 500, X0 - 400, Y0),
+        box(X0, Y0 - 1000, X0 + 250, Y0 - 10),
+        box(X0 + 100.5, Y0 - 700.2, X0 + 650.7, Y0 - 100.1),
+    )
+    whole = zonal_class_area(split_map, zones, "district_id")
+    batches = [zones.iloc[[0]], zones.iloc[[1]], zones.iloc[2:]]
+    parts = [zone_class_rows(split_map, batch, "district_id") for batch in batches]
+    assert parts[1].empty
+    assert sorted(parts[0]["class"]) == [3]
+    combined = combine_zone_class_rows(parts, zones, "district_id")
+    assert combined.equals(whole)
+    assert "D02" in caplog.text
+    with pytest.raises(InvalidInputError, match="no valid"):
+        combine_zone_class_rows([parts[1]], zones.iloc[[1]], "district_id")
 
 
 def test_zones_in_another_crs_are_reprojected(split_map):
