@@ -133,10 +133,15 @@ def programme_chart(
     synthetic: bool = False,
     max_programmes: int = 12,
     names: dict[str, str] | None = None,
+    max_districts: int = 4,
 ) -> Path:
     """One panel per AD programme: district area per year (95% interval) and its baseline.
 
-    ``names`` maps programme ids to names for the panel titles.
+    ``names`` maps programme ids to names for the panel titles. A programme over more
+    than ``max_districts`` districts is drawn as its total per crop (the sum of its
+    districts, intervals combined in quadrature as for independent district samples,
+    against the programme-wide ``ALL`` baseline), since dozens of lines in one panel
+    could not be read.
 
     Returns
     -------
@@ -147,14 +152,18 @@ def programme_chart(
     cols = min(3, len(programmes))
     rows = int(np.ceil(len(programmes) / cols))
     fig, axes = plt.subplots(
-        rows, cols, figsize=(4.2 * cols, 3.3 * rows), squeeze=False, layout="constrained"
+        rows, cols, figsize=(max(4.2 * cols, 8.5), 3.3 * rows), squeeze=False, layout="constrained"
     )
     title = f"AD programmes: cultivation per year against baseline (runs up to {year})"
     fig.suptitle(title, fontsize=12, fontweight="bold")
     for ax, programme_id in zip(axes.flat, programmes, strict=False):
         change = programme_change[programme_change["programme_id"] == programme_id]
-        groups = series[series["programme_id"] == programme_id].groupby(["district_id", "crop"])
-        for k, ((district_id, crop), line) in enumerate(groups):
+        lines = series[series["programme_id"] == programme_id]
+        n_districts = lines["district_id"].nunique()
+        if n_districts > max_districts:
+            lines = _programme_totals(lines, n_districts)
+            change = change[change["district_id"] == "ALL"]
+        for k, ((district_id, crop), line) in enumerate(lines.groupby(["district_id", "crop"])):
             style = {"marker": "os^Dv"[k % 5], "ls": ("-", "-.", ":")[k % 3]}
             colour = _COLOURS.get(crop, "#555555")
             area = line["area_ha"].to_numpy(dtype=float)
@@ -171,7 +180,11 @@ def programme_chart(
                 **style,
                 capsize=3,
                 color=colour,
-                label=f"{district_id} {CROP_LABELS.get(crop, crop)}",
+                label=(
+                    f"all {n_districts} districts {CROP_LABELS.get(crop, crop)}"
+                    if district_id == "ALL"
+                    else f"{district_id} {CROP_LABELS.get(crop, crop)}"
+                ),
             )
             base = change[(change["district_id"] == district_id) & (change["crop"] == crop)]
             if len(base) and pd.notna(base["baseline_ha"].iloc[0]):
@@ -186,7 +199,7 @@ def programme_chart(
         name = (names or {}).get(str(programme_id))
         ax.set_title(f"{programme_id} – {name}" if name else str(programme_id), fontsize=10)
         ax.set_ylabel("hectares")
-        shown = series[series["programme_id"] == programme_id]["year"].tolist()
+        shown = lines["year"].tolist()
         years = sorted({int(y) for y in shown + change["baseline_year"].dropna().tolist()})
         if years:  # whole years only, and a sensible span even for a single run
             ax.set_xticks(years)
@@ -197,3 +210,23 @@ def programme_chart(
         ax.set_axis_off()
     _banner(fig, synthetic)
     return save_figure(fig, out_png, title=title)
+
+
+def _programme_totals(lines: pd.DataFrame, n_districts: int) -> pd.DataFrame:
+    """Sum a programme's district series per crop and year (``district_id`` ``"ALL"``).
+
+    95% half-widths add in quadrature (independent district samples); a year without
+    an estimate for every district is left out rather than drawn as a drop.
+    """
+    frame = lines.assign(half=(lines["ci_high_ha"] - lines["ci_low_ha"]) / 2)
+    totals = frame.groupby(["crop", "year"]).agg(
+        area_ha=("area_ha", "sum"),
+        half=("half", lambda h: float(np.sqrt(np.sum(np.square(h))))),
+        n=("district_id", "nunique"),
+    )
+    totals = totals[totals["n"] == n_districts].reset_index()
+    return totals.assign(
+        district_id="ALL",
+        ci_low_ha=(totals["area_ha"] - totals["half"]).clip(lower=0),
+        ci_high_ha=totals["area_ha"] + totals["half"],
+    )

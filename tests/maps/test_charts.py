@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
 import pandas as pd
+import pytest
 from PIL import Image
 
-from maps.charts import district_chart, programme_series
+from maps.charts import _programme_totals, district_chart, programme_chart, programme_series
 from tests.maps.builders import make_districts, make_estimates
 
 
@@ -34,3 +38,42 @@ def test_district_chart_keeps_the_largest_and_says_so(tmp_path):
         assert image.text["Title"] == (
             "Opium poppy 2025: estimated area per district (ha, 95% interval) – largest 30 of 40"
         )
+
+
+def _wide_programme(n_districts: int):
+    districts = make_districts(n_districts, 1)
+    history = make_estimates(districts, 2024)
+    current = make_estimates(districts, 2025)
+    ids = [*districts["district_id"], "ALL"]
+    change = pd.DataFrame(
+        [
+            {"programme_id": "P1", "district_id": d, "crop": crop, "baseline_year": 2024,
+             "baseline_ha": 100.0}
+            for d in ids
+            for crop in ("opium_poppy", "cannabis")
+        ]
+    )  # fmt: skip
+    return change, programme_series(change, history, current)
+
+
+def test_a_programme_over_many_districts_is_drawn_as_its_total(tmp_path):
+    change, series = _wide_programme(30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a legend of 60 lines collapsed the panel
+        png = programme_chart(change, series, tmp_path / "p.png", year=2025)
+    assert png.exists()
+    poppy = series[series["crop"] == "opium_poppy"]
+    totals = _programme_totals(poppy, 30)
+    assert totals["district_id"].unique().tolist() == ["ALL"]
+    assert totals["year"].tolist() == [2024, 2025]
+    # poppy of district k is 10k ha with a 95% half-width of 1.96 x 1k ha
+    assert totals["area_ha"].tolist() == pytest.approx([10 * 465, 10 * 465])
+    half = 1.96 * np.sqrt(sum(k**2 for k in range(1, 31)))
+    assert (totals["ci_high_ha"] - totals["area_ha"]).tolist() == pytest.approx([half, half])
+
+
+def test_a_year_missing_a_district_is_left_out_of_the_total():
+    _, series = _wide_programme(6)
+    poppy = series[series["crop"] == "opium_poppy"]
+    gap = poppy.drop(poppy[(poppy["year"] == 2024)].index[:1])
+    assert _programme_totals(gap, 6)["year"].tolist() == [2025]
