@@ -71,7 +71,10 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic region.")] = 42,
     serial: Annotated[bool, typer.Option(help="Run without a Dask cluster.")] = False,
     n_workers: Annotated[
-        int | None, typer.Option(help="Local Dask workers (default: one per core).")
+        int | None,
+        typer.Option(
+            help="Local Dask workers, sharing the cores as threads (default: sized by Dask)."
+        ),
     ] = None,  # noqa: UP007
 ) -> None:
     """Build the synthetic demo region, run the annual survey for its years, publish.
@@ -149,7 +152,10 @@ def run(
     ] = None,
     serial: Annotated[bool, typer.Option(help="Run without a Dask cluster.")] = False,
     n_workers: Annotated[
-        int | None, typer.Option(help="Local Dask workers (default: one per core).")
+        int | None,
+        typer.Option(
+            help="Local Dask workers, sharing the cores as threads (default: sized by Dask)."
+        ),
     ] = None,  # noqa: UP007
 ) -> None:
     """Run the annual survey flow on real inputs described by a configuration file."""

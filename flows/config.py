@@ -150,7 +150,7 @@ class DaskConfig(_Section):
     address: str | None = None
     """Address of an existing Dask scheduler (tcp://host:8786); empty for a local cluster."""
     n_workers: int | None = Field(None, ge=1)
-    """Workers of the local cluster; default one per core."""
+    """Workers of the local cluster (the cores shared among them as threads); default sized by Dask."""
     serial: bool = False
     """Run tasks in the flow's own process, without Dask (small runs, debugging)."""
 
