@@ -57,17 +57,68 @@ class RunPlan:
 
 
 def find_scenes(config: RunConfig, year: int) -> list[str]:
-    """Expand the configured imagery patterns for ``year`` into scene paths, sorted."""
+    """The scenes of ``year``: the configured patterns expanded, plus a STAC search's items.
+
+    Items found by ``[inputs.stac]`` are saved (asset links made absolute) under
+    ``<workspace>/stac/<year>/``, so the run's manifest fingerprints exactly the items
+    it used and a rerun reads the same files.
+    """
     found: set[str] = set()
     for pattern in config.inputs.imagery:
         resolved = config.path(pattern, year)
         found.update(glob.glob(str(resolved)))
+    if config.inputs.stac is not None:
+        found.update(_stac_scenes(config, year))
     if not found:
-        raise ImageryError(
-            f"no scene matches inputs.imagery {config.inputs.imagery} for {year} "
-            f"(searched from {config.base_dir}); check the patterns and the {{year}} placeholder"
-        )
+        searched = []
+        if config.inputs.imagery:
+            searched.append(
+                f"no scene matches inputs.imagery {config.inputs.imagery} "
+                f"(searched from {config.base_dir}; check the patterns and the {{year}} "
+                "placeholder)"
+            )
+        if config.inputs.stac is not None:
+            searched.append(
+                f"the STAC search of {config.inputs.stac.catalog} found no item over the "
+                "districts in the season (check collections, max_cloud_cover and the season)"
+            )
+        raise ImageryError(f"no imagery for {year}: " + "; ".join(searched))
     return sorted(found)
+
+
+def _stac_scenes(config: RunConfig, year: int) -> list[str]:
+    from geo.imagery import search_scenes
+    from geo.io import atomic_write_json
+
+    stac = config.inputs.stac
+    assert stac is not None
+    catalog = stac.catalog if "://" in stac.catalog else str(config.path(stac.catalog))
+    districts = gpd.read_file(config.path(config.inputs.districts))
+    bbox = tuple(float(v) for v in districts.to_crs(4326).total_bounds)
+    first, last = config.survey.season(year)
+    items = search_scenes(
+        catalog,
+        bbox,
+        first.isoformat(),
+        last.isoformat(),
+        max_cloud_cover=stac.max_cloud_cover,
+        collections=stac.collections,
+        limit=stac.limit,
+    )
+    folder = config.workspace / "stac" / str(year)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for item in items:
+        item.make_asset_hrefs_absolute()
+        payload = item.to_dict(include_self_link=False, transform_hrefs=False)
+        path = folder / f"{item.id}.json"
+        if not path.exists() or json.loads(path.read_text()) != payload:
+            atomic_write_json(path, payload)
+        paths.append(str(path))
+    for stale in set(folder.glob("*.json")) - {Path(p) for p in paths}:
+        stale.unlink()  # the folder is fingerprinted: it holds this search's items only
+    log.info("STAC search of %s: %d items for %d", catalog, len(paths), year)
+    return paths
 
 
 def _input_files(config: RunConfig, year: int, scenes: list[str]) -> dict[str, list[Path]]:
@@ -218,6 +269,47 @@ def latest_finished_year(config: RunConfig, today: date | None = None) -> int:
     return today.year if today >= end else today.year - 1
 
 
+def _estimate(
+    config: RunConfig, year: int, plan: RunPlan, classes: str, districts_path: str
+) -> dict[str, Any]:
+    """The estimate stage: map area per batch of districts (in parallel), then the
+    sample-based estimates, then what the field data add."""
+    spec = {
+        "interpreter": config.inputs.reference_interpreter,
+        "truth_landcover": str(config.path(config.inputs.truth_landcover, year) or ""),
+        "reference": str(config.path(config.inputs.reference, year) or ""),
+        "n_per_stratum": dict(config.estimation.n_per_stratum),
+        "buffer_px": config.estimation.buffer_px,
+        "seed": config.estimation.sample_seed + year,
+        "min_per_stratum": config.estimation.min_per_stratum,
+        "confidence": config.estimation.confidence,
+    }
+    map_area_parts = stages.district_map_area.map(
+        unmapped(classes), unmapped(districts_path), stages.district_batches(districts_path)
+    )
+    estimated = stages.estimate_areas.submit(
+        classes,
+        districts_path,
+        str(plan.run_dir),
+        year,
+        spec,
+        [part.result() for part in map_area_parts],
+    ).result()
+    estimated.update(
+        stages.field_estimates.submit(
+            estimated["map_area"],
+            districts_path,
+            str(plan.run_dir),
+            year,
+            str(config.path(config.inputs.training_plots, year)),
+            str(config.path(config.inputs.segments, year) or "") or None,
+            config.inputs.segment_frame_sizes,
+            config.estimation.confidence,
+        ).result()
+    )
+    return estimated
+
+
 @flow(name="annual-survey", log_prints=True)
 def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
     """Run the annual survey for one year of a configuration.
@@ -275,41 +367,7 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
         manifest.stage_done(stage, time.monotonic() - started, outputs=classified)
 
         stage, started = "estimate", time.monotonic()
-        spec = {
-            "interpreter": config.inputs.reference_interpreter,
-            "truth_landcover": str(config.path(config.inputs.truth_landcover, year) or ""),
-            "reference": str(config.path(config.inputs.reference, year) or ""),
-            "n_per_stratum": dict(config.estimation.n_per_stratum),
-            "buffer_px": config.estimation.buffer_px,
-            "seed": config.estimation.sample_seed + year,
-            "min_per_stratum": config.estimation.min_per_stratum,
-            "confidence": config.estimation.confidence,
-        }
-        map_area_parts = stages.district_map_area.map(
-            unmapped(classified["classes"]),
-            unmapped(districts_path),
-            stages.district_batches(districts_path),
-        )
-        estimated = stages.estimate_areas.submit(
-            classified["classes"],
-            districts_path,
-            str(plan.run_dir),
-            year,
-            spec,
-            [part.result() for part in map_area_parts],
-        ).result()
-        estimated.update(
-            stages.field_estimates.submit(
-                estimated["map_area"],
-                districts_path,
-                str(plan.run_dir),
-                year,
-                training,
-                str(config.path(config.inputs.segments, year) or "") or None,
-                config.inputs.segment_frame_sizes,
-                config.estimation.confidence,
-            ).result()
-        )
+        estimated = _estimate(config, year, plan, classified["classes"], districts_path)
         manifest.stage_done(stage, time.monotonic() - started, outputs=estimated)
         estimates = pd.read_csv(estimated["district_estimates"], dtype={"district_id": str})
 

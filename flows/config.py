@@ -22,6 +22,7 @@ __all__ = [
     "RunConfig",
     "SurveyConfig",
     "InputsConfig",
+    "StacSearchConfig",
     "GridConfig",
     "ClassificationConfig",
     "EstimationConfig",
@@ -72,6 +73,18 @@ class SurveyConfig(_Section):
         return start, end
 
 
+class StacSearchConfig(_Section):
+    catalog: str
+    """STAC API root URL (e.g. https://earth-search.aws.element84.com/v1) or the path of a
+    static catalogue's catalog.json."""
+    collections: list[str] | None = None
+    """Collection ids to search (e.g. ["sentinel-2-l2a"]); default every collection."""
+    max_cloud_cover: float | None = Field(None, ge=0, le=100)
+    """Leave out items whose eo:cloud_cover (percent) is above this."""
+    limit: int = Field(500, ge=1)
+    """Most items used per survey year."""
+
+
 class InputsConfig(_Section):
     districts: Path
     """Districts (zones) file: GeoPackage, GeoJSON or Shapefile with ids and names."""
@@ -79,8 +92,11 @@ class InputsConfig(_Section):
     """Column of the district identifier."""
     district_name: str = "district_name"
     """Column of the district name."""
-    imagery: list[str] = Field(min_length=1)
+    imagery: list[str] = Field(default_factory=list)
     """Glob patterns of scenes (STAC item JSON, S2 product folders, Landsat MTL), may contain {year}."""
+    stac: StacSearchConfig | None = None
+    """Search a STAC API or catalogue for the season's scenes over the districts (with or
+    instead of ``imagery``)."""
     training_plots: str
     """Field survey plots used to train the classifier, may contain {year}."""
     reference: str | None = None
@@ -97,6 +113,15 @@ class InputsConfig(_Section):
     """Segments in the whole area frame per stratum (N_h), needed with ``segments``."""
     feedback: str | None = None
     """Farmer feedback survey export, may contain {year}."""
+
+    @model_validator(mode="after")
+    def _some_imagery(self) -> InputsConfig:
+        if not self.imagery and self.stac is None:
+            raise ValueError(
+                "no imagery: give inputs.imagery (glob patterns of scenes) or an "
+                "[inputs.stac] section (catalog = STAC API URL or catalog.json)"
+            )
+        return self
 
 
 class GridConfig(_Section):

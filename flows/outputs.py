@@ -10,7 +10,7 @@ import geopandas as gpd
 import pandas as pd
 from prefect import task
 
-from flows.stages import COMPUTE_OPTIONS, IO_RETRIES, write_table
+from flows.stages import COMPUTE_OPTIONS, IO_RETRIES, computes_in_process, write_table
 
 __all__ = ["link_programmes", "store_results", "publish_outputs"]
 
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 
 @task(name="link-programmes", **COMPUTE_OPTIONS)
+@computes_in_process
 def link_programmes(
     programmes_path: str,
     estimates_path: str,
@@ -95,6 +96,7 @@ def _read_estimates(path: str | Path) -> pd.DataFrame:
 
 
 @task(name="store-results", **IO_RETRIES)
+@computes_in_process
 def store_results(
     store_url: str,
     workspace: str,
@@ -142,6 +144,7 @@ def _optional_frame(path: Path | None, **kwargs: Any) -> gpd.GeoDataFrame | None
 
 
 @task(name="publish", **IO_RETRIES)
+@computes_in_process
 def publish_outputs(
     config_path: str,
     year: int,

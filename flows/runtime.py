@@ -10,8 +10,10 @@ one workspace share their cache and different workspaces never collide.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ __all__ = [
     "prefect_api",
     "task_runner",
     "local_cluster_shape",
+    "stop_orphaned_server",
     "DEFAULT_STARTUP_TIMEOUT_S",
     "GDAL_CACHE_MB",
 ]
@@ -70,10 +73,14 @@ def prefect_api() -> Iterator[str]:
     from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    record = _server_record()
+    stop_orphaned_server(record)
     server = SubprocessASGIServer()
     server.start(
         timeout=int(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180"))
     )
+    if server.server_process is not None:
+        _write_server_record(record, server.server_process.pid)
     os.environ["PREFECT_API_URL"] = server.api_url  # inherited by Dask worker processes
     try:
         with temporary_settings({PREFECT_API_URL: server.api_url}):
@@ -84,6 +91,91 @@ def prefect_api() -> Iterator[str]:
     finally:
         os.environ.pop("PREFECT_API_URL", None)
         server.stop()
+        record.unlink(missing_ok=True)
+
+
+def _server_record() -> Path:
+    """Where a command notes its temporary server: in Prefect's home, one per workspace."""
+    home = os.environ.get("PREFECT_HOME") or str(Path.home() / ".prefect")
+    return Path(home) / "temporary-server.json"
+
+
+def _write_server_record(record: Path, server_pid: int) -> None:
+    import psutil
+
+    from geo.io import atomic_write_json
+
+    me = psutil.Process()
+    server = psutil.Process(server_pid)
+    atomic_write_json(
+        record,
+        {
+            "owner_pid": me.pid,
+            "owner_started": me.create_time(),
+            "server_pid": server.pid,
+            "server_started": server.create_time(),
+        },
+    )
+
+
+def stop_orphaned_server(record: Path) -> bool:
+    """Stop the temporary Prefect server of a command that was killed outright.
+
+    SIGKILL or the out-of-memory killer ends an ``admon`` command without its cleanup,
+    and its temporary server would run on (holding memory and a port) with nobody to
+    stop it. The next command of the workspace stops it, but only when the recorded
+    owner is gone and the process is still the very one recorded (same start time).
+
+    Returns
+    -------
+    bool
+        True if an orphaned server was stopped.
+    """
+    import psutil
+
+    try:
+        noted = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return False
+
+    def alive(pid: int, started: float) -> psutil.Process | None:
+        try:
+            process = psutil.Process(pid)
+            return process if abs(process.create_time() - started) < 0.01 else None
+        except (psutil.Error, TypeError):
+            return None
+
+    try:
+        owner = alive(noted["owner_pid"], noted["owner_started"])
+        server = alive(noted["server_pid"], noted["server_started"])
+    except KeyError:
+        owner = server = None
+    if owner is not None:
+        return False  # its command is still running
+    record.unlink(missing_ok=True)
+    if server is None:
+        return False
+    log.warning(
+        "stopping the temporary Prefect server (pid %d) left by a command that was killed",
+        server.pid,
+    )
+    server.terminate()
+    deadline = time.monotonic() + 15
+    while not process_gone(server) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if not process_gone(server):
+        server.kill()
+    return True
+
+
+def process_gone(process: Any) -> bool:
+    """True once ``process`` (a psutil.Process) has ended (a zombie nobody reaps counts)."""
+    import psutil
+
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def _flush_run_logs() -> None:

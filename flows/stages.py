@@ -14,10 +14,10 @@ import contextlib
 import functools
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import geopandas as gpd
 import pandas as pd
@@ -35,6 +35,7 @@ __all__ = [
     "district_map_area",
     "estimate_areas",
     "field_estimates",
+    "computes_in_process",
     "COMPUTE_CACHE",
     "COMPUTE_OPTIONS",
     "IO_RETRIES",
@@ -42,6 +43,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass
@@ -104,6 +108,29 @@ def cluster_compute() -> Iterator[None]:
             yield
     finally:
         release_memory()
+
+
+def computes_in_process(function: Callable[P, R]) -> Callable[P, R]:
+    """Run a small stage's dask computations on the threads of its own process.
+
+    Inside a task on a Dask worker, ``dask.compute`` would otherwise send the graph to
+    the cluster and wait while holding the worker thread. With every thread so held
+    (two district batches on two single-threaded workers) the cluster has no thread
+    left for the graphs and the run waits forever; small reads gain nothing from the
+    cluster anyway. Freed memory is handed back at the end, as after every stage.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        import dask
+
+        try:
+            with dask.config.set(scheduler="threads"):
+                return function(*args, **kwargs)
+        finally:
+            release_memory()
+
+    return wrapper
 
 
 def write_table(table: pd.DataFrame, path: Path, *, layer: str | None = None) -> Path:
@@ -307,6 +334,7 @@ def district_batches(districts_path: str, size: int = DISTRICTS_PER_TASK) -> lis
 
 
 @task(name="district-map-area", **COMPUTE_OPTIONS)
+@computes_in_process
 def district_map_area(classes: str, districts_path: str, district_ids: list[str]) -> pd.DataFrame:
     """Hectares of each map class in a batch of districts (a small table).
 
@@ -321,6 +349,7 @@ def district_map_area(classes: str, districts_path: str, district_ids: list[str]
 
 
 @task(name="estimate", **COMPUTE_OPTIONS)
+@computes_in_process
 def estimate_areas(
     classes: str,
     districts_path: str,
@@ -367,6 +396,7 @@ def estimate_areas(
 
 
 @task(name="field-estimates", **COMPUTE_OPTIONS)
+@computes_in_process
 def field_estimates(
     map_area_path: str,
     districts_path: str,

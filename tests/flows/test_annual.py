@@ -146,3 +146,60 @@ def test_a_rerun_with_unchanged_inputs_recomputes_nothing(
     pd.testing.assert_frame_equal(
         pd.read_csv(again["district_estimates"]), pd.read_csv(first["district_estimates"])
     )
+
+
+def _stac_config(small_region, tmp_path, config_writer, **search: object) -> Path:
+    """A run configuration that finds its scenes in a static STAC catalogue of the region."""
+    import pystac
+
+    catalog = pystac.Catalog(id="small-region", description="the small region's scenes")
+    for path in sorted(Path(small_region.root).glob("imagery/*/*/*.json")):
+        item = pystac.Item.from_file(str(path))
+        item.make_asset_hrefs_absolute()
+        catalog.add_item(item)
+    catalog.normalize_hrefs(str(tmp_path / "catalog"))
+    catalog.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
+    config = config_writer(small_region, tmp_path / "ws")
+    lines = [
+        line
+        for line in config.read_text().splitlines()
+        if not line.startswith("imagery = ")  # scenes come from the search alone
+    ]
+    lines += ["", "[inputs.stac]", f'catalog = "{tmp_path / "catalog" / "catalog.json"}"']
+    lines += [f"{key} = {json.dumps(value)}" for key, value in search.items()]
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
+def test_scenes_found_by_a_stac_search_give_the_same_estimates(
+    small_region, tmp_path, config_writer, serial_flow, serial_run
+):
+    from flows.annual import find_scenes
+    from flows.config import load_config
+
+    year = small_region.years[0]
+    config = _stac_config(small_region, tmp_path, config_writer)
+    scenes = find_scenes(load_config(config), year)
+    assert [Path(s).stem for s in scenes] == sorted(
+        Path(s).stem for s in small_region.scenes[year]
+    ), "the season's items, and only those of that season"
+    result = serial_flow(config_path=str(config), year=year)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(result["district_estimates"]),
+        pd.read_csv(serial_run["results"][year]["district_estimates"]),
+    )
+    manifest = json.loads((Path(result["run_dir"]) / "manifest.json").read_text())
+    fingerprinted = json.dumps(manifest["inputs"])
+    assert str(tmp_path / "ws" / "stac" / str(year)) in fingerprinted
+
+
+def test_a_stac_search_that_finds_nothing_says_what_to_check(
+    small_region, tmp_path, config_writer
+):
+    from flows.annual import find_scenes
+    from flows.config import load_config
+    from models.errors import ImageryError
+
+    config = _stac_config(small_region, tmp_path, config_writer, max_cloud_cover=0)
+    with pytest.raises(ImageryError, match="STAC search .* found no item .* max_cloud_cover"):
+        find_scenes(load_config(config), small_region.years[0])

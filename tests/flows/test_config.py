@@ -67,6 +67,14 @@ def test_season_spans_the_dry_season_before_harvest(tmp_path):
             lambda t: t + '\nreference_interpreter = "synthetic_truth"\n',
             "needs inputs.truth_landcover",
         ),
+        (
+            lambda t: t.replace('imagery = ["imagery/{year}/*/*.json"]\n', ""),
+            "inputs: Value error, no imagery: give inputs.imagery",
+        ),
+        (
+            lambda t: t + '\n[inputs.stac]\ncatalog = "c.json"\nmax_cloud_cover = 120\n',
+            "inputs.stac.max_cloud_cover",
+        ),
     ],
 )
 def test_invalid_configs_name_the_key(tmp_path, edit, expected):

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_a_local_cluster_with_two_workers_matches_the_serial_run(
-    small_region, tmp_path, config_writer, serial_run
+    small_region, tmp_path, config_writer, serial_run, monkeypatch
 ):
+    import functools
+
+    from flows import stages
     from flows.annual import annual_survey
     from flows.runtime import task_runner
 
+    # One district per batch: the batches run at once on both single-threaded workers,
+    # where a task waiting on the cluster for its own reads used to hang the run.
+    batches = functools.partial(stages.district_batches, size=1)
+    monkeypatch.setattr(stages, "district_batches", batches)
     year = small_region.years[0]
     config = config_writer(small_region, tmp_path / "ws")
     runner = task_runner(n_workers=2)
     assert runner.cluster_kwargs["n_workers"] == 2
+    assert runner.cluster_kwargs["threads_per_worker"] == max(1, (os.cpu_count() or 1) // 2)
     result = annual_survey.with_options(task_runner=runner)(config_path=str(config), year=year)
     serial = serial_run["results"][year]
     assert result["run_id"] == serial["run_id"], "same inputs, same run id"
