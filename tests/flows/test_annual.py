@@ -193,9 +193,7 @@ def test_scenes_found_by_a_stac_search_give_the_same_estimates(
     assert str(tmp_path / "ws" / "stac" / str(year)) in fingerprinted
 
 
-def test_a_stac_search_that_finds_nothing_says_what_to_check(
-    small_region, tmp_path, config_writer
-):
+def test_a_stac_search_that_finds_nothing_says_what_to_check(small_region, tmp_path, config_writer):
     from flows.annual import find_scenes
     from flows.config import load_config
     from models.errors import ImageryError
