@@ -269,12 +269,9 @@ def latest_finished_year(config: RunConfig, today: date | None = None) -> int:
     return today.year if today >= end else today.year - 1
 
 
-def _estimate(
-    config: RunConfig, year: int, plan: RunPlan, classes: str, districts_path: str
-) -> dict[str, Any]:
-    """The estimate stage: map area per batch of districts (in parallel), then the
-    sample-based estimates, then what the field data add."""
-    spec = {
+def estimation_spec(config: RunConfig, year: int) -> dict[str, Any]:
+    """What the estimate stage needs from the configuration, as a small dict."""
+    return {
         "interpreter": config.inputs.reference_interpreter,
         "truth_landcover": str(config.path(config.inputs.truth_landcover, year) or ""),
         "reference": str(config.path(config.inputs.reference, year) or ""),
@@ -284,6 +281,14 @@ def _estimate(
         "min_per_stratum": config.estimation.min_per_stratum,
         "confidence": config.estimation.confidence,
     }
+
+
+def _estimate(
+    config: RunConfig, year: int, plan: RunPlan, classes: str, districts_path: str
+) -> dict[str, Any]:
+    """The estimate stage: map area per batch of districts (in parallel), then the
+    sample-based estimates, then what the field data add."""
+    spec = estimation_spec(config, year)
     map_area_parts = stages.district_map_area.map(
         unmapped(classes), unmapped(districts_path), stages.district_batches(districts_path)
     )
