@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,7 +90,8 @@ def main() -> None:
         scenes = len(region.scenes[args.year])
         for workers in args.workers:
             workspace = workdir / f"ws_x{scale}_w{workers}"
-            workspace.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(workspace, ignore_errors=True)  # nothing from an earlier run's cache
+            workspace.mkdir(parents=True)
             config = workspace / "run.toml"
             config.write_text(demo_config_text(Path(region.root), workspace, list(region.years)))
             measured = run_case(config, args.year, workers)
