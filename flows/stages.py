@@ -92,32 +92,33 @@ def cluster_compute() -> Iterator[None]:
     does not carry each stage's high-water mark into the next.
     """
     try:
-        from distributed import get_worker
-
-        get_worker()
-    except (ImportError, ValueError):
-        try:
-            yield
-        finally:
-            release_memory()
-        return
-    from prefect_dask import get_dask_client
-
-    try:
-        with get_dask_client():
+        with _cluster_client():
             yield
     finally:
         release_memory()
 
 
+def _cluster_client() -> contextlib.AbstractContextManager[Any]:
+    """The Dask client of the cluster this task runs on, or nothing outside a worker."""
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return contextlib.nullcontext()
+    from prefect_dask import get_dask_client
+
+    return get_dask_client()
+
+
 def computes_in_process(function: Callable[P, R]) -> Callable[P, R]:
     """Run a small stage's dask computations on the threads of its own process.
 
-    Inside a task on a Dask worker, ``dask.compute`` would otherwise send the graph to
-    the cluster and wait while holding the worker thread. With every thread so held
-    (two district batches on two single-threaded workers) the cluster has no thread
-    left for the graphs and the run waits forever; small reads gain nothing from the
-    cluster anyway. Freed memory is handed back at the end, as after every stage.
+    Inside a task on a Dask worker, ``dask.compute`` would otherwise send each small
+    graph to the cluster and wait for it while holding the worker's thread; small
+    window reads gain nothing from the cluster (district batches at 16x on 2 workers:
+    23 s that way, 13 s in process). Freed memory is handed back at the end, as after
+    every stage.
     """
 
     @functools.wraps(function)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import hashlib
 import json
 import os
@@ -102,8 +103,17 @@ def release_memory() -> None:
     writing the features, 0.37 GB when ``write_cog`` ends with this call).
     ``malloc_trim`` returns it; without glibc this does nothing.
     """
+    libc = _libc()
+    if libc is not None:
+        with contextlib.suppress(AttributeError):
+            libc.malloc_trim(0)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library, looked up once (``find_library`` runs ``ldconfig`` each call)."""
     name = ctypes.util.find_library("c")
-    if not name:
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(name).malloc_trim(0)
+    try:
+        return ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
