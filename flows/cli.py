@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from models.errors import AdmonError
+from core.errors import AdmonError
 
 __all__ = ["app"]
 
@@ -233,8 +233,8 @@ def estimate(
     confidence: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.95,
 ) -> None:
     """Area estimates with confidence intervals from a class map and a reference sample."""
-    from flows.stages import write_table
-    from geo.area import estimate_from_files
+    from core.io import write_table
+    from geo.estimation import estimate_from_files
 
     try:
         table = estimate_from_files(

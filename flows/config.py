@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from geo.sampling import RECOMMENDED_ALLOCATION, RECOMMENDED_BUFFER_PX
-from models.errors import ConfigError
+from core.errors import ConfigError
+from geo.estimation.design import RECOMMENDED_ALLOCATION, RECOMMENDED_BUFFER_PX
 
 __all__ = [
     "RunConfig",
@@ -197,7 +197,7 @@ class RunConfig(_Section):
     @field_validator("estimation", mode="after")
     @classmethod
     def _known_strata(cls, estimation: EstimationConfig) -> EstimationConfig:
-        from geo.sampling import stratum_code
+        from geo.estimation.design import stratum_code
 
         for name in estimation.n_per_stratum:
             try:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geo.io import atomic_write_text
+from core.io import atomic_write_text
 
 __all__ = ["prepare_demo", "demo_config_text", "compare_with_truth", "TruthComparison"]
 
@@ -77,7 +77,7 @@ def prepare_demo(workspace: Path, *, scale: int = 1, seed: int = DEMO_SEED) -> t
     config_path, region
         The TOML configuration and the ``DemoRegion``.
     """
-    from geo.synthetic import build_demo_region
+    from synthetic import build_demo_region
 
     workspace = Path(workspace).resolve()
     name = "demo_region" if scale == 1 else f"demo_region_x{scale}"

@@ -13,12 +13,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from flows.stages import IO_RETRIES
-from geo.io import atomic_path
+from core.io import write_table
+from flows.tasking import IO_RETRIES
 
 __all__ = ["ingest_upload", "export_field_plots", "field_plots_path"]
 
@@ -36,10 +35,7 @@ def export_field_plots(store: Any, workspace: Path, years: list[int]) -> dict[in
     for year in sorted(set(int(y) for y in years)):
         plots = store.get_plots(year=year)
         target = field_plots_path(workspace, year)
-        with atomic_path(target) as tmp:
-            gpd.GeoDataFrame(plots).to_file(
-                tmp, layer="survey_plots", driver="GPKG", engine="pyogrio"
-            )
+        write_table(plots, target, layer="survey_plots")
         written[year] = str(target)
         log.info("%d plots of %d exported to %s", len(plots), year, target)
     return written

@@ -7,18 +7,32 @@ run records the failing stage and the reason.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import platform
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from geo.io import atomic_write_json, sha256_file
+from core.io import atomic_write_json, sha256_file
 
-__all__ = ["RunManifest", "fingerprint_inputs", "package_versions", "TRACKED_PACKAGES"]
+__all__ = [
+    "RunManifest",
+    "StageRecord",
+    "fingerprint_inputs",
+    "package_versions",
+    "TRACKED_PACKAGES",
+]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 TRACKED_PACKAGES = (
     "admon",
@@ -102,6 +116,22 @@ def _now() -> str:
 
 
 @dataclass
+class StageRecord:
+    """What a stage adds to its manifest entry (``outputs`` and any other details)."""
+
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def outputs(self, outputs: T) -> T:
+        """Record the stage's outputs and hand them back."""
+        self.details["outputs"] = outputs
+        return outputs
+
+    def note(self, **details: Any) -> None:
+        """Record other details of the stage (e.g. the scenes it checked)."""
+        self.details.update(details)
+
+
+@dataclass
 class RunManifest:
     """The mutable record of one run, saved as ``manifest.json`` in the run folder."""
 
@@ -143,6 +173,28 @@ class RunManifest:
             {"stage": stage, "status": "completed", "seconds": round(seconds, 2), **details}
         )
         self.save()
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[StageRecord]:
+        """Time one stage and record its outcome: completed with its details, or failed.
+
+        A failure is recorded (stage and reason) and re-raised, so the manifest of a
+        run that stopped says where and why.
+
+        Examples
+        --------
+        >>> with manifest.stage("composite") as stage:  # doctest: +SKIP
+        ...     products = stage.outputs(season_products(...))
+        """
+        started = time.monotonic()
+        record = StageRecord()
+        try:
+            yield record
+        except BaseException as exc:
+            self.fail(name, f"{type(exc).__name__}: {exc}")
+            log.error("run %s failed in stage %s: %s", self.run_id, name, exc)
+            raise
+        self.stage_done(name, time.monotonic() - started, **record.details)
 
     def fail(self, stage: str, reason: str) -> None:
         """Record a permanent failure and save."""

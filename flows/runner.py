@@ -56,7 +56,7 @@ def run_survey(
         log.warning(
             "years %s are not in survey.years of %s; running them anyway", unknown, config_path
         )
-    from flows.annual import check_inputs
+    from flows.plan import check_inputs
 
     for year in chosen:
         check_inputs(config, year)  # fail in a second, before any server or cluster starts

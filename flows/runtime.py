@@ -103,7 +103,7 @@ def _server_record() -> Path:
 def _write_server_record(record: Path, server_pid: int) -> None:
     import psutil
 
-    from geo.io import atomic_write_json
+    from core.io import atomic_write_json
 
     me = psutil.Process()
     server = psutil.Process(server_pid)

@@ -19,31 +19,22 @@ and a pixel split would report the accuracy of recognising fields already seen.
 
 from __future__ import annotations
 
-import json
 import logging
-import platform
-import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import dask
-import dask.array as da
 import geopandas as gpd
-import joblib
 import numpy as np
 import pandas as pd
-import rasterio
-import rasterio.shutil
-import sklearn
 import xarray as xr
-from rasterio.windows import Window
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 
-from geo.features import build_features, training_samples
-from geo.io import TMP_PREFIX, atomic_path, atomic_write_json, atomic_write_text, release_memory
-from geo.landcover import NODATA, name_of
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
+from core.legend import name_of
+from geo.class_maps import ClassificationOutputs, write_class_maps
+from geo.features import build_features
+from geo.model import TrainedClassifier, load_model, save_model
+from geo.training import training_samples
 
 __all__ = [
     "build_features",
@@ -61,48 +52,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 ESTIMATORS = ("random_forest", "hist_gradient_boosting")
-PROBABILITY_NODATA = 255
-"""No-data value of ``class_probability.tif`` (probabilities are 0-100 percent)."""
-
-
-@dataclass(frozen=True)
-class ClassificationOutputs:
-    """Files written by :func:`classify`."""
-
-    classes: Path
-    """``classes.tif``: uint8 legend codes, 0 = no data; COG."""
-    probability: Path
-    """``class_probability.tif``: one uint8 band (percent) per class; COG."""
-    confusion: Path
-    """``confusion_matrix.csv``: held-out pixel counts, rows map class, columns reference class."""
-
-
-@dataclass(frozen=True)
-class TrainedClassifier:
-    """A fitted classifier with what is needed to apply and judge it."""
-
-    model: Any
-    """The fitted scikit-learn estimator; ``model.classes_`` are legend codes."""
-    classes: np.ndarray
-    """Legend codes the model can predict, ascending (``geo.landcover``)."""
-    class_names: tuple[str, ...]
-    """Legend names of ``classes``, same order."""
-    feature_names: tuple[str, ...]
-    """Names of the features the model was trained on, in order."""
-    confusion: pd.DataFrame
-    """Held-out pixel counts: index = map (predicted) class name, columns = reference class name."""
-    holdout_accuracy: float
-    """Overall accuracy on held-out plots' pixels (NaN when no plot could be held out)."""
-    n_train_plots: int
-    """Plots whose pixels trained the model."""
-    n_holdout_plots: int
-    """Plots kept out of training and used for ``confusion``."""
-    train_plot_ids: tuple[str, ...] = field(default=())
-    """Plot ids used for training (as strings)."""
-    holdout_plot_ids: tuple[str, ...] = field(default=())
-    """Plot ids held out for validation (as strings); disjoint from ``train_plot_ids``."""
-    params: dict[str, Any] = field(default_factory=dict)
-    """Training parameters (estimator, seed, holdout fraction, pixel cap, pixel counts)."""
 
 
 def split_plots(
@@ -332,204 +281,4 @@ def classify(
             f"features {list(names)} differ from the model's {list(trained.feature_names)}; "
             "build the features from a season with the same months as the training season"
         )
-    return _write_class_maps(features, trained, Path(out_dir), tile_px=tile_px)
-
-
-def _predict_block(block: np.ndarray, trained: TrainedClassifier) -> tuple[np.ndarray, np.ndarray]:
-    """Class codes ``(y, x)`` and percent probabilities ``(class, y, x)`` of one feature block."""
-    n_features, height, width = block.shape
-    pixels = block.reshape(n_features, -1).T
-    complete = np.isfinite(pixels).all(axis=1)
-    codes = np.full(height * width, NODATA, dtype=np.uint8)
-    percent = np.full((len(trained.classes), height * width), PROBABILITY_NODATA, dtype=np.uint8)
-    if complete.any():
-        probability = trained.model.predict_proba(pixels[complete])
-        codes[complete] = np.asarray(trained.model.classes_)[np.argmax(probability, axis=1)]
-        percent[:, complete] = np.rint(probability * 100).T.astype(np.uint8)
-    return codes.reshape(height, width), percent.reshape(-1, height, width)
-
-
-def _feature_windows(features: xr.DataArray, tile_px: int, batch: int = 2):
-    """Yield ``(Window, block)`` pairs, computing ``batch`` dask blocks at a time (2 cores)."""
-    data = features.data
-    if not isinstance(data, da.Array):
-        data = da.from_array(np.asarray(data), chunks=(-1, tile_px, tile_px))
-    data = data.rechunk({0: -1})
-    y_edges = np.cumsum((0,) + data.chunks[1])
-    x_edges = np.cumsum((0,) + data.chunks[2])
-    index = [(by, bx) for by in range(len(data.chunks[1])) for bx in range(len(data.chunks[2]))]
-    for start in range(0, len(index), batch):
-        chosen = index[start : start + batch]
-        blocks = dask.compute(*[data.blocks[:, by, bx] for by, bx in chosen])
-        for (by, bx), block in zip(chosen, blocks, strict=True):
-            window = Window(int(x_edges[bx]), int(y_edges[by]), block.shape[2], block.shape[1])
-            yield window, block
-
-
-def _to_cog(source: Path, target: Path, *, tile_px: int, resampling: str) -> None:
-    with atomic_path(target) as tmp:
-        rasterio.shutil.copy(
-            source,
-            tmp,
-            driver="COG",
-            compress="DEFLATE",
-            blocksize=tile_px,
-            overview_resampling=resampling,
-        )
-
-
-def _write_class_maps(
-    features: xr.DataArray, trained: TrainedClassifier, out_dir: Path, *, tile_px: int
-) -> ClassificationOutputs:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    grid = {
-        "driver": "GTiff",
-        "width": features.sizes["x"],
-        "height": features.sizes["y"],
-        "crs": features.rio.crs,
-        "transform": features.rio.transform(),
-        "tiled": True,
-        "blockxsize": tile_px,
-        "blockysize": tile_px,
-        "compress": "deflate",
-        "dtype": "uint8",
-    }
-    outputs = ClassificationOutputs(
-        classes=out_dir / "classes.tif",
-        probability=out_dir / "class_probability.tif",
-        confusion=out_dir / "confusion_matrix.csv",
-    )
-    # Blocks go to plain tiled GeoTIFFs first: the COG driver only copies whole datasets.
-    with tempfile.TemporaryDirectory(prefix=TMP_PREFIX, dir=out_dir) as scratch:
-        classes_src = Path(scratch) / "classes.tif"
-        probability_src = Path(scratch) / "class_probability.tif"
-        with (
-            rasterio.open(classes_src, "w", count=1, nodata=NODATA, **grid) as classes_ds,
-            rasterio.open(
-                probability_src,
-                "w",
-                count=len(trained.classes),
-                nodata=PROBABILITY_NODATA,
-                **grid,
-            ) as probability_ds,
-        ):
-            classes_ds.set_band_description(1, "land_cover")
-            classes_ds.update_tags(
-                1, legend=json.dumps({int(c): name_of(c) for c in trained.classes})
-            )
-            for band, name in enumerate(trained.class_names, start=1):
-                probability_ds.set_band_description(band, name)
-            probability_ds.update_tags(units="percent", scale="0-100")
-            for window, block in _feature_windows(features, tile_px):
-                codes, percent = _predict_block(block, trained)
-                classes_ds.write(codes, 1, window=window)
-                probability_ds.write(percent, window=window)
-        _to_cog(classes_src, outputs.classes, tile_px=tile_px, resampling="MODE")
-        _to_cog(probability_src, outputs.probability, tile_px=tile_px, resampling="AVERAGE")
-    release_memory()
-    atomic_write_text(outputs.confusion, trained.confusion.to_csv())
-    logger.info("class map written to %s", outputs.classes)
-    return outputs
-
-
-def _sidecar(path: Path) -> Path:
-    return path.with_suffix(".json")
-
-
-def save_model(trained: TrainedClassifier, path: str | Path) -> Path:
-    """Persist a trained classifier with joblib plus a JSON sidecar describing it.
-
-    Parameters
-    ----------
-    trained : TrainedClassifier
-        The classifier to keep with the run.
-    path : str or Path
-        Target, conventionally ``<run_dir>/model.joblib``; the sidecar is the same
-        name with ``.json`` (feature names, classes, accuracy, library versions).
-
-    Returns
-    -------
-    Path
-        ``path``.
-
-    Examples
-    --------
-    >>> save_model(trained, run_dir / "model.joblib")  # doctest: +SKIP
-    """
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        joblib.dump(trained, tmp, compress=3)
-    atomic_write_json(
-        _sidecar(path),
-        {
-            "feature_names": list(trained.feature_names),
-            "classes": [int(c) for c in trained.classes],
-            "class_names": list(trained.class_names),
-            "holdout_accuracy": trained.holdout_accuracy,
-            "n_train_plots": trained.n_train_plots,
-            "n_holdout_plots": trained.n_holdout_plots,
-            "params": trained.params,
-            "confusion": trained.confusion.to_dict(orient="index"),
-            "versions": _versions(),
-        },
-    )
-    return path
-
-
-def _versions() -> dict[str, str]:
-    return {
-        "python": platform.python_version(),
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-        "joblib": joblib.__version__,
-    }
-
-
-def load_model(path: str | Path) -> TrainedClassifier:
-    """Load a classifier written by :func:`save_model`.
-
-    joblib files are pickles: load only models from runs you trust.
-
-    Parameters
-    ----------
-    path : str or Path
-        The ``.joblib`` file.
-
-    Returns
-    -------
-    TrainedClassifier
-
-    Raises
-    ------
-    InvalidInputError
-        The file does not hold a ``TrainedClassifier`` or disagrees with its sidecar.
-
-    Examples
-    --------
-    >>> trained = load_model(run_dir / "model.joblib")  # doctest: +SKIP
-    >>> classify(build_features(next_season), trained, next_run_dir)  # doctest: +SKIP
-    """
-    path = Path(path)
-    trained = joblib.load(path)
-    if not isinstance(trained, TrainedClassifier):
-        raise InvalidInputError(
-            f"{path} holds a {type(trained).__name__}, not a TrainedClassifier; "
-            "write models with geo.classify.save_model"
-        )
-    sidecar = _sidecar(path)
-    if sidecar.exists():
-        described = json.loads(sidecar.read_text(encoding="utf-8"))
-        if described.get("feature_names") != list(trained.feature_names):
-            raise InvalidInputError(
-                f"{sidecar}: feature_names do not match the model in {path}; "
-                "the two files come from different runs"
-            )
-        saved_with = described.get("versions", {}).get("scikit-learn")
-        if saved_with and saved_with != sklearn.__version__:
-            logger.warning(
-                "%s was saved with scikit-learn %s, running %s: predictions may differ",
-                path,
-                saved_with,
-                sklearn.__version__,
-            )
-    return trained
+    return write_class_maps(features, trained, Path(out_dir), tile_px=tile_px)

@@ -30,6 +30,7 @@ import pystac
 import xarray as xr
 from rasterio.enums import Resampling
 
+from core.errors import ImageryError
 from geo.grid import AnalysisGrid
 from geo.readers.base import (
     COMMON_BANDS,
@@ -45,7 +46,6 @@ from geo.readers.drone import PROFILES, DroneOrtho, SensorProfile, drone_spec
 from geo.readers.landsat import is_landsat, landsat_spec
 from geo.readers.sentinel2 import is_sentinel2_dir, sentinel2_spec
 from geo.readers.stac import search_scenes, stac_spec
-from models.errors import ImageryError
 
 __all__ = [
     "read_scene",

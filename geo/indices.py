@@ -23,7 +23,7 @@ import numpy as np
 import spyndex
 import xarray as xr
 
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 __all__ = ["compute", "BAND_SYMBOLS", "ALIASES", "required_bands", "catalogue_name"]
 

@@ -20,8 +20,8 @@ from urllib.parse import urlparse
 
 from branca.element import Element
 
-from geo.io import atomic_write_text
-from models.errors import AdmonError
+from core.errors import AdmonError
+from core.io import atomic_write_text
 
 __all__ = ["STATIC_DIRNAME", "DROPPED_RESOURCES", "localise_assets", "remote_references"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geo.io import atomic_path
+from core.io import write_table
 
 __all__ = ["DOWNLOAD_NAMES", "estimates_with_geometry", "write_downloads"]
 
@@ -53,13 +53,10 @@ def write_downloads(
         return paths
     spatial = estimates_with_geometry(districts, district_estimates)
     if overwrite or not paths["csv"].exists():
-        with atomic_path(paths["csv"]) as tmp:
-            district_estimates.to_csv(tmp, index=False)
+        write_table(district_estimates, paths["csv"])
     if overwrite or not paths["gpkg"].exists():
-        with atomic_path(paths["gpkg"]) as tmp:
-            spatial.to_file(tmp, driver="GPKG", layer="district_estimates")
+        write_table(spatial, paths["gpkg"], layer="district_estimates")
     if overwrite or not paths["geojson"].exists():
-        with atomic_path(paths["geojson"]) as tmp:
-            spatial.to_crs("EPSG:4326").to_file(tmp, driver="GeoJSON")
+        write_table(spatial.to_crs("EPSG:4326"), paths["geojson"])
     logger.info("district estimate downloads in %s", run_dir)
     return paths

@@ -17,9 +17,9 @@ from typing import Any
 
 import jinja2
 
-from geo.io import atomic_write_text
+from core.errors import InvalidInputError
+from core.io import atomic_write_text
 from maps.site import sync_published_runs
-from models.errors import InvalidInputError
 
 __all__ = ["PUBLISH_RECORD", "GalleryEntry", "list_runs", "build_gallery"]
 

@@ -17,8 +17,8 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
-from geo.landcover import CROPS_OF_INTEREST, LEGEND
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
+from core.legend import CROPS_OF_INTEREST, LEGEND
 
 __all__ = [
     "NO_DATA_COLOUR",

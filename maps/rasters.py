@@ -24,9 +24,9 @@ from rasterio.transform import array_bounds
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import calculate_default_transform, transform_bounds
 
-from geo.io import atomic_path
-from geo.landcover import LEGEND, NODATA
-from models.errors import ImageryError
+from core.errors import ImageryError
+from core.io import atomic_path
+from core.legend import LEGEND, NODATA
 
 __all__ = [
     "RasterPreview",

@@ -14,7 +14,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from geo.io import atomic_write_text
+from core.io import atomic_write_text
 from maps.layers import CROP_LABELS, crops_present
 
 __all__ = ["Figure", "crop_totals", "build_report"]

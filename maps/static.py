@@ -23,8 +23,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar  # noqa: E402
 
-from geo.io import atomic_path  # noqa: E402
-from geo.landcover import LEGEND  # noqa: E402
+from core.io import atomic_path  # noqa: E402
+from core.legend import LEGEND  # noqa: E402
 from maps.layers import CROP_LABELS, NO_DATA_COLOUR, ColourScale, Metric  # noqa: E402
 from maps.rasters import NDVI_CMAP, NDVI_RANGE, class_rgba, read_preview  # noqa: E402
 

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
 from models.field.columns import export_flavour, header_key, header_leaves
 from models.field.safety import check_file_size, decode_text
 from models.field.tabular import sniff_delimiter

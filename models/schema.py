@@ -15,7 +15,7 @@ from __future__ import annotations
 import pandera.pandas as pa
 from pandera.engines.geopandas_engine import Geometry
 
-from geo.landcover import LEGEND
+from core.legend import LEGEND
 
 __all__ = ["PLOT_COLUMNS", "CROPS", "STATUSES", "PLOT_SCHEMA", "PLOT_CRS"]
 

@@ -25,7 +25,7 @@ import pandas as pd
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
 from models.field.archive import read_zip_plots
 from models.field.assemble import LoadOptions, build_plots
 from models.field.base import RawPlots, UnsupportedFormatError
@@ -128,7 +128,7 @@ def load_plots(
     season
         ``(start, end)`` dates, inclusive; rows surveyed outside are rejected.
     strict
-        Raise :class:`~models.errors.InvalidInputError` (with ``.report``) if any row is rejected.
+        Raise :class:`~core.errors.InvalidInputError` (with ``.report``) if any row is rejected.
     source_upload
         Value of the ``source_upload`` column (default: the file name).
     team

@@ -30,7 +30,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from models.errors import ConfigError, InvalidInputError, NotFoundError, StoreError
+from core.errors import ConfigError, InvalidInputError, NotFoundError, StoreError
 from models.store import (
     Store,
     UploadLimits,

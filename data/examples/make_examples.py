@@ -29,7 +29,7 @@ from pathlib import Path
 import geopandas as gpd
 from shapely.geometry import Point, Polygon
 
-from geo.io import atomic_path, atomic_write_text
+from core.io import atomic_path, atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 SIDE_DEG = 0.0005  # about 52 m east-west and 55 m north-south at 20.2 N: about 0.29 ha

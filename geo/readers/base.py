@@ -26,9 +26,9 @@ from affine import Affine
 from rasterio.enums import Resampling
 from rasterio.warp import transform_bounds
 
+from core.errors import AllMaskedError, ImageryError, NoOverlapError
 from geo.grid import AnalysisGrid
 from geo.readers.blocks import clear_block, lazy_blocks, scene_block
-from models.errors import ImageryError
 
 __all__ = [
     "BandFile",
@@ -63,14 +63,6 @@ COMMON_BANDS = (
 """admon's band names, in spectral order."""
 
 DEFAULT_CHUNK_PX = 512
-
-
-class NoOverlapError(ImageryError):
-    """The scene's footprint does not intersect the analysis grid."""
-
-
-class AllMaskedError(ImageryError):
-    """The scene has no clear pixel over the analysis grid (cloud, no data)."""
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from rasterio.enums import MaskFlags, Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
+from core.errors import ImageryError
 from geo.grid import AnalysisGrid
 from geo.readers.masks import clear_from_mask
-from models.errors import ImageryError
 
 if TYPE_CHECKING:
     from geo.readers.base import BandFile, MaskFile

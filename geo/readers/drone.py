@@ -18,8 +18,8 @@ import rasterio
 import rasterio.errors
 from rasterio.enums import ColorInterp
 
+from core.errors import ImageryError
 from geo.readers.base import COMMON_BANDS, BandFile, MaskFile, SceneSpec
-from models.errors import ImageryError
 
 __all__ = ["SensorProfile", "PROFILES", "DroneOrtho", "drone_spec"]
 

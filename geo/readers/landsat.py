@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import ImageryError
 from geo.readers.base import BandFile, MaskFile, SceneSpec
-from models.errors import ImageryError
 
 __all__ = ["OLI_BANDS", "is_landsat", "read_mtl", "landsat_spec"]
 

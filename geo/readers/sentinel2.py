@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from defusedxml import ElementTree
 
+from core.errors import ImageryError
 from geo.readers.base import BandFile, MaskFile, SceneSpec
-from models.errors import ImageryError
 
 __all__ = ["S2_BANDS", "S2Metadata", "read_mtd", "is_sentinel2_dir", "sentinel2_spec"]
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pystac
 
+from core.errors import ImageryError
 from geo.readers.base import BandFile, MaskFile, SceneSpec
-from models.errors import ImageryError
 
 __all__ = ["stac_spec", "load_item", "search_scenes"]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
 from models.field.base import RawPlots
 from models.field.columns import header_key, resolve_columns
 from models.field.safety import check_file_size, safe_extract_zip

@@ -9,7 +9,7 @@ import pandas as pd
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 __all__ = ["RawPlots", "UnsupportedFormatError"]
 

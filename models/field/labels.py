@@ -16,7 +16,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from geo.landcover import LEGEND
+from core.legend import LEGEND
 from models.schema import CROPS
 
 __all__ = [

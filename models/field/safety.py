@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 import defusedxml.ElementTree as DefusedET
 from defusedxml import DefusedXmlException
 
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 __all__ = [
     "Limits",

@@ -19,7 +19,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
 from models.field.base import RawPlots
 from models.field.safety import check_file_size, check_zip
 from models.field.tabular import plots_from_table, unique_headers

@@ -20,7 +20,7 @@ import pandas as pd
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
 from models.field.base import RawPlots
 from models.field.columns import export_flavour, find_lonlat_columns
 from models.field.geotext import (

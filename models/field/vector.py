@@ -21,7 +21,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 from shapely.geometry import shape
 
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
 from models.field.base import RawPlots
 from models.field.columns import export_flavour
 from models.field.safety import check_file_size, check_xml_safe, decode_text, safe_extract_zip

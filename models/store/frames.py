@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 __all__ = [
     "json_records",

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeEngine
 
-from models.errors import StoreError
+from core.errors import StoreError
 from models.store.base import Store
 from models.store.geometry import GpkgGeometry
 from models.store.schema import WGS84

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import TypeEngine
 
-from models.errors import StoreError
+from core.errors import StoreError
 from models.store.base import Store
 from models.store.geometry import PostgisGeometry
 

@@ -13,25 +13,21 @@ from collections.abc import Callable
 from sqlalchemy import Column, Double, Index, Integer, MetaData, Table, Text
 from sqlalchemy.types import TypeEngine
 
+from models import schema
+
 __all__ = ["PLOT_COLUMNS", "ESTIMATE_COLUMNS", "build_metadata", "WGS84"]
 
 WGS84 = 4326
 
-#: Typed columns of ``survey_plots``, in the order of ``models.schema.PLOT_COLUMNS``
-#: (besides fid, upload_id, uploaded_by, year, attributes and geom). Numbers are
+_NUMERIC_PLOT_COLUMNS = ("gps_accuracy_m", "measured_area_ha", "yield_kg_ha")
+
+#: Typed columns of ``survey_plots``: ``models.schema.PLOT_COLUMNS`` in order, without the
+#: geometry (besides fid, upload_id, uploaded_by, year, attributes and geom). Numbers are
 #: DOUBLE: a GeoPackage FLOAT column is read back by GDAL as 32-bit.
 PLOT_COLUMNS: dict[str, type[TypeEngine]] = {
-    "plot_id": Text,
-    "crop": Text,
-    "status": Text,
-    "survey_date": Text,
-    "team": Text,
-    "gps_accuracy_m": Double,
-    "measured_area_ha": Double,
-    "district_id": Text,
-    "source_upload": Text,
-    "land_cover": Text,
-    "yield_kg_ha": Double,
+    name: Double if name in _NUMERIC_PLOT_COLUMNS else Text
+    for name in schema.PLOT_COLUMNS
+    if name != "geometry"
 }
 
 #: Typed columns of ``estimates`` (the published district_estimates.csv columns).

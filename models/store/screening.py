@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
 
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
 from models.field.safety import member_problem
 
 __all__ = ["UploadLimits", "UploadTooLargeError", "safe_filename", "screen_upload"]

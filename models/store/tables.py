@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import delete, select
 
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
 from models.store.frames import (
     clean_value,
     column_kinds,

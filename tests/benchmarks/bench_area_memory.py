@@ -21,7 +21,7 @@ from affine import Affine
 from rasterio.windows import Window
 from shapely.geometry import box
 
-from geo.area import (
+from geo.estimation import (
     RECOMMENDED_ALLOCATION,
     RECOMMENDED_BUFFER_PX,
     draw_reference_sample,

@@ -77,7 +77,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from flows.demo import demo_config_text
-    from geo.synthetic import build_demo_region
+    from synthetic import build_demo_region
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="admon-bench-flow-"))
     rows = []

@@ -1,6 +1,6 @@
 """Honesty check of the area estimates: do 95% intervals hold the true areas ~95% of the time?
 
-For each seed the demo generator draws a known truth (``geo.synthetic.generate_truth``);
+For each seed the demo generator draws a known truth (``synthetic.generate_truth``);
 a class map is made from it with realistic, spatially structured errors; the
 pipeline's own functions then measure mapped area, draw the stratified reference
 sample, label it from the truth (as ``interpret_reference`` does) and estimate
@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from geo.area import (
+from core.legend import CROPS_OF_INTEREST, code_of, name_of
+from geo.estimation import (
     RECOMMENDED_ALLOCATION,
     RECOMMENDED_BUFFER_PX,
     district_estimates,
@@ -41,8 +42,7 @@ from geo.area import (
     region_estimate,
     zonal_class_area,
 )
-from geo.landcover import CROPS_OF_INTEREST, code_of, name_of
-from geo.synthetic import generate_truth
+from synthetic import generate_truth
 
 BUFFER_PX = RECOMMENDED_BUFFER_PX
 

@@ -25,7 +25,7 @@ from affine import Affine
 from rasterio.transform import xy
 from shapely.geometry import Point, box
 
-from geo.landcover import name_of
+from core.legend import name_of
 
 CRS = "EPSG:32647"
 PIXEL_M = 10.0

@@ -14,6 +14,7 @@ import rasterio
 import xarray as xr
 from shapely.geometry import Point, box
 
+from core.errors import InvalidInputError
 from geo.classify import (
     ClassificationOutputs,
     TrainedClassifier,
@@ -27,7 +28,6 @@ from geo.classify import (
     training_samples,
 )
 from geo.features import feature_names_for
-from models.errors import InvalidInputError
 from tests.geo.classify_fixtures import (
     CRS,
     DATES,
@@ -396,7 +396,7 @@ def test_features_round_trip_through_a_cog_as_the_flow_reads_them(
 
 def test_classify_computes_one_chunk_at_a_time(features, trained, outputs, tmp_path, monkeypatch):
     """Chunks are computed and predicted in turn: never more than two chunks are waiting."""
-    import geo.classify
+    import geo.class_maps
 
     events: list[str] = []
 
@@ -404,13 +404,13 @@ def test_classify_computes_one_chunk_at_a_time(features, trained, outputs, tmp_p
         events.append("computed")
         return block
 
-    predict = geo.classify._predict_block
+    predict = geo.class_maps._predict_block
 
     def predict_and_record(block, model):
         events.append("predicted")
         return predict(block, model)
 
-    monkeypatch.setattr(geo.classify, "_predict_block", predict_and_record)
+    monkeypatch.setattr(geo.class_maps, "_predict_block", predict_and_record)
     small = features.chunk({"y": 48, "x": 48})
     meta = np.empty((0, 0, 0), dtype=np.float32)  # no call on an empty block to infer it
     small = small.copy(data=small.data.map_blocks(record, dtype=np.float32, meta=meta))

@@ -14,6 +14,7 @@ import pytest
 import rasterio
 from rasterio.warp import transform_bounds
 
+from core.errors import ImageryError
 from geo.grid import AnalysisGrid
 from geo.imagery import (
     AllMaskedError,
@@ -24,7 +25,6 @@ from geo.imagery import (
     read_season,
     search_scenes,
 )
-from models.errors import ImageryError
 from tests.geo.fixtures_imagery import (
     LEFT,
     TOP,
@@ -478,7 +478,7 @@ def test_season_mixes_sentinel2_and_landsat_on_one_grid(s2_folder, tmp_path):
 
 def test_reads_the_demo_generator_layout(tmp_path):
     """The synthetic region's scenes read the same from their STAC items and folders."""
-    synthetic = pytest.importorskip("geo.synthetic")
+    synthetic = pytest.importorskip("synthetic")
     region = synthetic.build_demo_region(tmp_path / "demo", size=(64, 64))
     items = region.scenes[min(region.scenes)]
     first = read_scene(items[0])

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from core.errors import InvalidInputError
 from geo.indices import catalogue_name, compute, required_bands
-from models.errors import InvalidInputError
 
 # pixel 0: vegetation; 1: red = nir = 0 and green + red - blue = 0 (0/0); 2: red missing
 REFLECTANCE = {

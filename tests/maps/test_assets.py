@@ -6,8 +6,8 @@ import folium
 import pytest
 from folium.plugins import Fullscreen, HeatMap
 
+from core.errors import AdmonError
 from maps.assets import localise_assets, remote_references
-from models.errors import AdmonError
 
 
 def test_leaflet_and_fullscreen_are_copied_and_cdn_links_dropped(tmp_path):

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from core.errors import InvalidInputError
 from maps import build_gallery, list_runs
-from models.errors import InvalidInputError
 
 
 def _run(workspace, year, run_id, created, files=("map.html", "thumbnail.png"), **extra):

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_rgb
 
+from core.errors import InvalidInputError
 from maps.layers import METRICS, ColourScale, colour_scale, district_table
-from models.errors import InvalidInputError
 from tests.maps.builders import make_districts, make_estimates, make_run_inputs
 
 AREA, DENSITY, CHANGE = METRICS

@@ -13,8 +13,8 @@ from matplotlib.colors import to_rgb
 from PIL import Image
 
 import maps
-from geo.landcover import LEGEND
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
+from core.legend import LEGEND
 from tests.maps.builders import make_districts, make_estimates
 
 

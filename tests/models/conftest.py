@@ -37,8 +37,8 @@ class StandInReport:
 
 
 def standin_load_plots(path, *, strict=False, source_upload=None, team=None, **_):
-    from geo.landcover import LEGEND
-    from models.errors import InvalidInputError
+    from core.errors import InvalidInputError
+    from core.legend import LEGEND
 
     try:
         plots = pyogrio.read_dataframe(path)

@@ -30,7 +30,7 @@ Z = 1.959963984540054
 
 
 def _est(year: int, rows: list[tuple[str, str, float, float]], run_id: str | None = None):
-    """District estimates as geo.area.district_estimates publishes them (normal 95% CI)."""
+    """District estimates as geo.estimation.district_estimates publishes them (normal 95% CI)."""
     table = pd.DataFrame(
         [
             dict(
@@ -310,7 +310,7 @@ def _class_map(path, poppy_block, cannabis_block=None):
 
 
 def test_programme_area_rows_use_the_class_map_and_the_district_ratio(tmp_path):
-    pytest.importorskip("geo.area")
+    pytest.importorskip("geo.estimation")
     # poppy: 10 × 10 pixels = 1 ha, all inside the programme polygon (rows/cols 0-19 = 200 m)
     class_map = _class_map(tmp_path / "classes.tif", (0, 10, 0, 10), (50, 60, 50, 60))
     area = box(500_000, 2_300_800, 500_200, 2_301_000)
@@ -347,7 +347,7 @@ def test_programme_area_rows_use_the_class_map_and_the_district_ratio(tmp_path):
 
 @pytest.fixture(scope="module")
 def demo_truth():
-    synthetic = pytest.importorskip("geo.synthetic")
+    synthetic = pytest.importorskip("synthetic")
     return synthetic.generate_truth(42, size=(400, 300), n_districts=12)
 
 
@@ -450,7 +450,7 @@ def test_reported_rounding_keeps_small_areas_from_false_verdicts():
 
 
 def test_programme_area_baseline_derived_from_the_baseline_class_map(tmp_path):
-    pytest.importorskip("geo.area")
+    pytest.importorskip("geo.estimation")
     area = box(500_000, 2_300_800, 500_200, 2_301_000)
     programmes = gpd.GeoDataFrame(
         [_programme("P4", ["D01"]) | {"geometry_source": "area"}], geometry=[area], crs="EPSG:32647"
@@ -479,7 +479,7 @@ def test_programme_area_baseline_derived_from_the_baseline_class_map(tmp_path):
 
 
 def test_estimates_without_needed_columns_are_refused_clearly():
-    from models.errors import InvalidInputError
+    from core.errors import InvalidInputError
 
     programmes = pd.DataFrame([_programme("P1", ["D01"])])
     table = _est(2025, [("D01", "opium_poppy", 1, 1)]).drop(columns=["ci_low_ha"])

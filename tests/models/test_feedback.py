@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
 from models.feedback import (
     aggregate_feedback,
     feedback_beside_change,
@@ -175,8 +175,8 @@ def test_committed_kobo_example_loads():
 
 
 def test_demo_household_survey_round_trips(tmp_path):
-    synthetic_feedback = pytest.importorskip("geo.synthetic.feedback")
-    from geo.synthetic import generate_truth
+    synthetic_feedback = pytest.importorskip("synthetic.feedback")
+    from synthetic import generate_truth
 
     truth = generate_truth(42, size=(300, 240), n_districts=6)
     year = max(truth.years)

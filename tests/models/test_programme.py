@@ -13,7 +13,7 @@ import pytest
 from openpyxl import Workbook
 from shapely.geometry import box
 
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
 from models.programme import PROGRAMME_COLUMNS, load_programmes, programmes_to_table
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "examples"

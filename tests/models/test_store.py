@@ -18,7 +18,7 @@ import pytest
 import shapely
 from shapely.geometry import Point, box
 
-from models.errors import InvalidInputError, NotFoundError
+from core.errors import InvalidInputError, NotFoundError
 from models.store import TokenInfo, UploadResult, open_store
 
 
@@ -480,7 +480,7 @@ def test_tables_come_back_with_their_dtypes_and_column_order(store):
 
 
 def test_a_file_that_is_not_a_geopackage_is_a_store_error(tmp_path):
-    from models.errors import StoreError
+    from core.errors import StoreError
 
     notes = tmp_path / "store.gpkg"
     notes.write_text("field notes, not a database\n" * 100, encoding="utf-8")
@@ -491,7 +491,7 @@ def test_a_file_that_is_not_a_geopackage_is_a_store_error(tmp_path):
 def test_an_unreachable_postgis_server_is_a_store_error(tmp_path):
     import socket
 
-    from models.errors import StoreError
+    from core.errors import StoreError
 
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
 from models.store.screening import UploadLimits, UploadTooLargeError, safe_filename, screen_upload
 
 CSV = "plot_id,crop,longitude,latitude\nP1,poppy,97.1,20.2\nP2,cannabis,97.2,20.3\n"

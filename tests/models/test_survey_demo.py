@@ -12,8 +12,8 @@ import shapely
 
 from models.survey import load_plots
 
-synthetic = pytest.importorskip("geo.synthetic")
-survey_writer = pytest.importorskip("geo.synthetic.survey")
+synthetic = pytest.importorskip("synthetic")
+survey_writer = pytest.importorskip("synthetic.survey")
 
 YEAR = 2024
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
 from models.survey import load_plots
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "examples"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
 from models.field.safety import Limits, decode_text, safe_extract_zip
 from models.survey import UnsupportedFormatError, load_plots
 

@@ -14,7 +14,7 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import box
 
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
 from models.report import RowError
 from models.survey import load_plots
 

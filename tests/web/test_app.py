@@ -360,7 +360,7 @@ def test_openapi_describes_the_upload_form(client):
 
 
 def test_the_upload_limit_comes_from_the_environment(tmp_path, monkeypatch, fieldkit):
-    from models.errors import ConfigError
+    from core.errors import ConfigError
 
     monkeypatch.setenv("ADMON_MAX_UPLOAD_MB", "0.001")  # 1048 bytes
     app = create_app(tmp_path / "ws")

@@ -1,0 +1,130 @@
+"""Class maps from a trained classifier, block by block: ``classes.tif`` and ``class_probability.tif``.
+
+Each block of the feature raster is predicted on its own, so memory is bounded by
+the block size; the blocks go to tiled scratch GeoTIFFs which become COGs with
+``geo.cog``'s creation options.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import dask
+import dask.array as da
+import numpy as np
+import rasterio
+import xarray as xr
+from rasterio.windows import Window
+
+from core.io import TMP_PREFIX, atomic_write_text, release_memory
+from core.legend import NODATA, name_of
+from geo.cog import copy_as_cog
+from geo.model import TrainedClassifier
+
+__all__ = ["write_class_maps", "ClassificationOutputs", "PROBABILITY_NODATA"]
+
+logger = logging.getLogger(__name__)
+
+PROBABILITY_NODATA = 255
+"""No-data value of ``class_probability.tif`` (probabilities are 0-100 percent)."""
+
+
+@dataclass(frozen=True)
+class ClassificationOutputs:
+    """Files written by :func:`classify`."""
+
+    classes: Path
+    """``classes.tif``: uint8 legend codes, 0 = no data; COG."""
+    probability: Path
+    """``class_probability.tif``: one uint8 band (percent) per class; COG."""
+    confusion: Path
+    """``confusion_matrix.csv``: held-out pixel counts, rows map class, columns reference class."""
+
+
+def _predict_block(block: np.ndarray, trained: TrainedClassifier) -> tuple[np.ndarray, np.ndarray]:
+    """Class codes ``(y, x)`` and percent probabilities ``(class, y, x)`` of one feature block."""
+    n_features, height, width = block.shape
+    pixels = block.reshape(n_features, -1).T
+    complete = np.isfinite(pixels).all(axis=1)
+    codes = np.full(height * width, NODATA, dtype=np.uint8)
+    percent = np.full((len(trained.classes), height * width), PROBABILITY_NODATA, dtype=np.uint8)
+    if complete.any():
+        probability = trained.model.predict_proba(pixels[complete])
+        codes[complete] = np.asarray(trained.model.classes_)[np.argmax(probability, axis=1)]
+        percent[:, complete] = np.rint(probability * 100).T.astype(np.uint8)
+    return codes.reshape(height, width), percent.reshape(-1, height, width)
+
+
+def _feature_windows(features: xr.DataArray, tile_px: int, batch: int = 2):
+    """Yield ``(Window, block)`` pairs, computing ``batch`` dask blocks at a time (2 cores)."""
+    data = features.data
+    if not isinstance(data, da.Array):
+        data = da.from_array(np.asarray(data), chunks=(-1, tile_px, tile_px))
+    data = data.rechunk({0: -1})
+    y_edges = np.cumsum((0,) + data.chunks[1])
+    x_edges = np.cumsum((0,) + data.chunks[2])
+    index = [(by, bx) for by in range(len(data.chunks[1])) for bx in range(len(data.chunks[2]))]
+    for start in range(0, len(index), batch):
+        chosen = index[start : start + batch]
+        blocks = dask.compute(*[data.blocks[:, by, bx] for by, bx in chosen])
+        for (by, bx), block in zip(chosen, blocks, strict=True):
+            window = Window(int(x_edges[bx]), int(y_edges[by]), block.shape[2], block.shape[1])
+            yield window, block
+
+
+def write_class_maps(
+    features: xr.DataArray, trained: TrainedClassifier, out_dir: Path, *, tile_px: int
+) -> ClassificationOutputs:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    grid = {
+        "driver": "GTiff",
+        "width": features.sizes["x"],
+        "height": features.sizes["y"],
+        "crs": features.rio.crs,
+        "transform": features.rio.transform(),
+        "tiled": True,
+        "blockxsize": tile_px,
+        "blockysize": tile_px,
+        "compress": "deflate",
+        "dtype": "uint8",
+    }
+    outputs = ClassificationOutputs(
+        classes=out_dir / "classes.tif",
+        probability=out_dir / "class_probability.tif",
+        confusion=out_dir / "confusion_matrix.csv",
+    )
+    # Blocks go to plain tiled GeoTIFFs first: the COG driver only copies whole datasets.
+    with tempfile.TemporaryDirectory(prefix=TMP_PREFIX, dir=out_dir) as scratch:
+        classes_src = Path(scratch) / "classes.tif"
+        probability_src = Path(scratch) / "class_probability.tif"
+        with (
+            rasterio.open(classes_src, "w", count=1, nodata=NODATA, **grid) as classes_ds,
+            rasterio.open(
+                probability_src,
+                "w",
+                count=len(trained.classes),
+                nodata=PROBABILITY_NODATA,
+                **grid,
+            ) as probability_ds,
+        ):
+            classes_ds.set_band_description(1, "land_cover")
+            classes_ds.update_tags(
+                1, legend=json.dumps({int(c): name_of(c) for c in trained.classes})
+            )
+            for band, name in enumerate(trained.class_names, start=1):
+                probability_ds.set_band_description(band, name)
+            probability_ds.update_tags(units="percent", scale="0-100")
+            for window, block in _feature_windows(features, tile_px):
+                codes, percent = _predict_block(block, trained)
+                classes_ds.write(codes, 1, window=window)
+                probability_ds.write(percent, window=window)
+        copy_as_cog(classes_src, outputs.classes, block_px=tile_px, resampling="mode")
+        copy_as_cog(probability_src, outputs.probability, block_px=tile_px, resampling="average")
+    release_memory()
+    atomic_write_text(outputs.confusion, trained.confusion.to_csv())
+    logger.info("class map written to %s", outputs.classes)
+    return outputs

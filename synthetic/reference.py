@@ -1,0 +1,76 @@
+"""Photo-interpretation stand-in: label reference points from the demo's true land cover."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import geopandas as gpd
+import numpy as np
+import rasterio
+
+from core.errors import InvalidInputError
+from core.legend import NODATA, name_of
+
+__all__ = ["interpret_reference"]
+
+logger = logging.getLogger(__name__)
+
+
+def interpret_reference(
+    sample: gpd.GeoDataFrame, landcover: str | os.PathLike[str]
+) -> gpd.GeoDataFrame:
+    """Label reference points with the true land cover under them.
+
+    Stands in for the photo interpreters who label a reference sample on
+    very-high-resolution imagery in a real survey.
+
+    Parameters
+    ----------
+    sample
+        Points in any CRS (e.g. ``geo.estimation.draw_reference_sample`` output).
+    landcover
+        A ``truth/landcover_<year>.tif`` of a demo region.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy of ``sample`` with ``reference_class`` (class name).
+
+    Raises
+    ------
+    InvalidInputError
+        A geometry is not a point, the sample has no CRS, or a point falls
+        outside the raster or on no data.
+
+    Examples
+    --------
+    >>> sample = draw_reference_sample(classes, zones, "district_id",  # doctest: +SKIP
+    ...                                n_per_stratum=20, seed=1)
+    >>> interpret_reference(sample, region.landcover[2025]).reference_class.head()  # doctest: +SKIP
+    """
+    if sample.crs is None:
+        raise InvalidInputError("reference sample has no CRS; set one (e.g. sample.set_crs(...))")
+    if len(sample) and not (sample.geom_type == "Point").all():
+        bad = sample.index[sample.geom_type != "Point"][:5].tolist()
+        raise InvalidInputError(f"reference sample rows {bad}: geometry is not a point")
+    labelled = sample.copy()
+    with rasterio.open(landcover) as src:
+        points = sample.geometry.to_crs(src.crs)
+        xs, ys = points.x.to_numpy(), points.y.to_numpy()
+        finite = np.isfinite(xs) & np.isfinite(ys)
+        cols = np.floor((np.where(finite, xs, 0) - src.transform.c) / src.transform.a)
+        rows = np.floor((np.where(finite, ys, 0) - src.transform.f) / src.transform.e)
+        inside = finite & (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
+        if not inside.all():
+            bad = sample.index[~inside][:5].tolist()
+            raise InvalidInputError(
+                f"reference sample rows {bad}: outside {landcover}; draw the sample inside "
+                "the region (check the sample's CRS) or drop those points"
+            )
+        codes = np.array([v[0] for v in src.sample(zip(points.x, points.y, strict=True))])
+    if (codes == NODATA).any():
+        bad = sample.index[codes == NODATA][:5].tolist()
+        raise InvalidInputError(f"reference sample rows {bad}: no data in {landcover}")
+    labelled["reference_class"] = [name_of(c) for c in codes]
+    return labelled

@@ -1,0 +1,107 @@
+"""Area-frame (segment) estimator: expansion and ratio by hand, bootstrap interval, bad input."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from core.errors import EstimationError, InvalidInputError
+from geo.estimation import segment_estimate
+
+FRAME = {"high": 40, "low": 60}
+
+
+def segments_table(high, low, segment_ha=None):
+    table = pd.DataFrame({
+        "segment_id": [f"SEG-{k:05d}" for k in range(len(high) + len(low))],
+        "stratum": ["high"] * len(high) + ["low"] * len(low),
+        "opium_poppy_ha": list(high) + list(low),
+    })  # fmt: skip
+    if segment_ha is not None:
+        table["segment_ha"] = segment_ha
+    return table
+
+
+def test_expansion_estimate_and_se_by_hand():
+    high, low = [2.0, 0.0, 4.0, 1.0, 3.0], [0.0, 1.0, 0.0, 0.0]
+    est = segment_estimate(segments_table(high, low), FRAME, "opium_poppy", n_boot=500)
+    # 40 * mean(high) + 60 * mean(low) = 40*2 + 60*0.25 = 95 ha
+    assert est.total_ha == pytest.approx(95.0)
+    var = 40**2 * (1 - 5 / 40) * np.var(high, ddof=1) / 5 + 60**2 * (1 - 4 / 60) * 0.25 / 4
+    assert est.se_ha == pytest.approx(np.sqrt(var))
+    assert est.ci_low_ha < 95.0 < est.ci_high_ha
+    assert est.by_stratum.loc["high", "total_ha"] == pytest.approx(80.0)
+    assert est.method == "segment_expansion" and est.n_segments == 9
+    row = est.as_row(year=2025)
+    assert row["area_ha"] == pytest.approx(95.0) and row["n_reference"] == 9
+
+
+def test_ratio_estimator_by_hand_and_equal_segments():
+    high, low = [2.0, 0.0, 4.0], [1.0, 0.0, 0.5]
+    sizes = [25.0, 20.0, 25.0, 25.0, 10.0, 25.0]  # clipped border segments
+    totals = {"high": 900.0, "low": 1400.0}
+    est = segment_estimate(segments_table(high, low, sizes), FRAME, "opium_poppy",
+                           estimator="ratio", frame_totals=totals, n_boot=500)  # fmt: skip
+    assert est.total_ha == pytest.approx(900 * 6 / 70 + 1400 * 1.5 / 60)
+    r_high = 6 / 70
+    resid = np.array(high) - r_high * np.array(sizes[:3])
+    var_high = 40**2 * (1 - 3 / 40) * resid.var(ddof=1) / 3
+    assert est.by_stratum.loc["high", "se_ha"] == pytest.approx(np.sqrt(var_high))
+    # with equal segments and X_h = N_h * size the ratio and expansion estimates agree
+    equal = segments_table(high, low, 25.0)
+    ratio = segment_estimate(equal, FRAME, "opium_poppy", estimator="ratio",
+                             frame_totals={"high": 1000.0, "low": 1500.0}, n_boot=500)  # fmt: skip
+    expansion = segment_estimate(equal, FRAME, "opium_poppy", n_boot=500)
+    assert ratio.total_ha == pytest.approx(expansion.total_ha)
+    assert ratio.se_ha == pytest.approx(expansion.se_ha)
+
+
+def test_ratio_on_projected_geometries():
+    geoms = [box(0, 0, 500, 500)] * 3 + [box(0, 0, 500, 200)] * 3
+    segments = gpd.GeoDataFrame(segments_table([1, 2, 3], [0, 1, 0]), geometry=geoms,
+                                crs="EPSG:32647")  # fmt: skip
+    est = segment_estimate(segments, FRAME, "opium_poppy", estimator="ratio",
+                           frame_totals={"high": 1000.0, "low": 600.0}, n_boot=500)  # fmt: skip
+    assert est.total_ha == pytest.approx(1000 * 6 / 75 + 600 * 1 / 30)
+
+
+def test_bootstrap_is_seeded_and_covers():
+    rng = np.random.default_rng(11)
+    population = {"high": rng.gamma(2.0, 1.0, 40), "low": rng.gamma(2.0, 0.3, 60)}
+    truth = sum(v.sum() for v in population.values())
+    covered, totals = 0, []
+    for rep in range(100):
+        high = rng.choice(population["high"], 10, replace=False)
+        low = rng.choice(population["low"], 10, replace=False)
+        est = segment_estimate(segments_table(high, low), FRAME, "opium_poppy", n_boot=200,
+                               seed=rep)  # fmt: skip
+        covered += est.ci_low_ha <= truth <= est.ci_high_ha
+        totals.append(est.total_ha)
+    assert np.mean(totals) == pytest.approx(truth, rel=0.03)
+    assert 0.86 <= covered / 100 <= 0.995
+    table = segments_table([1.0, 2.0, 0.5], [0.0, 0.3])
+    first = segment_estimate(table, FRAME, "opium_poppy", n_boot=400, seed=3)
+    again = segment_estimate(table, FRAME, "opium_poppy", n_boot=400, seed=3)
+    assert (first.ci_low_ha, first.ci_high_ha) == (again.ci_low_ha, again.ci_high_ha)
+
+
+def test_bad_segment_input():
+    table = segments_table([1.0, 2.0], [0.0])
+    with pytest.raises(EstimationError, match="fewer than 2"):
+        segment_estimate(table, FRAME, "opium_poppy")
+    table = segments_table([1.0, 2.0], [0.0, 1.0])
+    with pytest.raises(InvalidInputError, match="'middle'"):
+        segment_estimate(table.assign(stratum="middle"), FRAME, "opium_poppy")
+    broken = table.copy()
+    broken.loc[1, "opium_poppy_ha"] = np.nan
+    with pytest.raises(InvalidInputError, match="SEG-00001"):
+        segment_estimate(broken, FRAME, "opium_poppy")
+    with pytest.raises(InvalidInputError, match="cannabis_ha"):
+        segment_estimate(table, FRAME, "cannabis")
+    with pytest.raises(InvalidInputError, match="frame_totals"):
+        segment_estimate(table, FRAME, "opium_poppy", estimator="ratio")
+    with pytest.raises(InvalidInputError, match="estimator"):
+        segment_estimate(table, FRAME, "opium_poppy", estimator="mean")
