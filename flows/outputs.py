@@ -10,7 +10,21 @@ import geopandas as gpd
 import pandas as pd
 from prefect import task
 
-from flows.stages import COMPUTE_OPTIONS, IO_RETRIES, computes_in_process, write_table
+import maps
+from core.io import write_table
+from flows.manifest import RunManifest
+from flows.plan import RunContext
+from flows.tasking import COMPUTE_OPTIONS, IO_RETRIES, computes_in_process
+from models.change import (
+    programme_change,
+    programme_series,
+    programme_vs_other,
+    write_programme_change,
+)
+from models.feedback import aggregate_feedback, feedback_beside_change, load_feedback
+from models.programme import load_programmes
+from models.store import open_store
+from models.survey import load_plots
 
 __all__ = ["link_programmes", "store_results", "publish_outputs"]
 
@@ -23,30 +37,19 @@ log = logging.getLogger(__name__)
 @task(name="link-programmes", **COMPUTE_OPTIONS)
 @computes_in_process
 def link_programmes(
-    programmes_path: str,
-    estimates_path: str,
-    baseline_estimates: dict[int, str],
-    districts_path: str,
-    run_dir: str,
-    year: int,
-    classes: str,
-    feedback_path: str | None = None,
+    context: RunContext, estimates_path: str, baseline_estimates: dict[int, str], classes: str
 ) -> dict[str, Any]:
     """Change since each AD programme's baseline, the multi-year series, and programme vs other districts.
 
-    Farmer feedback (when a survey export is configured) is shown beside the change.
+    ``baseline_estimates`` are the district estimates of earlier years (newest run of
+    each). Farmer feedback (when a survey export is configured) is shown beside the change.
     """
-    from models.change import programme_change, programme_series, programme_vs_other
-    from models.change_output import write_programme_change
-    from models.feedback import aggregate_feedback, feedback_beside_change, load_feedback
-    from models.programme import load_programmes
-
-    out = Path(run_dir)
-    districts = gpd.read_file(districts_path)
-    programmes, report = load_programmes(programmes_path, districts=districts)
+    out, year = Path(context.run_dir), context.year
+    districts = gpd.read_file(context.districts)
+    programmes, report = load_programmes(context.programmes, districts=districts)
     if report.rejected:
         log.warning(
-            "%s: %d programme rows rejected: %s", programmes_path, report.rejected, report.errors
+            "%s: %d programme rows rejected: %s", context.programmes, report.rejected, report.errors
         )
     estimates = _read_estimates(estimates_path)
     earlier = {y: _read_estimates(p) for y, p in sorted(baseline_estimates.items())}
@@ -59,10 +62,10 @@ def link_programmes(
         run_id=out.name,
         class_map=classes,
     )
-    if feedback_path and Path(feedback_path).exists():
-        feedback, feedback_report = load_feedback(feedback_path)
+    if context.feedback and Path(context.feedback).exists():
+        feedback, feedback_report = load_feedback(context.feedback)
         if feedback_report.rejected:
-            log.warning("%s: %d feedback rows rejected", feedback_path, feedback_report.rejected)
+            log.warning("%s: %d feedback rows rejected", context.feedback, feedback_report.rejected)
         summary = aggregate_feedback(feedback)
         write_table(summary, out / "programme_feedback.csv")
         change = feedback_beside_change(change, summary)
@@ -98,36 +101,26 @@ def _read_estimates(path: str | Path) -> pd.DataFrame:
 @task(name="store-results", **IO_RETRIES)
 @computes_in_process
 def store_results(
-    store_url: str,
-    workspace: str,
-    run_id: str,
-    districts_path: str,
-    estimates_path: str,
-    programmes_path: str | None = None,
-    change_path: str | None = None,
+    context: RunContext, estimates_path: str, change_path: str | None = None
 ) -> dict[str, int]:
     """Record the run's districts, estimates and programme change in the store (GeoPackage or PostGIS).
 
     The service's ``/api/v1/estimates`` and the programme series read them from there.
     """
-    from models.store import open_store
-
-    store = open_store(store_url, workspace=workspace)
+    store = open_store(context.store_url, workspace=context.workspace)
     try:
-        districts = gpd.read_file(districts_path)
+        districts = gpd.read_file(context.districts)
         store.put_districts(districts)
         estimates = pd.read_csv(estimates_path, dtype={"district_id": str})
-        store.put_estimates(estimates, run_id)
+        store.put_estimates(estimates, context.run_id)
         counts = {"estimates": len(estimates)}
-        if programmes_path:
-            from models.programme import load_programmes
-
-            programmes, _ = load_programmes(programmes_path, districts=districts)
+        if context.programmes:
+            programmes, _ = load_programmes(context.programmes, districts=districts)
             store.put_programmes(programmes)
             counts["programmes"] = len(programmes)
         if change_path:
             change = pd.read_csv(change_path, dtype={"district_id": str})
-            store.put_programme_change(change, run_id)
+            store.put_programme_change(change, context.run_id)
             counts["programme_change"] = len(change)
     finally:
         store.close()
@@ -137,7 +130,7 @@ def store_results(
 # --- publishing ---------------------------------------------------------------------------------
 
 
-def _optional_frame(path: Path | None, **kwargs: Any) -> gpd.GeoDataFrame | None:
+def _optional_frame(path: str | None, **kwargs: Any) -> gpd.GeoDataFrame | None:
     if path is None or not Path(path).exists():
         return None
     return gpd.read_file(path, **kwargs)
@@ -146,21 +139,14 @@ def _optional_frame(path: Path | None, **kwargs: Any) -> gpd.GeoDataFrame | None
 @task(name="publish", **IO_RETRIES)
 @computes_in_process
 def publish_outputs(
-    config_path: str,
-    year: int,
-    run_dir: str,
+    context: RunContext,
     classified: dict[str, Any],
     products: dict[str, str],
     estimated: dict[str, Any],
     linked: dict[str, Any],
 ) -> dict[str, Any]:
     """Interactive map, static maps and charts, report, downloads, and the gallery."""
-    import maps
-    from flows.config import load_config
-    from flows.manifest import RunManifest
-
-    config = load_config(config_path)
-    out = Path(run_dir)
+    out, workspace = Path(context.run_dir), Path(context.workspace)
     districts = gpd.read_file(out / "districts.gpkg")
     estimates = pd.read_csv(estimated["district_estimates"], dtype={"district_id": str})
     change = (
@@ -170,19 +156,14 @@ def publish_outputs(
     )
     history = [
         pd.read_csv(p, dtype={"district_id": str})
-        for p in sorted((config.workspace / "runs").glob("*/*/district_estimates.csv"))
+        for p in sorted((workspace / "runs").glob("*/*/district_estimates.csv"))
     ]
     programmes = None
-    if config.inputs.programmes:
-        from models.programme import load_programmes
-
-        programmes, _ = load_programmes(config.path(config.inputs.programmes), districts=districts)
+    if context.programmes:
+        programmes, _ = load_programmes(context.programmes, districts=districts)
     plots = None
-    training = config.path(config.inputs.training_plots, year)
-    if training is not None and training.exists():
-        from models.survey import load_plots
-
-        plots, _ = load_plots(training)
+    if Path(context.training_plots).exists():
+        plots, _ = load_plots(context.training_plots)
     manifest = RunManifest.read(out / "manifest.json")
     manifest["accuracy"] = {
         "holdout_accuracy": classified.get("holdout_accuracy"),
@@ -196,13 +177,13 @@ def publish_outputs(
         class_map=Path(classified["classes"]),
         ndvi=Path(products["ndvi_median"]),
         plots=plots,
-        segments=_optional_frame(config.path(config.inputs.segments, year)),
+        segments=_optional_frame(context.segments),
         programmes=programmes,
         manifest=manifest,
-        synthetic=config.survey.synthetic,
+        synthetic=context.synthetic,
         history=pd.concat(history, ignore_index=True) if history else None,
     )
-    gallery = maps.build_gallery(config.workspace)
+    gallery = maps.build_gallery(workspace)
     published = {key: str(value) for key, value in paths.items() if isinstance(value, (str, Path))}
     published["gallery"] = str(gallery)
     return published

@@ -14,11 +14,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from geo.landcover import LEGEND  # noqa: E402
+from core.legend import LEGEND  # noqa: E402
+from geo.estimation import z_value  # noqa: E402
 from maps.layers import CROP_LABELS  # noqa: E402
 from maps.static import SYNTHETIC_TEXT, save_figure  # noqa: E402
+from models.change import sum_of_districts  # noqa: E402
 
-__all__ = ["district_chart", "programme_series", "programme_chart"]
+__all__ = ["district_chart", "programme_district_series", "programme_chart"]
 
 logger = logging.getLogger(__name__)
 
@@ -91,10 +93,12 @@ def district_chart(
     return save_figure(fig, out_png, title=title)
 
 
-def programme_series(
+def programme_district_series(
     programme_change: pd.DataFrame, history: pd.DataFrame | None, current: pd.DataFrame
 ) -> pd.DataFrame:
     """Area per year of each programme district and crop, for the time series chart.
+
+    Per district (``models.change.programme_series`` has the programme totals).
 
     Parameters
     ----------
@@ -215,18 +219,27 @@ def programme_chart(
 def _programme_totals(lines: pd.DataFrame, n_districts: int) -> pd.DataFrame:
     """Sum a programme's district series per crop and year (``district_id`` ``"ALL"``).
 
-    95% half-widths add in quadrature (independent district samples); a year without
-    an estimate for every district is left out rather than drawn as a drop.
+    The sum and its interval come from ``models.change.sum_of_districts``, as in
+    ``programme_series.csv``; a year without an estimate for every district is left
+    out rather than drawn as a drop.
     """
-    frame = lines.assign(half=(lines["ci_high_ha"] - lines["ci_low_ha"]) / 2)
-    totals = frame.groupby(["crop", "year"]).agg(
-        area_ha=("area_ha", "sum"),
-        half=("half", lambda h: float(np.sqrt(np.sum(np.square(h))))),
-        n=("district_id", "nunique"),
-    )
-    totals = totals[totals["n"] == n_districts].reset_index()
-    return totals.assign(
-        district_id="ALL",
-        ci_low_ha=(totals["area_ha"] - totals["half"]).clip(lower=0),
-        ci_high_ha=totals["area_ha"] + totals["half"],
+    z = z_value(0.95)  # the charts draw 95% intervals
+    rows = []
+    for (crop, year), part in lines.groupby(["crop", "year"]):
+        if part["district_id"].nunique() != n_districts:
+            continue
+        se = (part["ci_high_ha"] - part["ci_low_ha"]).to_numpy(dtype=float) / (2 * z)
+        area, total_se = sum_of_districts(part["area_ha"].to_numpy(dtype=float), se)
+        rows.append(
+            {
+                "crop": crop,
+                "year": year,
+                "area_ha": area,
+                "district_id": "ALL",
+                "ci_low_ha": max(0.0, area - z * total_se),
+                "ci_high_ha": area + z * total_se,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["crop", "year", "area_ha", "district_id", "ci_low_ha", "ci_high_ha"]
     )

@@ -18,19 +18,19 @@ from typing import Any
 import folium
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from folium.plugins import Fullscreen
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
-from geo.io import atomic_write_text
-from geo.landcover import LEGEND
+from core.errors import AdmonError
+from core.io import atomic_write_text
+from core.legend import LEGEND
 from maps.assets import localise_assets, remote_references
 from maps.elements import Banner, DistrictData, DistrictLayer, Legends, Registry
 from maps.layers import CROP_LABELS, METRICS, NO_DATA_COLOUR, ColourScale, Metric, colour_scale
+from maps.overlays import add_plot_layer, add_programme_layer, add_segment_layer, swatch_rows
 from maps.rasters import NDVI_CMAP, NDVI_RANGE
-from models.errors import AdmonError
 
 __all__ = ["Overlay", "web_geometry", "build_interactive_map"]
 
@@ -120,17 +120,9 @@ def _district_payload(table: gpd.GeoDataFrame, crops: list[str], scales: dict) -
     return {"type": "FeatureCollection", "features": features}
 
 
-def _swatch_rows(rows: list[tuple[str, str]], style: str = "") -> str:
-    return "".join(
-        f'<div class="row"><span class="sw" style="background:{colour};{style}"></span>'
-        f"{html.escape(label)}</div>"
-        for colour, label in rows
-    )
-
-
 def _class_legend() -> str:
     rows = [(c.colour, c.label) for c in LEGEND]
-    return "<h4>Class map</h4>" + _swatch_rows(rows)
+    return "<h4>Class map</h4>" + swatch_rows(rows)
 
 
 def _ndvi_legend() -> str:
@@ -143,92 +135,6 @@ def _ndvi_legend() -> str:
         f'<div class="ends"><span>{low:g}</span><span>{(low + high) / 2:g}</span>'
         f"<span>{high:g}</span></div>"
     )
-
-
-STATUS_DASHES = ("", "6 4", "2 4", "10 3 2 3")
-
-
-def _labels(values: pd.Series) -> pd.Series:
-    """Text labels; missing values become ``"unknown"`` (pandas 3 keeps NaN through astype(str))."""
-    return values.astype(object).where(values.notna(), "unknown").astype(str)
-
-
-def _wgs84(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
-    """Field data in EPSG:4326; a layer without a CRS is taken as the GeoJSON default."""
-    if frame.crs is None:
-        logger.warning("%s have no CRS; assuming EPSG:4326 (longitude, latitude)", what)
-        return frame.set_crs("EPSG:4326")
-    return frame.to_crs("EPSG:4326")
-
-
-def _plot_styles(plots: gpd.GeoDataFrame) -> tuple[dict[str, str], dict[str, str]]:
-    crop_colours = {c.name: c.colour for c in LEGEND}
-    statuses = sorted(_labels(plots["status"]).unique()) if "status" in plots else []
-    dashes = {s: STATUS_DASHES[i % len(STATUS_DASHES)] for i, s in enumerate(statuses)}
-    return crop_colours, dashes
-
-
-def _add_plots(fmap: folium.Map, plots: gpd.GeoDataFrame) -> tuple[folium.FeatureGroup, str]:
-    crop_colours, dashes = _plot_styles(plots)
-    columns = [c for c in ("plot_id", "crop", "status", "survey_date", "team") if c in plots]
-    data = _wgs84(plots[columns + ["geometry"]], "plots")
-    for column in columns:
-        data[column] = _labels(data[column])
-
-    def style(feature: dict[str, Any]) -> dict[str, Any]:
-        props = feature["properties"]
-        colour = crop_colours.get(props.get("crop", ""), "#555555")
-        return {
-            "color": colour,
-            "fillColor": colour,
-            "fillOpacity": 0.55,
-            "weight": 2,
-            "dashArray": dashes.get(props.get("status", ""), ""),
-            "radius": 4,
-        }
-
-    group = folium.FeatureGroup(name="Survey plots", overlay=True, show=True)
-    folium.GeoJson(
-        data.__geo_interface__,
-        style_function=style,
-        marker=folium.CircleMarker(radius=4),
-        tooltip=folium.GeoJsonTooltip(fields=columns),
-    ).add_to(group)
-    group.add_to(fmap)
-    crops = sorted(set(data.get("crop", pd.Series(dtype=str))))
-    legend = "<h4>Survey plots (colour = crop)</h4>" + _swatch_rows(
-        [(crop_colours.get(c, "#555555"), CROP_LABELS.get(c, c)) for c in crops]
-    )
-    if dashes:
-        legend += (
-            "<div>line = status: "
-            + ", ".join(
-                f"{html.escape(s)} ({'solid' if not d else 'dashed ' + d})"
-                for s, d in dashes.items()
-            )
-            + "</div>"
-        )
-    return group, legend
-
-
-def _add_segments(fmap: folium.Map, segments: gpd.GeoDataFrame) -> tuple[folium.FeatureGroup, str]:
-    columns = [c for c in ("segment_id", "district_id", "stratum") if c in segments]
-    data = _wgs84(segments[columns + ["geometry"]], "segments")
-    for column in columns:
-        data[column] = _labels(data[column])
-    group = folium.FeatureGroup(name="Drone segments", overlay=True, show=True)
-    style = {"color": "#000000", "weight": 2, "fillOpacity": 0.0, "dashArray": "4 3"}
-    folium.GeoJson(
-        data.__geo_interface__,
-        style_function=lambda _f: style,
-        tooltip=folium.GeoJsonTooltip(fields=columns) if columns else None,
-    ).add_to(group)
-    group.add_to(fmap)
-    legend = (
-        '<h4>Drone segments</h4><div class="row"><span class="sw" style="border:2px dashed #000">'
-        "</span>sample segment footprint</div>"
-    )
-    return group, legend
 
 
 def _add_image(
@@ -253,7 +159,7 @@ def _choropleth_legend(crop: str, year: int, metric: Metric, scale: ColourScale)
     digits = 2 if scale.breaks[-1] < 10 else 0
     rows = list(zip(scale.colours, scale.labels(digits), strict=True))
     rows.append((NO_DATA_COLOUR, metric.missing))
-    return f"<h4>{CROP_LABELS[crop]} {year}: {metric.title} ({metric.units})</h4>" + _swatch_rows(
+    return f"<h4>{CROP_LABELS[crop]} {year}: {metric.title} ({metric.units})</h4>" + swatch_rows(
         rows
     )
 
@@ -347,14 +253,14 @@ def build_interactive_map(
             overlays.append((name, _add_image(fmap, overlay, name, show).get_name()))
             legends[name] = legend
             rasters.append(name)
-    for frame, adder in ((plots, _add_plots), (segments, _add_segments)):
+    for frame, adder in ((plots, add_plot_layer), (segments, add_segment_layer)):
         if frame is not None and len(frame):
             group, legend = adder(fmap, frame)
             overlays.append((group.layer_name, group.get_name()))
             legends[group.layer_name] = legend
             initial.append(group.layer_name)
     if programme_areas is not None and len(programme_areas):
-        group = _add_programmes(fmap, programme_areas)
+        group = add_programme_layer(fmap, programme_areas)
         overlays.append((group.layer_name, group.get_name()))
         legends[group.layer_name] = (
             '<h4>AD programme areas</h4><div class="row"><span class="sw" '
@@ -381,21 +287,3 @@ def build_interactive_map(
 def crops_present_table(table: gpd.GeoDataFrame) -> list[str]:
     """Crops with estimate columns in a :func:`maps.layers.district_table`."""
     return [c for c in CROP_LABELS if f"{c}_area_ha" in table]
-
-
-def _add_programmes(fmap: folium.Map, areas: gpd.GeoDataFrame) -> folium.FeatureGroup:
-    group = folium.FeatureGroup(name="AD programme areas", overlay=True, show=True)
-    # outline only: the districts inside keep their tooltips; the outline opens the popup
-    style = {"color": "#08519c", "weight": 4}
-    web = areas[areas.geometry.notna() & ~areas.geometry.is_empty].to_crs("EPSG:4326")
-    # drawn as lines: Leaflet hit-tests a polygon's interior even unfilled
-    web = web.assign(name=_labels(web["name"]).map(html.escape), geometry=web.geometry.boundary)
-    folium.GeoJson(
-        web[["programme_id", "name", "popup_html", "geometry"]].__geo_interface__,
-        style_function=lambda _f: style,
-        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
-        # GeoJsonPopup sets innerHTML itself; folium.Popup would need jQuery
-        popup=folium.GeoJsonPopup(fields=["popup_html"], labels=False, max_width=480),
-    ).add_to(group)
-    group.add_to(fmap)
-    return group

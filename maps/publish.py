@@ -2,156 +2,31 @@
 
 from __future__ import annotations
 
-import html
 import json
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-import shapely
 
-from geo.io import atomic_write_json
-from maps.charts import district_chart, programme_chart, programme_series
+from core.errors import InvalidInputError
+from core.io import atomic_write_json
+from maps.charts import district_chart, programme_chart, programme_district_series
 from maps.downloads import write_downloads
 from maps.gallery import PUBLISH_RECORD
 from maps.interactive import Overlay, build_interactive_map
 from maps.layers import CROP_LABELS, METRICS, colour_scale, crops_present, district_table
+from maps.programme_areas import programme_areas
 from maps.rasters import write_overlay_png
 from maps.report import Figure, build_report, crop_totals
 from maps.static import choropleth_png, raster_png, thumbnail_png
-from models.errors import InvalidInputError
 
 __all__ = ["publish_run", "programme_areas"]
 
 logger = logging.getLogger(__name__)
-
-
-def _district_ids(value: Any) -> list[str]:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return []
-    if isinstance(value, str):
-        return [v.strip() for v in value.replace(",", ";").split(";") if v.strip()]
-    return [str(v) for v in value]
-
-
-def _fmt(value: Any) -> str:
-    try:
-        return f"{float(value):,.1f}" if pd.notna(value) else "–"
-    except (TypeError, ValueError):
-        return html.escape(str(value))
-
-
-def _popup(programme: dict[str, Any], change: pd.DataFrame) -> str:
-    name = html.escape(str(programme.get("name", programme["programme_id"])))
-    lines = [f"<div><b>{name}</b> ({html.escape(str(programme['programme_id']))})</div>"]
-    if len(change):
-        lines.append(
-            '<table style="border-collapse:collapse;font-size:12px">'
-            "<tr><th>district</th><th>crop</th><th>baseline</th><th>current (95%)</th>"
-            "<th>change (95%)</th><th>verdict</th></tr>"
-        )
-        for r in change.to_dict("records"):
-            lines.append(
-                f"<tr><td>{html.escape(str(r.get('district_id')))}</td>"
-                f"<td>{CROP_LABELS.get(r.get('crop'), r.get('crop'))}</td>"
-                f"<td>{_fmt(r.get('baseline_ha'))} ha ({r.get('baseline_year')}"
-                f"{', ' + html.escape(str(r['baseline_source'])) if r.get('baseline_source') else ''})</td>"
-                f"<td>{_fmt(r.get('area_ha'))} ha ({_fmt(r.get('ci_low_ha'))} to "
-                f"{_fmt(r.get('ci_high_ha'))}), {r.get('year')}</td>"
-                f"<td>{_fmt(r.get('change_ha'))} ({_fmt(r.get('change_ci_low_ha'))} to "
-                f"{_fmt(r.get('change_ci_high_ha'))})</td>"
-                f"<td>{html.escape(str(r.get('verdict', '')))}</td></tr>"
-            )
-        lines.append("</table>")
-    else:
-        for crop in CROP_LABELS:
-            if pd.notna(programme.get(f"baseline_{crop}_ha")):
-                lines.append(
-                    f"<div>baseline {programme.get('baseline_year')}: {CROP_LABELS[crop]} "
-                    f"{_fmt(programme[f'baseline_{crop}_ha'])} ha (no current comparison)</div>"
-                )
-    facts = [
-        f"{label} {html.escape(_fact(programme[key]))}"
-        for key, label in BASELINE_FACTS
-        if key in programme and not _missing(programme[key])
-    ]
-    if facts:
-        lines.append(f'<div style="color:#444">baseline: {"; ".join(facts)}</div>')
-    return "".join(lines)
-
-
-BASELINE_FACTS = (
-    ("households", "households"),
-    ("population", "population"),
-    ("income_per_capita_usd", "income per person (USD)"),
-    ("alternative_crops", "alternative crops"),
-    ("land_tenure_status", "land tenure"),
-)
-"""Programme baseline facts (``models/programme.py`` columns) shown in the popup."""
-
-
-def _fact(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return f"{int(value):,}"
-    return str(value)
-
-
-def _missing(value: Any) -> bool:
-    if isinstance(value, list | tuple):
-        return not value
-    return value is None or (not isinstance(value, str) and bool(pd.isna(value))) or value == ""
-
-
-def programme_areas(
-    programmes: pd.DataFrame, districts: gpd.GeoDataFrame, programme_change: pd.DataFrame | None
-) -> gpd.GeoDataFrame:
-    """One polygon per AD programme (its own area, else the union of its districts) with a popup.
-
-    Returns
-    -------
-    GeoDataFrame
-        ``programme_id, name, popup_html, geometry`` in the district CRS;
-        programmes with neither an area nor known districts are left out.
-    """
-    by_id = districts.set_index("district_id").geometry
-    rows = []
-    has_geometry = (
-        isinstance(programmes, gpd.GeoDataFrame) and programmes.geometry.name in programmes
-    )
-    source = programmes.to_crs(districts.crs) if has_geometry and programmes.crs else programmes
-    for programme in source.to_dict("records"):
-        geometry = programme.get("geometry") if has_geometry else None
-        if geometry is None or shapely.is_empty(geometry):
-            ids = [i for i in _district_ids(programme.get("district_ids")) if i in by_id.index]
-            geometry = shapely.union_all(by_id.loc[ids].to_numpy()) if ids else None
-        if geometry is None:
-            logger.warning(
-                "programme %s has no area and no known district; not mapped",
-                programme["programme_id"],
-            )
-            continue
-        change = pd.DataFrame()
-        if programme_change is not None and len(programme_change):
-            change = programme_change[programme_change["programme_id"] == programme["programme_id"]]
-        rows.append(
-            {
-                "programme_id": programme["programme_id"],
-                "name": programme.get("name", ""),
-                "popup_html": _popup(programme, change),
-                "geometry": geometry,
-            }
-        )
-    return gpd.GeoDataFrame(
-        rows,
-        columns=["programme_id", "name", "popup_html", "geometry"],
-        geometry="geometry",
-        crs=districts.crs,
-    )
 
 
 def _programme_names(programmes: pd.DataFrame | None) -> dict[str, str]:
@@ -232,27 +107,26 @@ def publish_run(
     if district_estimates is None or not len(district_estimates):
         raise InvalidInputError(f"{run_dir}: no district estimates to publish")
     manifest = _load_manifest(run_dir, manifest)
-    year = int(manifest.get("year", district_estimates["year"].max()))
-    run_id = str(manifest.get("run_id", run_dir.name))
+    run = _Run(
+        run_dir,
+        year=int(manifest.get("year", district_estimates["year"].max())),
+        run_id=str(manifest.get("run_id", run_dir.name)),
+        synthetic=synthetic,
+    )
     table = district_table(
         districts, district_estimates, programme_change=programme_change, history=history
     )
     crops = crops_present(district_estimates)
-    out: dict[str, Any] = {"pngs": [], "charts": [], "overlays": []}
-    overlays: dict[str, Overlay] = {}
-    for kind, raster in (("classes", class_map), ("ndvi", ndvi)):
-        if raster is not None:
-            name = f"overlay_{kind}.png"
-            overlays[kind] = Overlay(name, write_overlay_png(raster, run_dir / name, kind=kind))
-            out["overlays"].append(run_dir / name)
+    overlays = _overlays(run, class_map, ndvi)
+    out: dict[str, Any] = {"overlays": [run_dir / o.filename for o in overlays.values()]}
     areas = (
         programme_areas(programmes, districts, programme_change) if programmes is not None else None
     )
     out["map"] = build_interactive_map(
         run_dir,
         table,
-        year=year,
-        run_id=run_id,
+        year=run.year,
+        run_id=run.run_id,
         synthetic=synthetic,
         class_overlay=overlays.get("classes"),
         ndvi_overlay=overlays.get("ndvi"),
@@ -260,28 +134,76 @@ def publish_run(
         segments=segments,
         programme_areas=areas,
     )
-    maps_figures: list[Figure] = []
+    map_figures = _choropleths(run, table, crops) + _raster_maps(run, districts, class_map, ndvi)
+    out["pngs"] = [run_dir / f.file for f in map_figures]
+    chart_figures = _charts(run, crops, district_estimates, programme_change, history, programmes)
+    out["charts"] = [run_dir / f.file for f in chart_figures]
+    downloads = write_downloads(run_dir, districts, district_estimates)
+    out.update(downloads)
+    out["thumbnail"] = _thumbnail(run, table, crops)
+    out["report"] = build_report(
+        run_dir,
+        district_estimates=district_estimates,
+        year=run.year,
+        run_id=run.run_id,
+        maps=map_figures,
+        charts=chart_figures,
+        downloads=downloads,
+        programme_change=programme_change,
+        manifest=manifest,
+        synthetic=synthetic,
+    )
+    out["record"] = _record(run, district_estimates)
+    logger.info("published run %s (%d) in %s", run.run_id, run.year, run_dir)
+    return out
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The run being published: where its files go and what every figure is titled with."""
+
+    run_dir: Path
+    year: int
+    run_id: str
+    synthetic: bool
+
+
+def _overlays(run: _Run, class_map: Any, ndvi: Any) -> dict[str, Overlay]:
+    """The class map and NDVI as PNG overlays for the interactive map."""
+    overlays: dict[str, Overlay] = {}
+    for kind, raster in (("classes", class_map), ("ndvi", ndvi)):
+        if raster is not None:
+            name = f"overlay_{kind}.png"
+            overlays[kind] = Overlay(name, write_overlay_png(raster, run.run_dir / name, kind=kind))
+    return overlays
+
+
+def _choropleths(run: _Run, table: gpd.GeoDataFrame, crops: list[str]) -> list[Figure]:
+    """One print map per crop and metric that has values."""
+    figures = []
     for crop in crops:
         for metric in METRICS:
             column = f"{crop}_{metric.key}"
-            if table[column].notna().any():
-                png = choropleth_png(
-                    table,
-                    crop,
-                    metric,
-                    colour_scale(table[column], metric),
-                    run_dir / f"map_{crop}_{metric.key}.png",
-                    year=year,
-                    run_id=run_id,
-                    synthetic=synthetic,
-                )
-                out["pngs"].append(png)
-                maps_figures.append(
-                    Figure(
-                        png.name,
-                        f"{CROP_LABELS[crop]} {year}: {metric.title.lower()} ({metric.units})",
-                    )
-                )
+            if not table[column].notna().any():
+                continue
+            png = choropleth_png(
+                table,
+                crop,
+                metric,
+                colour_scale(table[column], metric),
+                run.run_dir / f"map_{crop}_{metric.key}.png",
+                year=run.year,
+                run_id=run.run_id,
+                synthetic=run.synthetic,
+            )
+            caption = f"{CROP_LABELS[crop]} {run.year}: {metric.title.lower()} ({metric.units})"
+            figures.append(Figure(png.name, caption))
+    return figures
+
+
+def _raster_maps(run: _Run, districts: gpd.GeoDataFrame, class_map: Any, ndvi: Any) -> list[Figure]:
+    """Print maps of the class map and the NDVI season composite."""
+    figures = []
     for kind, raster, caption in (
         ("classes", class_map, "Class map"),
         ("ndvi", ndvi, "NDVI season composite"),
@@ -291,78 +213,81 @@ def publish_run(
                 Path(raster),
                 kind,
                 districts,
-                run_dir / f"map_{kind}.png",
-                year=year,
-                run_id=run_id,
-                synthetic=synthetic,
+                run.run_dir / f"map_{kind}.png",
+                year=run.year,
+                run_id=run.run_id,
+                synthetic=run.synthetic,
             )
-            out["pngs"].append(png)
-            maps_figures.append(Figure(png.name, f"{caption} {year}"))
-    chart_figures: list[Figure] = []
+            figures.append(Figure(png.name, f"{caption} {run.year}"))
+    return figures
+
+
+def _charts(
+    run: _Run,
+    crops: list[str],
+    district_estimates: pd.DataFrame,
+    programme_change: pd.DataFrame | None,
+    history: pd.DataFrame | None,
+    programmes: pd.DataFrame | None,
+) -> list[Figure]:
+    """Hectares per district for each crop, and the programmes' series against baseline."""
+    figures = []
     for crop in crops:
         png = district_chart(
             district_estimates,
             crop,
-            run_dir / f"chart_{crop}_districts.png",
-            year=year,
-            synthetic=synthetic,
+            run.run_dir / f"chart_{crop}_districts.png",
+            year=run.year,
+            synthetic=run.synthetic,
         )
-        chart_figures.append(
-            Figure(png.name, f"{CROP_LABELS[crop]} {year}: hectares per district, 95% intervals")
-        )
+        caption = f"{CROP_LABELS[crop]} {run.year}: hectares per district, 95% intervals"
+        figures.append(Figure(png.name, caption))
     if programme_change is not None and len(programme_change):
-        series = programme_series(programme_change, history, district_estimates)
+        series = programme_district_series(programme_change, history, district_estimates)
         png = programme_chart(
             programme_change,
             series,
-            run_dir / "chart_programmes.png",
-            year=year,
-            synthetic=synthetic,
+            run.run_dir / "chart_programmes.png",
+            year=run.year,
+            synthetic=run.synthetic,
             names=_programme_names(programmes),
         )
-        chart_figures.append(Figure(png.name, "AD programmes: cultivation per year and baseline"))
-    out["charts"] = [run_dir / f.file for f in chart_figures]
-    downloads = write_downloads(run_dir, districts, district_estimates)
-    out.update(downloads)
+        figures.append(Figure(png.name, "AD programmes: cultivation per year and baseline"))
+    return figures
+
+
+def _thumbnail(run: _Run, table: gpd.GeoDataFrame, crops: list[str]) -> Path:
+    """The gallery's thumbnail: the first crop's hectares per district."""
     first = f"{crops[0]}_area_ha" if crops else ""
     scale = colour_scale(table[first], METRICS[0]) if first else None
-    out["thumbnail"] = thumbnail_png(
+    return thumbnail_png(
         table,
         first,
         scale,
-        run_dir / "thumbnail.png",
-        title=f"{year} {run_id}",
-        synthetic=synthetic,
+        run.run_dir / "thumbnail.png",
+        title=f"{run.year} {run.run_id}",
+        synthetic=run.synthetic,
     )
-    out["report"] = build_report(
-        run_dir,
-        district_estimates=district_estimates,
-        year=year,
-        run_id=run_id,
-        maps=maps_figures,
-        charts=chart_figures,
-        downloads=downloads,
-        programme_change=programme_change,
-        manifest=manifest,
-        synthetic=synthetic,
-    )
+
+
+def _record(run: _Run, district_estimates: pd.DataFrame) -> Path:
+    """The publish record the gallery reads: run, year, totals, files."""
     totals = crop_totals(district_estimates)
     summary = [
         f"{CROP_LABELS[c]}: {t.area_ha:,.0f} ha (95% {t.ci_low_ha:,.0f}–{t.ci_high_ha:,.0f})"
         for c, t in totals.iterrows()
     ]
-    out["record"] = atomic_write_json(
-        run_dir / PUBLISH_RECORD,
+    files = sorted(
+        p.name for p in run.run_dir.iterdir() if p.is_file() and not p.name.startswith(".")
+    )
+    return atomic_write_json(
+        run.run_dir / PUBLISH_RECORD,
         {
-            "run_id": run_id,
-            "year": year,
-            "synthetic": synthetic,
+            "run_id": run.run_id,
+            "year": run.year,
+            "synthetic": run.synthetic,
             "summary": summary,
             "published": datetime.now(UTC).isoformat(timespec="seconds"),
-            "files": sorted(
-                p.name for p in run_dir.iterdir() if p.is_file() and not p.name.startswith(".")
-            ),
+            "files": files,
         },
     )
-    logger.info("published run %s (%d) in %s", run_id, year, run_dir)
-    return out

@@ -31,8 +31,9 @@ def run_stages(config_path: Path, year: int) -> list[dict]:
     """Run every stage of ``year`` in this process; one record per stage."""
     import psutil
 
-    from flows import annual, outputs, stages
+    from flows import outputs, stages
     from flows.config import load_config
+    from flows.plan import grid_for, normalised_districts, plan_run, run_context
 
     process = psutil.Process()
     peak = [0]
@@ -60,66 +61,31 @@ def run_stages(config_path: Path, year: int) -> list[dict]:
         return result
 
     config = load_config(config_path)
-    plan, _ = annual.plan_run(config, year)
-    districts = annual.normalised_districts(config, plan.run_dir)
-    grid = annual._grid_for(config, Path(districts))
-    run_dir = str(plan.run_dir)
-    products = stage("season_products", stages.season_products.fn, plan.scenes, grid, run_dir)
-    training = str(config.path(config.inputs.training_plots, year))
-    classified = stage(
-        "classify",
-        stages.train_and_classify.fn,
-        products["features"],
-        training,
-        run_dir,
-        config.classification.seed,
-        config.classification.holdout_fraction,
-    )
+    plan, _ = plan_run(config, year)
+    context = run_context(config_path, config, plan, normalised_districts(config, plan.run_dir))
+    grid = grid_for(config, context.districts)
+    products = stage("season_products", stages.season_products.fn, context, plan.scenes, grid)
+    classified = stage("classify", stages.train_and_classify.fn, context, products["features"])
 
     def estimate(classes: str) -> dict:
-        spec = annual.estimation_spec(config, year)
         parts = [
-            stages.district_map_area.fn(classes, districts, batch)
-            for batch in stages.district_batches(districts)
+            stages.district_map_area.fn(classes, context.districts, batch)
+            for batch in stages.district_batches(context.districts)
         ]
-        estimated = stages.estimate_areas.fn(classes, districts, run_dir, year, spec, parts)
-        segments = config.path(config.inputs.segments, year)
-        estimated |= stages.field_estimates.fn(
-            estimated["map_area"],
-            districts,
-            run_dir,
-            year,
-            training,
-            str(segments) if segments else None,
-            config.inputs.segment_frame_sizes,
-            config.estimation.confidence,
-        )
+        estimated = stages.estimate_areas.fn(context, classes, parts)
+        estimated |= stages.field_estimates.fn(context, estimated["map_area"])
         return estimated
 
     estimated = stage("estimate", estimate, classified["classes"])
     linked = stage(
         "link",
         outputs.link_programmes.fn,
-        str(config.path(config.inputs.programmes)),
+        context,
         estimated["district_estimates"],
         {},
-        districts,
-        run_dir,
-        year,
         classified["classes"],
-        str(config.path(config.inputs.feedback, year)),
     )
-    stage(
-        "publish",
-        outputs.publish_outputs.fn,
-        str(config_path),
-        year,
-        run_dir,
-        classified,
-        products,
-        estimated,
-        linked,
-    )
+    stage("publish", outputs.publish_outputs.fn, context, classified, products, estimated, linked)
     return records
 
 
@@ -141,7 +107,7 @@ def main() -> None:
         return
 
     from flows.demo import demo_config_text
-    from geo.synthetic import build_demo_region
+    from synthetic import build_demo_region
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="admon-bench-stages-"))
     table = {}

@@ -25,7 +25,7 @@ def prefect_harness():
 
 @pytest.fixture(scope="session")
 def small_region(tmp_path_factory):
-    from geo.synthetic import build_demo_region
+    from synthetic import build_demo_region
 
     root = tmp_path_factory.mktemp("region") / "demo_region"
     return build_demo_region(root, seed=SMALL_SEED, size=SMALL_SIZE, n_districts=SMALL_DISTRICTS)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core.io import sha256_file
 from flows.demo import compare_with_truth
-from geo.io import sha256_file
 
 PUBLISHED_COLUMNS = [
     "district_id",
@@ -126,17 +126,16 @@ def test_the_run_publishes_prefect_artifacts(serial_run, small_region):
 def test_a_rerun_with_unchanged_inputs_recomputes_nothing(
     serial_run, small_region, serial_flow, monkeypatch
 ):
-    import geo.area
-    import geo.classify
     import geo.composite
+    from flows import stages
 
     def must_not_run(*args, **kwargs):
         raise AssertionError("a cached stage was computed again")
 
     for module, name in (
         (geo.composite, "season_composite"),
-        (geo.classify, "train_classifier"),
-        (geo.area, "district_estimates"),
+        (stages, "train_classifier"),
+        (stages, "district_estimates"),
     ):
         monkeypatch.setattr(module, name, must_not_run)
     year = small_region.years[0]
@@ -174,8 +173,8 @@ def _stac_config(small_region, tmp_path, config_writer, **search: object) -> Pat
 def test_scenes_found_by_a_stac_search_give_the_same_estimates(
     small_region, tmp_path, config_writer, serial_flow, serial_run
 ):
-    from flows.annual import find_scenes
     from flows.config import load_config
+    from flows.plan import find_scenes
 
     year = small_region.years[0]
     config = _stac_config(small_region, tmp_path, config_writer)
@@ -194,9 +193,9 @@ def test_scenes_found_by_a_stac_search_give_the_same_estimates(
 
 
 def test_a_stac_search_that_finds_nothing_says_what_to_check(small_region, tmp_path, config_writer):
-    from flows.annual import find_scenes
+    from core.errors import ImageryError
     from flows.config import load_config
-    from models.errors import ImageryError
+    from flows.plan import find_scenes
 
     config = _stac_config(small_region, tmp_path, config_writer, max_cloud_cover=0)
     with pytest.raises(ImageryError, match="STAC search .* found no item .* max_cloud_cover"):

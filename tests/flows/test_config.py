@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ConfigError
 from flows.config import load_config
-from models.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "data" / "example_run.toml"
 
@@ -92,8 +92,8 @@ def test_not_toml_and_missing_file_are_clear(tmp_path):
 
 
 def test_missing_input_files_fail_before_any_server_starts(tmp_path):
-    from flows.annual import check_inputs
-    from models.errors import ImageryError
+    from core.errors import ImageryError
+    from flows.plan import check_inputs
 
     config = load_config(_write(tmp_path, MINIMAL))
     with pytest.raises(ImageryError, match="no scene matches inputs.imagery"):
@@ -104,7 +104,7 @@ def test_districts_with_their_own_column_names_are_normalised_for_the_run(tmp_pa
     import geopandas as gpd
     from shapely.geometry import box
 
-    from flows.annual import normalised_districts
+    from flows.plan import normalised_districts
 
     gpd.GeoDataFrame(
         {"TS_PCODE": ["MMR014001", "MMR014002"], "TS_NAME": ["Lashio", "Hseni"]},

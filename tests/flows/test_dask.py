@@ -50,7 +50,7 @@ def test_release_memory_hands_freed_memory_back():
     import numpy as np
     import psutil
 
-    from geo.io import release_memory
+    from core.io import release_memory
 
     process = psutil.Process()
     # Mid-sized blocks (below the mmap threshold) freed under one still in use at the

@@ -9,11 +9,16 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from maps.charts import _programme_totals, district_chart, programme_chart, programme_series
+from maps.charts import (
+    _programme_totals,
+    district_chart,
+    programme_chart,
+    programme_district_series,
+)
 from tests.maps.builders import make_districts, make_estimates
 
 
-def test_programme_series_joins_history_and_current_once_per_year():
+def test_programme_district_series_joins_history_and_current_once_per_year():
     districts = make_districts(3, 1)
     current = make_estimates(districts, 2025)
     history = pd.concat(
@@ -24,7 +29,7 @@ def test_programme_series_joins_history_and_current_once_per_year():
          "crop": ["opium_poppy", "opium_poppy"], "baseline_year": [2023, 2023],
          "baseline_ha": [40.0, 40.0]}
     )  # fmt: skip
-    series = programme_series(change, history, current)
+    series = programme_district_series(change, history, current)
     assert series[["programme_id", "district_id", "crop"]].drop_duplicates().shape[0] == 1
     # D002 poppy: 2024 = 2 x 20 ha; 2025 = 20 ha from this run, not the stale stored row
     assert series["year"].tolist() == [2024, 2025]
@@ -53,7 +58,7 @@ def _wide_programme(n_districts: int):
             for crop in ("opium_poppy", "cannabis")
         ]
     )  # fmt: skip
-    return change, programme_series(change, history, current)
+    return change, programme_district_series(change, history, current)
 
 
 def test_a_programme_over_many_districts_is_drawn_as_its_total(tmp_path):

@@ -1,0 +1,350 @@
+"""Planning one survey year: its scenes, its fingerprinted inputs, its run folder and grid.
+
+``plan_run`` names the run after the checksums of its inputs and its parameters
+(a rerun with the same inputs reuses the folder and the stage cache) and opens its
+manifest; ``run_context`` gathers what every stage needs into one record.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+
+from core.errors import ConfigError, ImageryError
+from core.io import atomic_write_json, clean_partial, write_table
+from flows.config import RunConfig
+from flows.manifest import RunManifest, fingerprint_inputs
+from geo.grid import AnalysisGrid
+from geo.imagery import search_scenes
+
+__all__ = [
+    "RunPlan",
+    "RunContext",
+    "EstimationSpec",
+    "find_scenes",
+    "check_inputs",
+    "plan_run",
+    "run_context",
+    "estimation_spec",
+    "normalised_districts",
+    "grid_for",
+    "baseline_estimates",
+    "latest_finished_year",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Where one survey year's run writes, and what it reads."""
+
+    run_id: str
+    year: int
+    run_dir: Path
+    scenes: list[str]
+    inputs_digest: str
+
+
+def find_scenes(config: RunConfig, year: int) -> list[str]:
+    """The scenes of ``year``: the configured patterns expanded, plus a STAC search's items.
+
+    Items found by ``[inputs.stac]`` are saved (asset links made absolute) under
+    ``<workspace>/stac/<year>/``, so the run's manifest fingerprints exactly the items
+    it used and a rerun reads the same files.
+    """
+    found: set[str] = set()
+    for pattern in config.inputs.imagery:
+        resolved = config.path(pattern, year)
+        found.update(glob.glob(str(resolved)))
+    if config.inputs.stac is not None:
+        found.update(_stac_scenes(config, year))
+    if not found:
+        searched = []
+        if config.inputs.imagery:
+            searched.append(
+                f"no scene matches inputs.imagery {config.inputs.imagery} "
+                f"(searched from {config.base_dir}; check the patterns and the {{year}} "
+                "placeholder)"
+            )
+        if config.inputs.stac is not None:
+            searched.append(
+                f"the STAC search of {config.inputs.stac.catalog} found no item over the "
+                "districts in the season (check collections, max_cloud_cover and the season)"
+            )
+        raise ImageryError(f"no imagery for {year}: " + "; ".join(searched))
+    return sorted(found)
+
+
+def _stac_scenes(config: RunConfig, year: int) -> list[str]:
+    stac = config.inputs.stac
+    assert stac is not None
+    catalog = stac.catalog if "://" in stac.catalog else str(config.path(stac.catalog))
+    districts = gpd.read_file(config.path(config.inputs.districts))
+    bbox = tuple(float(v) for v in districts.to_crs(4326).total_bounds)
+    first, last = config.survey.season(year)
+    items = search_scenes(
+        catalog,
+        bbox,
+        first.isoformat(),
+        last.isoformat(),
+        max_cloud_cover=stac.max_cloud_cover,
+        collections=stac.collections,
+        limit=stac.limit,
+    )
+    folder = config.workspace / "stac" / str(year)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for item in items:
+        item.make_asset_hrefs_absolute()
+        payload = item.to_dict(include_self_link=False, transform_hrefs=False)
+        path = folder / f"{item.id}.json"
+        if not path.exists() or json.loads(path.read_text()) != payload:
+            atomic_write_json(path, payload)
+        paths.append(str(path))
+    for stale in set(folder.glob("*.json")) - {Path(p) for p in paths}:
+        stale.unlink()  # the folder is fingerprinted: it holds this search's items only
+    log.info("STAC search of %s: %d items for %d", catalog, len(paths), year)
+    return paths
+
+
+def _input_files(config: RunConfig, year: int, scenes: list[str]) -> dict[str, list[Path]]:
+    """Every file a run of ``year`` reads, by role (a scene's files sit in its folder)."""
+    roles: dict[str, list[Path]] = {
+        "imagery": sorted({Path(s).parent if Path(s).is_file() else Path(s) for s in scenes}),
+        "districts": [config.path(config.inputs.districts)],
+        "training_plots": [config.path(config.inputs.training_plots, year)],
+    }
+    optional = {
+        "programmes": config.inputs.programmes,
+        "reference": config.inputs.reference,
+        "truth_landcover": config.inputs.truth_landcover,
+    }
+    for role, template in optional.items():
+        if template:
+            roles[role] = [config.path(template, year)]
+    for role, paths in roles.items():
+        for path in paths:
+            if not path.exists():
+                raise ConfigError(f"inputs.{role}: {path} does not exist")
+    return roles
+
+
+def check_inputs(config: RunConfig, year: int) -> None:
+    """Raise a clear error now if a configured input of ``year`` is missing."""
+    _input_files(config, year, find_scenes(config, year))
+
+
+def _parameters(config: RunConfig) -> dict[str, Any]:
+    """The parameters that shape the numbers (not where outputs go or how they are computed)."""
+    return {
+        "survey": config.survey.model_dump(mode="json"),
+        "grid": config.grid.model_dump(mode="json"),
+        "classification": config.classification.model_dump(mode="json"),
+        "estimation": config.estimation.model_dump(mode="json"),
+        "reference_interpreter": config.inputs.reference_interpreter,
+    }
+
+
+def plan_run(config: RunConfig, year: int) -> tuple[RunPlan, RunManifest]:
+    """Fingerprint the inputs, name the run after them, and open its manifest.
+
+    The run id is derived from the input checksums and the parameters, so a rerun with
+    the same inputs reuses the run folder (and Prefect's cache) instead of starting over.
+    """
+    scenes = find_scenes(config, year)
+    records, digest = fingerprint_inputs(_input_files(config, year, scenes))
+    parameters = _parameters(config)
+    named = hashlib.sha256((digest + json.dumps(parameters, sort_keys=True)).encode()).hexdigest()
+    run_id = f"{year}-{named[:10]}"
+    run_dir = config.workspace / "runs" / str(year) / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    removed = clean_partial(run_dir)
+    if removed:
+        log.warning(
+            "removed %d partial files left by an interrupted run in %s", len(removed), run_dir
+        )
+    manifest = RunManifest(
+        path=run_dir / "manifest.json",
+        run_id=run_id,
+        year=year,
+        parameters=parameters,
+        inputs=records,
+        synthetic=config.survey.synthetic,
+    )
+    previous = run_dir / "manifest.json"
+    if previous.exists():
+        manifest.created = RunManifest.read(previous).get("created", manifest.created)
+    manifest.save()
+    return RunPlan(run_id, year, run_dir, scenes, digest), manifest
+
+
+def baseline_estimates(config: RunConfig, year: int, current_run: Path) -> dict[int, str]:
+    """District estimates of earlier years (newest run of each), for baselines and series."""
+    found: dict[int, str] = {}
+    runs_root = config.workspace / "runs"
+    for candidate in sorted(
+        runs_root.glob("*/*/district_estimates.csv"), key=lambda p: p.stat().st_mtime
+    ):
+        run_year = int(candidate.parent.parent.name)
+        if run_year < year and candidate.parent != current_run:
+            found[run_year] = str(candidate)
+    return found
+
+
+def normalised_districts(config: RunConfig, run_dir: Path) -> str:
+    """Write the run's districts with admon's column names (``district_id``, ``district_name``).
+
+    Every stage reads this copy, so real zone files with other id and name columns work,
+    and the run folder keeps the zones its numbers refer to.
+    """
+    source = config.path(config.inputs.districts)
+    districts = gpd.read_file(source)
+    columns = {
+        config.inputs.district_id: "district_id",
+        config.inputs.district_name: "district_name",
+    }
+    missing = [c for c in columns if c not in districts.columns]
+    if missing:
+        raise ConfigError(
+            f"inputs.districts {source}: no column {missing}; its columns are "
+            f"{[c for c in districts.columns if c != 'geometry']}; set inputs.district_id / "
+            "inputs.district_name"
+        )
+    districts = districts.rename(columns=columns)[["district_id", "district_name", "geometry"]]
+    districts["district_id"] = districts["district_id"].astype(str)
+    if districts["district_id"].duplicated().any():
+        dup = districts.loc[districts["district_id"].duplicated(), "district_id"].iloc[0]
+        raise ConfigError(f"inputs.districts {source}: district id {dup!r} appears twice")
+    return str(write_table(districts, run_dir / "districts.gpkg", layer="districts"))
+
+
+def grid_for(config: RunConfig, districts_path: str | Path) -> AnalysisGrid:
+    """The analysis grid of a run: the districts' extent at ``grid.resolution_m``."""
+    districts = gpd.read_file(districts_path)
+    crs = config.grid.crs or districts.crs
+    bounds = tuple(districts.to_crs(crs).total_bounds)
+    return AnalysisGrid.from_bounds(bounds, crs=crs, resolution=config.grid.resolution_m)
+
+
+def latest_finished_year(config: RunConfig, today: date | None = None) -> int:
+    """The survey year whose season ended most recently (what a scheduled run should do)."""
+    today = today or date.today()
+    _, end = config.survey.season(today.year)
+    return today.year if today >= end else today.year - 1
+
+
+@dataclass(frozen=True)
+class EstimationSpec:
+    """How the estimate stage draws, labels and uses the reference sample."""
+
+    interpreter: str
+    """Who labels the sample: ``file`` (interpreters' labelled file) or ``synthetic_truth``."""
+    reference: str | None
+    """The labelled reference file, when the interpreter is ``file``."""
+    truth_landcover: str | None
+    """The synthetic region's true land cover (``synthetic_truth`` only)."""
+    n_per_stratum: dict[str, int]
+    """Reference points per stratum within a district."""
+    buffer_px: int
+    """Width of the ``<class>_near_crops`` strata, in pixels."""
+    seed: int
+    """Seed of this year's sample (``estimation.sample_seed + year``)."""
+    min_per_stratum: int
+    """Fewer labelled points than this in a stratum borrow the region's proportions."""
+    confidence: float
+    """Confidence level of every interval."""
+
+
+def estimation_spec(config: RunConfig, year: int) -> EstimationSpec:
+    """What the estimate stage needs from the configuration."""
+    return EstimationSpec(
+        interpreter=config.inputs.reference_interpreter,
+        reference=_optional_path(config, config.inputs.reference, year),
+        truth_landcover=_optional_path(config, config.inputs.truth_landcover, year),
+        n_per_stratum=dict(config.estimation.n_per_stratum),
+        buffer_px=config.estimation.buffer_px,
+        seed=config.estimation.sample_seed + year,
+        min_per_stratum=config.estimation.min_per_stratum,
+        confidence=config.estimation.confidence,
+    )
+
+
+def _optional_path(config: RunConfig, template: str | None, year: int) -> str | None:
+    path = config.path(template, year)
+    return str(path) if path is not None else None
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every stage of one survey year reads and where it writes, as plain values.
+
+    The one record the stages receive (instead of long lists of positional paths);
+    it travels to Dask workers, so it holds strings, numbers and small dicts only.
+    """
+
+    config_path: str
+    """The run configuration (TOML)."""
+    year: int
+    """The survey (harvest) year."""
+    run_id: str
+    """``<year>-<hash of inputs and parameters>``."""
+    run_dir: str
+    """``<workspace>/runs/<year>/<run_id>``: every output of the run goes here."""
+    workspace: str
+    """The workspace (store, runs, published site)."""
+    store_url: str
+    """The store: a GeoPackage path or a ``postgresql://`` URL."""
+    districts: str
+    """The run's own ``districts.gpkg`` (admon's column names)."""
+    training_plots: str
+    """Field plots the classifier is trained on."""
+    programmes: str | None
+    """AD programme baselines, if configured."""
+    feedback: str | None
+    """Household feedback survey export of the year, if configured."""
+    segments: str | None
+    """Drone segment footprints of the year, if configured."""
+    segment_frame_sizes: dict[str, int] | None
+    """Segments in the area frame per stratum, with ``segments``."""
+    seed: int
+    """Classifier seed."""
+    holdout_fraction: float
+    """Share of field plots held out for the classifier's confusion matrix."""
+    estimation: EstimationSpec
+    """How the reference sample is drawn, labelled and used."""
+    synthetic: bool
+    """The built-in demo: every output is labelled SYNTHETIC."""
+
+
+def run_context(
+    config_path: str | Path, config: RunConfig, plan: RunPlan, districts: str
+) -> RunContext:
+    """The :class:`RunContext` of one planned year of the configuration at ``config_path``."""
+    year = plan.year
+    return RunContext(
+        config_path=str(config_path),
+        year=year,
+        run_id=plan.run_id,
+        run_dir=str(plan.run_dir),
+        workspace=str(config.workspace),
+        store_url=config.store_url,
+        districts=districts,
+        training_plots=str(config.path(config.inputs.training_plots, year)),
+        programmes=_optional_path(config, config.inputs.programmes, year),
+        feedback=_optional_path(config, config.inputs.feedback, year),
+        segments=_optional_path(config, config.inputs.segments, year),
+        segment_frame_sizes=config.inputs.segment_frame_sizes,
+        seed=config.classification.seed,
+        holdout_fraction=config.classification.holdout_fraction,
+        estimation=estimation_spec(config, year),
+        synthetic=config.survey.synthetic,
+    )
