@@ -20,7 +20,14 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from models.errors import InvalidInputError
+from core.errors import InvalidInputError
+from models.field.attributes import (
+    crop_and_cover,
+    number_of,
+    plot_area,
+    plot_status,
+    survey_date_of,
+)
 from models.field.base import RawPlots
 from models.field.columns import (
     AREA_UNITS,
@@ -34,18 +41,14 @@ from models.field.geometry_checks import (
     check_degree_range,
     check_in_region,
     check_plot_geometry,
-    geodesic_area_ha,
 )
-from models.field.labels import crop_of, land_cover_of, status_of
-from models.field.values import as_date, as_number, as_text
+from models.field.values import as_text
 from models.report import ValidationReport
 from models.schema import PLOT_COLUMNS, PLOT_CRS, PLOT_SCHEMA
 
 __all__ = ["LoadOptions", "build_plots"]
 
 logger = logging.getLogger(__name__)
-
-_AREA_MISMATCH = 2.0  # stated and boundary area differing more than 2-fold get a warning
 
 
 @dataclass(frozen=True)
@@ -200,133 +203,26 @@ def _attributes(raw, columns, geometry, report, options) -> list[dict[str, Any]]
         record: dict[str, Any] = {"row": row}
         record["plot_id"] = as_text(cell("plot_id")) or f"{stem}-{row}"
         record["crop_label"] = as_text(cell("crop"))
-        record["crop"], record["land_cover"] = _crop_and_cover(row, cell, columns, report)
-        record["status"] = _status(row, cell("status"), columns, report)
-        record["survey_date"] = _survey_date(row, cell("survey_date"), columns, report, season)
+        record["crop"], record["land_cover"] = crop_and_cover(row, cell, columns, report)
+        record["status"] = plot_status(row, cell("status"), columns, report)
+        record["survey_date"] = survey_date_of(row, cell("survey_date"), columns, report, season)
         file_team = as_text(cell("team"))
         record["team"] = (
             (options.team or file_team) if team_is_fallback else (file_team or options.team)
         )
         accuracy = math.nan
         if "gps_accuracy_m" in columns:
-            accuracy = _number(row, cell("gps_accuracy_m"), columns, "gps_accuracy_m", report)
+            accuracy = number_of(row, cell("gps_accuracy_m"), columns, "gps_accuracy_m", report)
         if math.isnan(accuracy) and raw.accuracy_m is not None:
             accuracy = float(raw.accuracy_m[i])  # from the geopoint/geoshape text itself
         record["gps_accuracy_m"] = accuracy
-        record["measured_area_ha"] = _area(
+        record["measured_area_ha"] = plot_area(
             row, cell("area"), area_factor, shape, columns, report, options
         )
         record["district_id"] = as_text(cell("district_id"))
-        record["yield_kg_ha"] = _number(row, cell("yield_kg_ha"), columns, "yield_kg_ha", report)
+        record["yield_kg_ha"] = number_of(row, cell("yield_kg_ha"), columns, "yield_kg_ha", report)
         records.append(record)
     return records
-
-
-def _crop_and_cover(row, cell, columns, report) -> tuple[str | None, str]:
-    label = as_text(cell("crop"))
-    cover_label = as_text(cell("land_cover"))
-    cover = land_cover_of(cover_label) if cover_label else None
-    if cover_label and cover is None:
-        report.warn(row, columns["land_cover"], f"land cover {cover_label!r} is not in the legend")
-    if label is None:
-        if cover is None:
-            report.reject(row, columns.get("crop", "crop"), "no crop label")
-            return None, "other_crops"
-        crop = cover if cover in ("opium_poppy", "cannabis") else "other"
-    else:
-        crop = crop_of(label)
-        if crop is None:
-            report.reject(
-                row,
-                columns["crop"],
-                (
-                    f"unknown crop label {label!r}; use opium_poppy, cannabis or other, or add the "
-                    "spelling to data/crop_labels.csv"
-                ),
-            )
-            return None, "other_crops"
-    if crop in ("opium_poppy", "cannabis"):
-        return crop, crop
-    if cover in ("opium_poppy", "cannabis"):
-        report.warn(
-            row,
-            columns["land_cover"],
-            f"land cover {cover} contradicts crop 'other'; recorded as other_crops",
-        )
-        cover = None
-    return crop, cover or "other_crops"
-
-
-def _status(row, value, columns, report) -> str:
-    status = status_of(as_text(value) or "")
-    if status is None:
-        report.warn(row, columns["status"], f"status {value!r} not recognised; recorded as unknown")
-        return "unknown"
-    return status
-
-
-def _survey_date(row, value, columns, report, season) -> pd.Timestamp | None:
-    field = columns.get("survey_date", "survey_date")
-    survey_date, problem = as_date(value)
-    if problem:
-        report.reject(row, field, problem)
-        return None
-    if season is None:
-        return survey_date
-    start, end = season
-    if survey_date is None:
-        report.reject(
-            row, field, f"no survey date; needed to check the season {start.date()}..{end.date()}"
-        )
-    elif not start <= survey_date <= end:
-        report.reject(
-            row,
-            field,
-            (
-                f"survey date {survey_date.date()} is outside the survey season "
-                f"{start.date()}..{end.date()}"
-            ),
-        )
-    return survey_date
-
-
-def _number(row, value, columns, field, report) -> float:
-    number, problem = as_number(value)
-    if problem:
-        report.warn(row, columns[field], f"{problem}; left empty")
-    if number < 0:
-        report.warn(row, columns[field], f"{number:g} is negative; left empty")
-        return math.nan
-    return number
-
-
-def _area(row, value, factor, shape, columns, report, options) -> float:
-    stated = (
-        _number(row, value, columns, "area", report) * factor if "area" in columns else math.nan
-    )
-    boundary = geodesic_area_ha(shape) if shape is not None else 0.0
-    area = stated if not math.isnan(stated) else (boundary if boundary > 0 else math.nan)
-    if (
-        not math.isnan(stated)
-        and boundary > 0
-        and max(stated, boundary) > _AREA_MISMATCH * min(stated, boundary)
-    ):
-        report.warn(
-            row,
-            columns["area"],
-            f"stated area {stated:.3f} ha but the boundary measures {boundary:.3f} ha",
-        )
-    low, high = options.area_bounds_ha
-    if not math.isnan(area) and not low <= area <= high:
-        report.reject(
-            row,
-            columns.get("area", "measured_area_ha"),
-            (
-                f"area {area:.4g} ha is implausible for a field (allowed {low:g}-{high:g} ha; "
-                "change area_bounds_ha if such fields are real)"
-            ),
-        )
-    return area
 
 
 def _reject_duplicates(records: list[dict[str, Any]], report: ValidationReport, field: str) -> None:

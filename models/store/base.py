@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,13 +22,14 @@ from sqlalchemy import Connection, Double, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeEngine
 
-from geo.io import atomic_path
-from models.errors import InvalidInputError, NotFoundError
+from core.errors import InvalidInputError, NotFoundError
+from core.io import atomic_path
 from models.store.frames import clean_value, geometry_srid, json_records, to_int, utc_now
-from models.store.records import ROLES, TokenInfo, UploadResult
+from models.store.records import UploadResult
 from models.store.schema import PLOT_COLUMNS, WGS84, build_metadata
 from models.store.screening import UploadLimits, safe_filename, screen_upload
 from models.store.tables import ReferenceTables
+from models.store.tokens import TokenStore
 
 __all__ = ["Store", "PlotLoader"]
 
@@ -47,7 +47,7 @@ def _default_plot_loader(path: Path, **kwargs: Any) -> tuple[gpd.GeoDataFrame, A
     return load_plots(path, **kwargs)
 
 
-class Store(ReferenceTables):
+class Store(ReferenceTables, TokenStore):
     """Districts, survey plots, uploads, programmes, estimates and tokens.
 
     Do not instantiate directly; use :func:`models.store.open_store`.
@@ -368,49 +368,6 @@ class Store(ReferenceTables):
         # the order of models.schema.PLOT_COLUMNS (geometry last of the fixed ones), then the rest
         fixed = [*PLOT_COLUMNS, "geometry"]
         return plots[fixed + [c for c in plots.columns if c not in fixed]]
-
-    # -- tokens --------------------------------------------------------------------
-    def create_token(self, team: str, role: str) -> str:
-        """Create an API token for ``team`` with ``role``; return it (only its sha256 is stored).
-
-        The token is shown once: it cannot be recovered from the store.
-
-        Raises
-        ------
-        InvalidInputError
-            If ``role`` is not one of ``uploader``, ``reviewer``, ``admin`` or team is empty.
-        """
-        if role not in ROLES:
-            raise InvalidInputError(f"token role {role!r} is not one of {', '.join(ROLES)}")
-        if not team or not team.strip():
-            raise InvalidInputError("a token needs a team name (--team)")
-        token = "admon_" + secrets.token_urlsafe(32)
-        row = {
-            "token_sha256": _token_hash(token),
-            "team": team,
-            "role": role,
-            "created_at": utc_now(),
-        }
-        with self._write() as conn:
-            conn.execute(self.tables["tokens"].insert(), [row])
-        logger.info("created a %s token for team %s", role, team)
-        return token
-
-    def verify_token(self, token: str | None) -> TokenInfo | None:
-        """Return who a token belongs to, or None when it is unknown or empty."""
-        if not token:
-            return None
-        tokens = self.tables["tokens"]
-        query = select(tokens.c.team, tokens.c.role).where(
-            tokens.c.token_sha256 == _token_hash(token)
-        )
-        with self.engine.connect() as conn:
-            row = conn.execute(query).first()
-        return TokenInfo(team=row.team, role=row.role) if row else None
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 SEASON_FIRST_MONTH = 8
