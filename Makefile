@@ -39,6 +39,7 @@ system-deps:
 	@bash scripts/system-deps.sh
 
 test: $(STAMP) system-deps
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -1,0 +1,67 @@
+"""What every ``admon`` command shares: the Typer app, the consoles, common options, errors.
+
+Commands live in their own modules of ``flows.cli`` and register on ``app``. They
+import the heavy parts of admon (Prefect, Dask, GDAL) inside the command, so that
+``admon --help`` and a mistyped option answer at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+__all__ = [
+    "app",
+    "token_app",
+    "console",
+    "err_console",
+    "WorkspaceOption",
+    "StoreOption",
+    "fail",
+    "store_url_for",
+]
+
+app = typer.Typer(
+    name="admon",
+    help="Monitor illicit opium poppy and cannabis cultivation and Alternative Development programmes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+token_app = typer.Typer(
+    help="Create access tokens for survey teams and reviewers.", no_args_is_help=True
+)
+app.add_typer(token_app, name="token")
+
+# Piped output (make demo in a log, CI) gets a wide table instead of rich's 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 140)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
+
+WorkspaceOption = Annotated[
+    Path,
+    typer.Option(
+        "--workspace",
+        "-w",
+        envvar="ADMON_WORKSPACE",
+        help="Workspace folder: store, runs and published gallery.",
+    ),
+]
+StoreOption = Annotated[
+    str | None,  # noqa: UP007 - typer needs Optional here
+    typer.Option(
+        "--store", envvar="ADMON_STORE", help="Store: a postgresql:// URL or a GeoPackage path."
+    ),
+]
+
+
+def fail(exc: Exception) -> None:
+    err_console.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(code=2)
+
+
+def store_url_for(workspace: Path, store: str | None) -> str:
+    return store or str(Path(workspace) / "store.gpkg")
