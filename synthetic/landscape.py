@@ -77,7 +77,10 @@ def smooth_noise(
     col_weights = _bspline_matrix(width, cell, coarse.shape[1])
     # sd of the smoothed field, from the weights (not the sample): same for every strip
     scale = np.sqrt((row_weights**2).sum(axis=1).mean() * (col_weights**2).sum(axis=1).mean())
-    fine = row_weights[rows if rows is not None else slice(None)] @ coarse @ col_weights.T
+    # float64 products: a float32 GEMM's rounding depends on the matrix shapes (BLAS kernels
+    # and blocking), so a strip's rows would differ in the last bits from the whole field's.
+    picked = row_weights[rows if rows is not None else slice(None)].astype(np.float64)
+    fine = picked @ coarse.astype(np.float64) @ col_weights.T.astype(np.float64)
     return (fine / scale).astype(np.float32)
 
 
