@@ -58,7 +58,8 @@ def test_every_stage_writes_its_outputs(serial_run, small_region):
         ):
             assert (run_dir / name).is_file(), f"{year}: {name} missing"
         assert not list(run_dir.rglob(".tmp-*")), "a temporary file was left behind"
-    assert (serial_run["workspace"] / "published" / "index.html").is_file()
+    assert (serial_run["workspace"] / "published" / "public" / "index.html").is_file()
+    assert (serial_run["workspace"] / "published" / "restricted" / "index.html").is_file()
 
 
 def test_district_estimates_have_the_published_columns(serial_run, small_region):
