@@ -24,7 +24,7 @@ from models.field.base import RawPlots
 from models.field.columns import header_key, resolve_columns
 from models.field.mapping import rename_table, suggested_profile
 from models.field.profile import FormProfile
-from models.field.repeats import Parent, Table, inherit
+from models.field.repeats import Parent, Table, inherit, with_visit_columns
 from models.field.safety import check_file_size, safe_extract_zip
 from models.field.tabular import plots_from_table, read_csv_table
 from models.field.vector import read_shapefile_members
@@ -86,7 +86,10 @@ def _read_odk_zip(
     if problems:
         plots.warnings.append((0, "file", f"several CSV files hold plots; read {chosen.name}"))
     parent_key = _key_column(chosen.frame, "parent_key")
+    own_key = _key_column(chosen.frame, "key")
     if parent_key is not None:
+        if own_key is not None:  # the entry's own key identifies the plot (the visit's does not)
+            plots.attributes.insert(0, "repeat_key", chosen.frame[own_key])
         link = chosen.frame[parent_key]
         plots.attributes, found = inherit(
             plots.attributes,
@@ -121,8 +124,14 @@ def _plots_table(tables: list[Table], name: str, form: FormProfile | None) -> tu
         listing = "; ".join(
             f"{t.name}: {', '.join(map(str, t.frame.columns[:12]))}" for t in tables
         )
-        widest = max(tables, key=lambda t: len(t.frame.columns))
-        lines = suggested_profile(widest.frame, [str(c) for c in widest.frame.columns])
+        repeats = [t for t in tables if _key_column(t.frame, "parent_key") is not None]
+        widest = max(repeats or tables, key=lambda t: len(t.frame.columns))
+        root = next((t for t in tables if t not in repeats), widest)
+        both = with_visit_columns(widest.frame, root.frame)
+        lines = suggested_profile(both, [str(c) for c in both.columns])
+        if widest is not root:
+            repeat = widest.name.rsplit(".", 1)[0].rsplit("-", 1)[-1]
+            lines = ["[form]", f'plots = "{repeat}"', "", *lines]
         raise InvalidInputError(
             f"{name}: no CSV in the archive has a crop column ({listing}). A form profile says "
             "which question is which, e.g.\n\n" + "\n".join(lines) + "\n\nthen upload "

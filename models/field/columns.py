@@ -34,6 +34,8 @@ FIELD_SPELLINGS: dict[str, tuple[str, ...]] = {
         "plot_no",
         "plot_number",
         "field_id",
+        "field_code",
+        "field_no",
         "plot_name",
         "fid_plot",
     ),
@@ -105,7 +107,16 @@ FIELD_SPELLINGS: dict[str, tuple[str, ...]] = {
 """Spellings per plot field, best first."""
 
 FALLBACK_SPELLINGS: dict[str, tuple[str, ...]] = {
-    "plot_id": ("_uuid", "meta-instanceid", "instanceid", "key", "_id", "name", "id"),
+    "plot_id": (
+        "repeat_key",
+        "_uuid",
+        "meta-instanceid",
+        "instanceid",
+        "key",
+        "_id",
+        "name",
+        "id",
+    ),
     "crop": ("folder_name",),
     "survey_date": (
         "start",
@@ -120,7 +131,8 @@ FALLBACK_SPELLINGS: dict[str, tuple[str, ...]] = {
     "team": ("submittername", "_submitted_by", "username", "submitterid"),
 }
 """Export metadata used when the form has no such question (matched on the whole header):
-submission metadata, a KML placemark's innermost folder name for the crop (Google Earth
+submission metadata (for plots in a repeat group, ``repeat_key``: the entry's own key,
+``<submission uuid>/<repeat>[n]``, as ODK Central's ``KEY``), a KML placemark's innermost folder name for the crop (Google Earth
 users file fields in folders such as ``Poppy``), a GPX track's start time."""
 
 

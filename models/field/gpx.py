@@ -2,7 +2,7 @@
 
 Parsed with ``gpxpy`` (GPX 1.0 and 1.1) after
 :func:`models.field.safety.check_xml_safe` refused DOCTYPEs and entities. One
-row per walked boundary and per waypoint:
+row per walked boundary (tracks first, in file order), then one per waypoint:
 
 - each ``<trkseg>`` of a ``<trk>`` is a boundary walked around a field, closed
   into a polygon (a Garmin starts a new segment when the fix is lost or the

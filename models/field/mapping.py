@@ -140,7 +140,10 @@ _HINTS: dict[str, re.Pattern[str]] = {
 def suggested_profile(attributes: pd.DataFrame, columns: list[str]) -> list[str]:
     """Profile lines guessed from headers and values (shown as advice, never applied)."""
     flavour = export_flavour(columns)
-    candidates = [c for c in columns if not is_metadata(c, flavour)]
+    # export metadata, split geopoints and Kobo's _submission__* copies all start with "_"
+    candidates = [
+        c for c in columns if not is_metadata(c, flavour) and not header_leaves(c)[-1].startswith("_")
+    ]
     questions: dict[str, str] = {}
     crop_column = _crop_by_values(attributes, candidates)
     if crop_column:

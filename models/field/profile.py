@@ -38,13 +38,13 @@ import re
 import tempfile
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from core.errors import InvalidInputError
 from models.field.columns import header_key, header_leaves
-from models.field.labels import normalise_label
+from models.field.labels import crop_of, normalise_label
 from models.field.units import AREA_UNITS_HA, canonical_unit
 from models.field.xlsform import XLSForm, read_xlsform
 from models.schema import CROPS, STATUSES
@@ -265,7 +265,7 @@ def load_form(path: Path, *, source: str | None = None) -> FormProfile:
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
         xlsform = read_xlsform(path, source=name)
-        return FormProfile(source=name, title=xlsform.title, xlsform=xlsform)
+        return _with_crop_choices(FormProfile(source=name, title=xlsform.title, xlsform=xlsform))
     if suffix != ".toml":
         raise InvalidInputError(
             f"form profile {name}: give a .toml profile or the form's XLSForm (.xlsx), "
@@ -339,6 +339,34 @@ def profile_from_dict(
         utc_offset_h=offset,
     )
     logger.info("form profile %s: %d questions mapped", source, len(questions))
+    return _with_crop_choices(profile)
+
+
+def _with_crop_choices(profile: FormProfile) -> FormProfile:
+    """Given an XLSForm, the select_one question whose choices are crops is the crop question,
+    and its choice names mean those crops (``1`` = "Opium poppy" / "ဘိန်းပင်"), unless the
+    profile says otherwise."""
+    form = profile.xlsform
+    if form is None or ("crop" in profile.questions and "crop" in profile.values):
+        return profile
+    for question in form.questions:
+        if question.type != "select_one":
+            continue
+        if "crop" in profile.questions and profile.questions["crop"] != question.name:
+            continue
+        choices = form.choices.get(question.list_name or "", {})
+        meanings = {}
+        for choice, labels in choices.items():
+            crops = {crop_of(text) for text in (choice, *labels.values()) if text} - {None}
+            if len(crops) == 1:
+                meanings[normalise_label(choice)] = crops.pop()
+        if 2 * len(meanings) >= len(choices) > 0 and {"opium_poppy", "cannabis"} & set(
+            meanings.values()
+        ):
+            values = {**profile.values, "crop": {**meanings, **profile.values.get("crop", {})}}
+            questions = {**profile.questions, "crop": question.name}
+            logger.info("%s: crop question %r found by its choices", form.source, question.name)
+            return replace(profile, questions=questions, values=values)
     return profile
 
 

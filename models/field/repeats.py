@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["Table", "Parent", "inherit", "xls_sheet_name"]
+__all__ = ["Table", "Parent", "inherit", "xls_sheet_name", "with_visit_columns"]
 
 _FORBIDDEN = str.maketrans({c: "_" for c in "[]*?:\\/"})
 
@@ -124,3 +124,10 @@ def inherit(
     if warnings:
         warnings.append((0, "sheet", f"{len(warnings)} plot rows of {sheet!r} lack their visit"))
     return plots, warnings
+
+
+def with_visit_columns(plots: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
+    """The plot rows' columns, then the visit table's others: what a plot will inherit, for advice
+    on a profile (rows are not aligned)."""
+    extra = visits[[c for c in visits.columns if c not in plots.columns]].reset_index(drop=True)
+    return pd.concat([plots.reset_index(drop=True), extra], axis=1)

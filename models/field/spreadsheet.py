@@ -32,7 +32,7 @@ from models.field.base import RawPlots
 from models.field.columns import header_key, resolve_columns
 from models.field.mapping import rename_table, suggested_profile
 from models.field.profile import FormProfile
-from models.field.repeats import Parent, Table, inherit, xls_sheet_name
+from models.field.repeats import Parent, Table, inherit, with_visit_columns, xls_sheet_name
 from models.field.safety import check_file_size, check_zip
 from models.field.tabular import drop_hxl_row, plots_from_table, unique_headers
 
@@ -82,6 +82,7 @@ def read_xlsx_plots(
         raw.warnings.append((0, "sheet", f"plots read from sheet {chosen.name!r}"))
     if "_parent_index" in {header_key(c) for c in chosen.frame.columns}:
         link = chosen.frame[_column(chosen.frame, "_parent_index")].rename("_parent_index")
+        raw.attributes.insert(0, "repeat_key", _repeat_keys(chosen, tables[0]))
         raw.attributes, found = inherit(
             raw.attributes,
             link,
@@ -171,16 +172,33 @@ def _no_plot_sheet(tables: list[Table], name: str) -> InvalidInputError:
         f"{t.name!r} ({len(t.frame)} rows: {', '.join(map(str, t.frame.columns[:12]))})"
         for t in tables
     )
-    widest = max(tables, key=lambda t: len(t.frame.columns))
-    lines = [f'plots = "{widest.name}"'] + suggested_profile(
-        widest.frame, [str(c) for c in widest.frame.columns]
-    )
+    repeats = [t for t in tables if "_parent_index" in {header_key(c) for c in t.frame.columns}]
+    widest = max(repeats or tables, key=lambda t: len(t.frame.columns))
+    both = with_visit_columns(widest.frame, tables[0].frame)  # plots inherit the visit's questions
+    lines = ["[form]", f'plots = "{widest.name}"', ""]
+    lines += suggested_profile(both, [str(c) for c in both.columns])
     return InvalidInputError(
         f"{name}: no sheet has a crop column. Sheets: {listing}. A form profile says where the "
-        "plots are and which question is which, e.g.\n\n[form]\n"
+        "plots are and which question is which, e.g.\n\n"
         + "\n".join(lines)
         + "\n\nthen upload again with --form PROFILE.toml (or give the form's XLSForm)"
     )
+
+
+def _repeat_keys(sheet: Table, main: Table) -> pd.Series:
+    """Each repeat entry's key, built as ODK Central builds ``KEY``: the submission's uuid, then
+    ``<repeat>[n]`` with n counting the entries of the same parent row from 1 (a parent that is
+    itself a repeat entry adds ``<parent>[its _index]``)."""
+    frame = sheet.frame
+    uuid_column = next((c for c in frame.columns if header_key(c) == "_submission__uuid"), None)
+    uuids = frame[uuid_column] if uuid_column else pd.Series("", index=frame.index)
+    parent = frame[_column(frame, "_parent_index")].astype(str)
+    number = frame.groupby(parent, sort=False).cumcount() + 1
+    parent_name = frame.get("_parent_table_name", pd.Series("", index=frame.index)).astype(str)
+    nested = ~parent_name.isin(["", main.name]) & (parent_name.map(xls_sheet_name) != main.name)
+    prefix = uuids.astype(str) + "/"
+    prefix = prefix.where(~nested, prefix + parent_name + "[" + parent + "]/")
+    return prefix + sheet.name + "[" + number.astype(str) + "]"
 
 
 def _column(frame: pd.DataFrame, key: str) -> str:
