@@ -39,6 +39,7 @@ from models.store import (
     default_workspace,
     open_store,
 )
+from models.survey import UnsupportedFormatError
 from web.auth import caller, require_uploader
 from web.pages import pages_router, published_router
 
@@ -186,7 +187,6 @@ def _too_large(size: int, limit: int) -> JSONResponse:
 
 
 def _is_unsupported(exc: Exception) -> bool:
-    from models.survey import UnsupportedFormatError
 
     return isinstance(exc, UnsupportedFormatError)
 
