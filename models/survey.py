@@ -36,7 +36,8 @@ from models.field.assemble import LoadOptions, build_plots
 from models.field.base import RawPlots, UnsupportedFormatError
 from models.field.gpx import read_gpx_plots
 from models.field.kml import read_kml_plots, read_kmz_plots
-from models.field.profile import FormProfile, as_form
+from models.field.profile import FormProfile
+from models.field.profile_files import as_form
 from models.field.spreadsheet import read_xlsx_plots
 from models.field.tabular import read_csv_plots
 from models.field.vector import read_geojson_plots, read_ogr_plots

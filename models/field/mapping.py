@@ -142,7 +142,9 @@ def suggested_profile(attributes: pd.DataFrame, columns: list[str]) -> list[str]
     flavour = export_flavour(columns)
     # export metadata, split geopoints and Kobo's _submission__* copies all start with "_"
     candidates = [
-        c for c in columns if not is_metadata(c, flavour) and not header_leaves(c)[-1].startswith("_")
+        c
+        for c in columns
+        if not is_metadata(c, flavour) and not header_leaves(c)[-1].startswith("_")
     ]
     questions: dict[str, str] = {}
     crop_column = _crop_by_values(attributes, candidates)

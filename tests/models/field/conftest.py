@@ -83,7 +83,11 @@ EXPECTED = {
     "district_id": ["D01", "D01", "D02", "D02"],
     "survey_date": ["2025-01-14", "2025-01-14", "2025-01-15", "2025-01-15"],
 }
-CROP_LABELS = {"1": ("Opium poppy", "ဘိန်းပင်"), "2": ("Cannabis", "ဆေးခြောက်"), "3": ("Upland rice", "")}
+CROP_LABELS = {
+    "1": ("Opium poppy", "ဘိန်းပင်"),
+    "2": ("Cannabis", "ဆေးခြောက်"),
+    "3": ("Upland rice", ""),
+}
 TOWNSHIPS = {"D01": "Hopong", "D02": "Hsihseng"}
 QUESTION_LABELS = {  # English labels; the Myanmar translation has none (as the poppy demo form)
     "village": "Village",

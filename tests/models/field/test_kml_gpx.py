@@ -85,7 +85,9 @@ def test_etrex_tracks_are_closed_into_fields_and_waypoints_are_points(etrex, tmp
 def test_gpx_accuracy_from_hdop(dop_gpx, tmp_path: Path) -> None:
     from core.errors import InvalidInputError
 
-    with pytest.raises(InvalidInputError, match='(?s)Columns found: kind, name, desc.*crop = "desc"'):
+    with pytest.raises(
+        InvalidInputError, match='(?s)Columns found: kind, name, desc.*crop = "desc"'
+    ):
         load_plots(dop_gpx)  # the crop is free text in <desc>: the error shows the profile line
     profile = tmp_path / "walks.toml"
     profile.write_text('[questions]\ncrop = "desc"\n', encoding="utf-8")

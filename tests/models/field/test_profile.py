@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import InvalidInputError
-from models.field.profile import form_files, load_form, load_form_files
+from models.field.profile_files import form_files, load_form, load_form_files
 from models.survey import load_plots
 
 
@@ -97,7 +97,9 @@ def test_a_profile_question_missing_from_the_file_is_an_error_for_crop(tmp_path)
     profile = tmp_path / "p.toml"
     profile.write_text('[questions]\ncrop = "crop_grown"\n', encoding="utf-8")
     path = write_csv(tmp_path / "x.csv", ["crop,lon,lat", "poppy,97.1,20.1"])
-    with pytest.raises(InvalidInputError, match="maps crop to 'crop_grown'.*columns: crop, lon, lat"):
+    with pytest.raises(
+        InvalidInputError, match="maps crop to 'crop_grown'.*columns: crop, lon, lat"
+    ):
         load_plots(path, form=profile)
 
 
