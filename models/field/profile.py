@@ -37,7 +37,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from models.field.columns import header_key, header_leaves
 from models.field.labels import crop_of, normalise_label
@@ -142,27 +141,6 @@ class FormProfile:
                 if found is not None:
                     break
         return found
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the profile as TOML-shaped data (the XLSForm is referenced by name only)."""
-        values: dict[str, dict[str, list[str]]] = {}
-        for name, table in self.values.items():
-            grouped: dict[str, list[str]] = {}
-            for answer, meaning in table.items():
-                grouped.setdefault(meaning, []).append(answer)
-            values[name] = grouped
-        form = {"title": self.title, "plots": self.plots or ""}
-        if self.xlsform is not None:
-            form["xlsform"] = self.xlsform.source
-        data: dict[str, Any] = {"form": form, "questions": dict(self.questions)}
-        if self.area_unit:
-            data["units"] = {"area": self.area_unit}
-        if values:
-            data["values"] = values
-        data["gps"] = {"uere_m": self.uere_m}
-        if self.utc_offset_h is not None:
-            data["gps"]["utc_offset"] = self.utc_offset_h
-        return data
 
 
 def with_crop_choices(profile: FormProfile) -> FormProfile:
