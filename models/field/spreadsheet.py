@@ -35,6 +35,7 @@ from models.field.profile import FormProfile
 from models.field.repeats import Parent, Table, inherit, with_visit_columns, xls_sheet_name
 from models.field.safety import check_file_size, check_zip
 from models.field.tabular import drop_hxl_row, plots_from_table, unique_headers
+from models.field.xlsform import looks_like_xlsform
 
 __all__ = ["read_xlsx_plots", "cell_text"]
 
@@ -69,6 +70,12 @@ def read_xlsx_plots(
     """
     name = source or path.name
     tables, extra_warnings = _read_sheets(path, name, max_rows, form)
+    if {"survey", "choices"} <= {t.name for t in tables} and looks_like_xlsform(path):
+        raise InvalidInputError(
+            f"{name} is a form (an XLSForm: survey and choices sheets), not its data; give it "
+            "as the form profile (--form, or the upload page's form profile field) and upload "
+            "the export of the submissions"
+        )
     chosen = _plots_sheet(tables, name, form)
     raw = plots_from_table(
         chosen.frame,

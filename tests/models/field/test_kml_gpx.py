@@ -60,15 +60,18 @@ def test_kml_schema_data_and_data_values_are_columns(tmp_path: Path) -> None:
     assert any("Zawgyi" in w.message for w in report.warnings)
 
 
-def test_etrex_tracks_are_closed_into_fields_and_waypoints_are_points(etrex, tmp_path) -> None:
+def test_etrex_tracks_are_closed_into_fields_and_waypoints_are_points(
+    etrex, tmp_path, districts
+) -> None:
     profile = tmp_path / "garmin.toml"
     profile.write_text(
         '[questions]\ncrop = "display_color"\nland_cover = "cmt"\n'
         '[values.crop]\nopium_poppy = ["Red"]\ncannabis = ["Magenta"]\n',
         encoding="utf-8",
     )
-    plots, report = load_plots(etrex, form=profile)
+    plots, report = load_plots(etrex, form=profile, districts=districts)
     assert report.ok, report.summary()
+    assert plots["district_id"].tolist() == ["D01", "D01", "D01"]
     # tracks first, then waypoints
     assert plots["plot_id"].tolist() == ["H-01", "H-02", "F-01"]
     assert plots["crop"].tolist() == ["opium_poppy", "cannabis", "other"]
@@ -82,7 +85,7 @@ def test_etrex_tracks_are_closed_into_fields_and_waypoints_are_points(etrex, tmp
     assert plots["gps_accuracy_m"].isna().all()  # Garmin tracks carry no dilution of precision
 
 
-def test_gpx_accuracy_from_hdop(dop_gpx, tmp_path: Path) -> None:
+def test_gpx_accuracy_from_hdop(dop_gpx, tmp_path: Path, districts) -> None:
     from core.errors import InvalidInputError
 
     with pytest.raises(
@@ -91,9 +94,10 @@ def test_gpx_accuracy_from_hdop(dop_gpx, tmp_path: Path) -> None:
         load_plots(dop_gpx)  # the crop is free text in <desc>: the error shows the profile line
     profile = tmp_path / "walks.toml"
     profile.write_text('[questions]\ncrop = "desc"\n', encoding="utf-8")
-    plots, report = load_plots(dop_gpx, form=profile)
+    plots, report = load_plots(dop_gpx, form=profile, districts=districts)
     assert report.ok, report.summary()
     assert plots["crop"].tolist() == ["opium_poppy"]  # <desc>poppy</desc>
+    assert plots["district_id"].tolist() == ["D02"]
     # worst HDOP 1.8 x the default 5 m UERE
     assert plots["gps_accuracy_m"].tolist() == [pytest.approx(9.0)]
     assert plots["measured_area_ha"].tolist() == [pytest.approx(0.976, rel=0.05)]

@@ -135,3 +135,8 @@ def test_xlsform_alone_is_a_profile(xlsform) -> None:
     assert form.questions == {"crop": "crop_grown"}
     assert form.value_of("crop", "1") == "opium_poppy"
     assert form.value_of("crop", "3") == "other"
+
+
+def test_the_xlsform_uploaded_as_data_says_what_it_is(xlsform) -> None:
+    with pytest.raises(InvalidInputError, match="is a form .an XLSForm.*not its data"):
+        load_plots(xlsform)
