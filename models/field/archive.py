@@ -24,7 +24,7 @@ from models.field.base import RawPlots
 from models.field.columns import header_key, resolve_columns
 from models.field.mapping import rename_table, suggested_profile
 from models.field.profile import FormProfile
-from models.field.repeats import Parent, Table, inherit, with_visit_columns
+from models.field.repeats import Parent, Table, inherit, unread_tables, with_visit_columns
 from models.field.safety import check_file_size, safe_extract_zip
 from models.field.tabular import plots_from_table, read_csv_table
 from models.field.vector import read_shapefile_members
@@ -87,6 +87,7 @@ def _read_odk_zip(
         plots.warnings.append((0, "file", f"several CSV files hold plots; read {chosen.name}"))
     parent_key = _key_column(chosen.frame, "parent_key")
     own_key = _key_column(chosen.frame, "key")
+    used = [chosen.name]
     if parent_key is not None:
         if own_key is not None:  # the entry's own key identifies the plot (the visit's does not)
             plots.attributes.insert(0, "repeat_key", chosen.frame[own_key])
@@ -96,8 +97,10 @@ def _read_odk_zip(
             link,
             lambda child, ln: _odk_parent(tables, child, ln),
             sheet=chosen.name,
+            joined=used,
         )
         plots.warnings += found
+    plots.warnings += unread_tables(tables, used)
     plots.warnings.append((0, "file", f"rows are numbered in {chosen.name}"))
     return plots
 

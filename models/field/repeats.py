@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["Table", "Parent", "inherit", "xls_sheet_name", "with_visit_columns"]
+__all__ = ["Table", "Parent", "inherit", "unread_tables", "xls_sheet_name", "with_visit_columns"]
 
 _FORBIDDEN = str.maketrans({c: "_" for c in "[]*?:\\/"})
 
@@ -78,6 +78,7 @@ def inherit(
     parent_of: Callable[[str, pd.Series], Parent | None],
     *,
     sheet: str,
+    joined: list[str] | None = None,
 ) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
     """Add each ancestor's columns to the plot rows; return the table and warnings.
 
@@ -92,6 +93,8 @@ def inherit(
         ``None`` when there is none.
     sheet
         Name of the plots' table, for warnings.
+    joined
+        Receives the names of the ancestor tables whose columns were added.
     """
     warnings: list[tuple[int, str, str]] = []
     link_name = str(link.name)
@@ -103,6 +106,8 @@ def inherit(
             break
         seen.add(parent.table.name)
         child = parent.table.name
+        if joined is not None:
+            joined.append(child)
         rows = parent.table.frame.drop_duplicates(subset=parent.key).set_index(parent.key)
         matched = rows.reindex(link.astype(str).str.strip().tolist())
         matched.index = plots.index
@@ -131,3 +136,17 @@ def with_visit_columns(plots: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFram
     on a profile (rows are not aligned)."""
     extra = visits[[c for c in visits.columns if c not in plots.columns]].reset_index(drop=True)
     return pd.concat([plots.reset_index(drop=True), extra], axis=1)
+
+
+def unread_tables(tables: list[Table], used: list[str]) -> list[tuple[int, str, str]]:
+    """Warnings for tables that are neither the plots nor their ancestors (other repeat groups:
+    kept in the stored upload, not read as plots)."""
+    return [
+        (
+            0,
+            "sheet",
+            f"{t.name!r} ({len(t.frame)} rows) not read: neither the plots nor their visit",
+        )
+        for t in tables
+        if t.name not in used and len(t.frame)
+    ]

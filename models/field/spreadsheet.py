@@ -32,7 +32,13 @@ from models.field.base import RawPlots
 from models.field.columns import header_key, resolve_columns
 from models.field.mapping import rename_table, suggested_profile
 from models.field.profile import FormProfile
-from models.field.repeats import Parent, Table, inherit, with_visit_columns, xls_sheet_name
+from models.field.repeats import (
+    Parent,
+    Table,
+    inherit,
+    with_visit_columns,
+    xls_sheet_name,
+)
 from models.field.safety import check_file_size, check_zip
 from models.field.tabular import drop_hxl_row, plots_from_table, unique_headers
 from models.field.xlsform import looks_like_xlsform

@@ -151,3 +151,21 @@ def test_odk_nested_repeat_inherits_through_every_level(odk_nested_zip, profile,
     check_survey(plots, {k: [v[i] for i in order] for k, v in expected.items()})
     assert plots["head_name"].tolist() == ["Household 2"] * 2 + ["Household 1"] * 2
     assert plots["visit-village"].tolist() == ["Loi Mwe", "Loi Mwe", "Nam Hu", "Nam Hu"]
+
+
+def test_another_repeat_group_is_named_as_not_read(odk_zip, profile, tmp_path) -> None:
+    """Nothing is dropped silently: a repeat that is not the plots is named in the report."""
+    import zipfile
+
+    with zipfile.ZipFile(odk_zip) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    members["hopong_survey-member.csv"] = b"member_name,PARENT_KEY,KEY\nAye,uuid:x,uuid:x/m[1]\n"
+    path = tmp_path / "with_members.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    plots, report = load_plots(path, form=profile)
+    assert len(plots) == 4
+    assert "'hopong_survey-member.csv' (1 rows) not read: neither the plots nor their visit" in [
+        w.message for w in report.warnings
+    ]
