@@ -58,6 +58,13 @@ def apply_xlsform(raw: RawPlots, form: FormProfile | None, report: ValidationRep
     if form is None or form.xlsform is None:
         return
     renames = rename_map([str(c) for c in raw.attributes.columns], form)
+    for column in sorted(set(form.xlsform.ambiguous_labels()) & set(map(str, raw.attributes))):
+        report.warn(
+            0,
+            column,
+            f"several questions of {form.xlsform.source} have this label; the column keeps it "
+            "(export with XML names, or name it in the profile's [questions])",
+        )
     if renames:
         raw.attributes = raw.attributes.rename(columns=renames)
         raw.consumed_columns = tuple(renames.get(c, c) for c in raw.consumed_columns)

@@ -140,3 +140,24 @@ def test_xlsform_alone_is_a_profile(xlsform) -> None:
 def test_the_xlsform_uploaded_as_data_says_what_it_is(xlsform) -> None:
     with pytest.raises(InvalidInputError, match="is a form .an XLSForm.*not its data"):
         load_plots(xlsform)
+
+
+def test_a_label_two_questions_share_is_kept_and_named(tmp_path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    survey = book.active
+    survey.title = "survey"
+    survey.append(["type", "name", "label::English (en)"])
+    survey.append(["text", "crop", "Crop"])
+    survey.append(["text", "note_a", "Notes"])
+    survey.append(["text", "note_b", "Notes"])
+    book.create_sheet("choices").append(["list_name", "name", "label::English (en)"])
+    form = tmp_path / "form.xlsx"
+    book.save(form)
+    path = tmp_path / "x.csv"
+    path.write_text("Crop,Notes,lon,lat\npoppy,dry,97.1,20.1\n", encoding="utf-8")
+    plots, report = load_plots(path, form=form)
+    assert plots["crop"].tolist() == ["opium_poppy"]
+    assert plots["Notes"].tolist() == ["dry"]
+    assert any(w.field == "Notes" and "several questions" in w.message for w in report.warnings)
