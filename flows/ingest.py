@@ -24,6 +24,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from core.io import atomic_write_json, clean_partial, write_table
 from flows.tasking import IO_RETRIES
+from models.store import open_store
 
 __all__ = [
     "ingest_upload",
@@ -99,8 +100,6 @@ def rebuild_field_exports(store: Any, workspace: Path) -> dict[int, str]:
 
 @task(name="export-field-plots", **IO_RETRIES)
 def _export(store_url: str, workspace: str, upload_id: str) -> dict[str, Any]:
-    from models.store import open_store
-
     store = open_store(store_url, workspace=workspace)
     upload = store.get_upload(upload_id)
     plots = store.get_plots()

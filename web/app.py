@@ -1,6 +1,7 @@
 """The admon HTTP service: field data uploads, their reports, estimates and the gallery.
 
-``POST /api/v1/uploads`` takes a multipart ``file`` with ``Authorization: Bearer
+``POST /api/v1/uploads`` takes a multipart ``file`` (and optionally ``form``: the
+team's form profile, kept for its later uploads) with ``Authorization: Bearer
 <token>`` and answers with the row-by-row report:
 
 ====  ============================================================

@@ -25,6 +25,7 @@ from starlette.datastructures import UploadFile
 
 from core.errors import InvalidInputError, NotFoundError, StoreBusyError, StoreError
 from models.store import Store, UploadResult, UploadTooLargeError
+from models.survey import UnsupportedFormatError
 from web.auth import BEARER, caller, require_uploader
 from web.responses import ERRORS, busy, error, too_large
 
@@ -47,7 +48,15 @@ _UPLOAD_OPENAPI = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "form": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "optional form profile (.toml and the XLSForm it "
+                            "names, or an XLSForm); stored for the team",
+                        },
+                    },
                 }
             }
         },
@@ -119,9 +128,9 @@ def uploads_router(
         sent = await _receive(request, incoming, max_upload_bytes)
         if isinstance(sent, JSONResponse):
             return sent
-        filename, body = sent
+        filename, body, form_files = sent
         try:
-            result = await pool.run(_ingest, store, body, filename, who.team, strict)
+            result = await pool.run(_ingest, store, body, filename, who.team, strict, form_files)
         except StoreBusyError as exc:
             return busy(exc)
         except UploadTooLargeError as exc:
@@ -172,18 +181,24 @@ def uploads_router(
 
 async def _receive(
     request: Request, incoming: Path, max_bytes: int
-) -> tuple[str, Path] | JSONResponse:
-    """(file name, file on disk) of the multipart ``file`` field, or the error to answer."""
+) -> tuple[str, Path, dict[str, bytes] | None] | JSONResponse:
+    """(file name, file on disk, form profile files) of the multipart ``file`` field and the
+    optional ``form`` fields (a ``.toml`` profile and its XLSForm), or the error to answer."""
     target = incoming / f"{uuid.uuid4().hex}.part"
-    async with request.form(max_files=1, max_fields=4) as form:
+    async with request.form(max_files=3, max_fields=6) as form:
         sent = form.get("file")
         if not isinstance(sent, UploadFile) or not sent.filename:
             return error(422, "send the field data file in the multipart form field 'file'")
         written = await run_in_threadpool(_copy_limited, sent.file, target, max_bytes)
-    if written > max_bytes:
+        profile = {}
+        for part in form.getlist("form"):
+            if isinstance(part, UploadFile) and part.filename:
+                profile[part.filename] = await part.read(max_bytes + 1)  # small text files
+    profile_bytes = sum(map(len, profile.values()))
+    if written > max_bytes or profile_bytes > max_bytes:
         target.unlink(missing_ok=True)
-        return too_large(written, max_bytes)
-    return sent.filename, target
+        return too_large(max(written, profile_bytes), max_bytes)
+    return sent.filename, target, profile or None
 
 
 def _copy_limited(source, target: Path, max_bytes: int) -> int:
@@ -198,15 +213,25 @@ def _copy_limited(source, target: Path, max_bytes: int) -> int:
 
 
 def _is_unsupported(exc: Exception) -> bool:
-    from models.survey import UnsupportedFormatError
-
     return isinstance(exc, UnsupportedFormatError)
 
 
-def _ingest(store: Store, body: Path, filename: str, team: str, strict: bool) -> UploadResult:
+def _ingest(
+    store: Store,
+    body: Path,
+    filename: str,
+    team: str,
+    strict: bool,
+    form_files: dict[str, bytes] | None = None,
+) -> UploadResult:
     districts = store.get_districts()
     return store.ingest_upload(
-        body, filename, team, strict=strict, districts=districts if len(districts) else None
+        body,
+        filename,
+        team,
+        strict=strict,
+        districts=districts if len(districts) else None,
+        form_files=form_files,
     )
 
 

@@ -20,12 +20,14 @@ from sqlalchemy import Connection, Double, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeEngine
 
+from models.store.forms import TeamForms
 from models.store.frames import clean_value, geometry_srid, json_records, to_int
 from models.store.schema import PLOT_COLUMNS, WGS84, build_metadata
 from models.store.screening import UploadLimits
 from models.store.tables import ReferenceTables
 from models.store.tokens import TokenStore
 from models.store.uploads import UploadStore
+from models.survey import load_plots
 
 __all__ = ["Store", "PlotLoader"]
 
@@ -38,12 +40,10 @@ _PLOT_BATCH = 500
 
 
 def _default_plot_loader(path: Path, **kwargs: Any) -> tuple[gpd.GeoDataFrame, Any]:
-    from models.survey import load_plots  # late import: the survey reader is a sibling package
-
     return load_plots(path, **kwargs)
 
 
-class Store(UploadStore, ReferenceTables, TokenStore):
+class Store(UploadStore, ReferenceTables, TokenStore, TeamForms):
     """Districts, survey plots, uploads, programmes, estimates and tokens.
 
     Do not instantiate directly; use :func:`models.store.open_store`.

@@ -19,6 +19,7 @@ import shutil
 import uuid
 import zipfile
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,7 @@ class UploadStore:
         strict: bool = False,
         districts: Any = None,
         season: tuple[Any, Any] | None = None,
+        form_files: Mapping[str, bytes] | None = None,
     ) -> UploadResult:
         """Validate a field data file and store its accepted plots, atomically and once per team.
 
@@ -105,6 +107,10 @@ class UploadStore:
             Survey season dates (``load_plots`` rejects rows surveyed outside); the
             plots' ``year`` is then the year the season ends (the harvest year),
             otherwise the year of each plot's ``survey_date``.
+        form_files : mapping of file name to bytes, optional
+            A form profile (``.toml`` and the XLSForm it names, or an XLSForm): checked,
+            stored as the team's (replacing any earlier one) and used for this file.
+            Without it the team's stored profile is used, if any.
 
         Returns
         -------
@@ -126,6 +132,7 @@ class UploadStore:
         """
         if not team or not str(team).strip():
             raise InvalidInputError(f"{filename}: an upload needs a team name")
+        form = self.save_team_form(team, form_files) if form_files else self.team_form(team)
         name = safe_filename(filename)
         sha256, size = _digest(raw)
         if (mine := self._upload_row(sha256=sha256, team=team)) is not None:
@@ -137,7 +144,7 @@ class UploadStore:
             return self._record_repeat(theirs, name, team, size)
         raw_path = self._save_raw(raw, sha256, name)
         plots, report = self._read_saved(
-            raw_path, sha256, name, filename, team, strict, districts, season
+            raw_path, sha256, name, filename, team, strict, districts, season, form
         )
         upload_id = uuid.uuid4().hex
         upload_row = {
@@ -152,7 +159,7 @@ class UploadStore:
             "status": "accepted" if len(plots) else "rejected",
             "raw_path": raw_path.relative_to(self.workspace).as_posix(),
             "errors": json.dumps(
-                [{"row": e.row, "field": e.field, "message": e.message} for e in report.errors],
+                [_error_record(e) for e in report.errors],
                 default=str,
             ),
             "report": json.dumps(report.to_dict(), default=str),
@@ -166,7 +173,7 @@ class UploadStore:
         )
         return self._result_from_row(upload_row, duplicate=False)
 
-    def _read_saved(self, raw_path, sha256, name, filename, team, strict, districts, season):
+    def _read_saved(self, raw_path, sha256, name, filename, team, strict, districts, season, form):
         """Screen and read the saved file; a refusal is recorded and raised with public text."""
         try:
             screen_upload(raw_path, self.limits, display_name=filename)
@@ -178,6 +185,7 @@ class UploadStore:
                 source_upload=name,
                 team=team,
                 max_rows=self.limits.max_rows,
+                **({"form": form} if form is not None else {}),
             )
             if len(plots) > self.limits.max_rows:
                 raise InvalidInputError(
@@ -371,3 +379,10 @@ class UploadStore:
             return pd.DataFrame(
                 conn.execute(query).mappings().all(), columns=[c.name for c in columns]
             )
+
+
+def _error_record(error: Any) -> dict[str, Any]:
+    record = {"row": error.row, "field": error.field, "message": error.message}
+    if getattr(error, "sheet", ""):  # the repeat sheet or CSV the row is on
+        record["sheet"] = error.sheet
+    return record
