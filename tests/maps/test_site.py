@@ -82,4 +82,6 @@ def test_web_service_serves_gallery_and_run_pages(tmp_path):
         for path in ("map.html", "report.html", "static/leaflet.js"):
             url = f"/restricted/runs/2025/r/{path}"
             assert client.get(url, headers=reviewer).status_code == 200, path
-        assert client.get("/restricted/runs/2025/r/classes.tif", headers=reviewer).status_code == 404
+        assert (
+            client.get("/restricted/runs/2025/r/classes.tif", headers=reviewer).status_code == 404
+        )
