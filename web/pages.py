@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -133,7 +134,8 @@ def published_router(published: Path, store: Store) -> APIRouter:
         if who is None:
             if request.headers.get("authorization"):
                 raise HTTPException(401, detail="unknown, expired or revoked token")
-            return RedirectResponse(f"/login?next=/restricted/{file_path}", status_code=303)
+            target = quote(f"/restricted/{file_path}", safe="/")
+            return RedirectResponse(f"/login?next={target}", status_code=303)
         require_reader(who)
         return _serve(restricted, file_path, private=True, audience="restricted")
 
