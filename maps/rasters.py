@@ -193,15 +193,22 @@ def cultivation_density(
         )
     pixel_m = abs(float(codes.rio.resolution()[0]))
     factor = max(1, round(math.sqrt(cell_km2) * 1000 / pixel_m))
-    valid = codes != NODATA
-    grown = codes.isin([code_of(c) for c in crops])
+    # as numbers: cells at the edge are padded, and padding a boolean array makes objects
+    valid = (codes != NODATA).astype("float32")
+    grown = codes.isin([code_of(c) for c in crops]).astype("float32")
     coarse = {"x": factor, "y": factor}
     share = grown.coarsen(coarse, boundary="pad").sum() / valid.coarsen(
         coarse, boundary="pad"
     ).sum().where(lambda n: n > 0)
-    density = (share * 100.0).astype("float32").rio.write_nodata(np.nan)  # ha per km²
-    density = density.rio.write_crs(codes.rio.crs)
-    density = density.rio.write_transform(codes.rio.transform() * Affine.scale(factor, factor))
+    density = (share * 100.0).astype("float32")  # ha per km²
+    # cell centres from the coarse transform (a padded edge cell's mean coordinate is off)
+    transform = codes.rio.transform() * Affine.scale(factor, factor)
+    density = density.assign_coords(
+        x=transform.c + transform.a * (np.arange(density.sizes["x"]) + 0.5),
+        y=transform.f + transform.e * (np.arange(density.sizes["y"]) + 0.5),
+    )
+    density = density.rio.write_crs(codes.rio.crs).rio.write_transform(transform)
+    density = density.rio.write_nodata(np.nan)
     with atomic_path(out_tif) as tmp:
         density.compute().rio.to_raster(tmp, driver="GTiff", compress="deflate")
     logger.debug("density of %s on %d-pixel cells: %s", class_map, factor, out_tif)
