@@ -146,7 +146,8 @@ def _density_legend(overlay: Overlay) -> str:
     stops = ", ".join(to_hex(cmap(x)) for x in np.linspace(0, 1, 9))
     top = overlay.top or 0.0
     return (
-        f"<h4>Cultivation density (ha per km², cells of {overlay.cell_km2 or 0:g} km²)</h4>"
+        f"<h4>Mapped cultivation (ha per km², cells of {overlay.cell_km2 or 0:g} km²)</h4>"
+        "<div>from the class map, not the estimate: the district hectares are the estimate</div>"
         f'<div class="ramp" style="background:linear-gradient(to right, {stops})"></div>'
         f'<div class="ends"><span>0</span><span>{top / 2:.2g}</span><span>{top:.2g}</span></div>'
     )
