@@ -201,7 +201,7 @@ def test_gallery_lists_runs_newest_first_offline(published_run, tmp_path, open_p
     page, log = open_page(gallery)
     order = page.eval_on_selector_all("article.run", "els => els.map(e => e.dataset.runId)")
     assert order == ["b2025", "a2025", "a2024"] == [e["run_id"] for e in list_runs(workspace)]
-    headings = page.eval_on_selector_all("h2", "els => els.map(e => e.textContent)")
+    headings = page.eval_on_selector_all("h2[id^=year-]", "els => els.map(e => e.textContent)")
     assert headings == ["2025", "2024"]
     assert page.eval_on_selector_all(
         "article.run img", "els => els.every(i => i.complete && i.naturalWidth === 320)"
