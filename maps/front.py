@@ -59,15 +59,28 @@ def verdict_of(low: float, high: float) -> str:
     return "no detectable change"
 
 
+_NEEDED = {
+    "region_estimates.csv": ("crop", "area_ha", "ci_low_ha", "ci_high_ha"),
+    "district_estimates.csv": ("district_id", "crop", "area_ha", "ci_low_ha", "ci_high_ha"),
+    "programme_change.csv": ("programme_id", "district_id", "crop", "verdict"),
+    "programme_vs_other.csv": ("crop", "did_ha", "did_ci_low_ha", "did_ci_high_ha"),
+}
+
+
 def _read(folder: Path, name: str) -> pd.DataFrame | None:
     path = folder / name
     if not path.is_file():
         return None
     try:
-        return pd.read_csv(path, dtype={"district_id": str, "programme_id": str})
+        table = pd.read_csv(path, dtype={"district_id": str, "programme_id": str})
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         logger.warning("%s: not readable (%s); the front page leaves it out", path, exc)
         return None
+    missing = [c for c in _NEEDED.get(name, ()) if c not in table.columns]
+    if missing:
+        logger.warning("%s: no column(s) %s; the front page leaves it out", path, missing)
+        return None
+    return table
 
 
 def _se(frame: pd.DataFrame) -> pd.Series:
