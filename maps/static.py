@@ -25,8 +25,11 @@ from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar  # noqa: E4
 
 from core.io import atomic_path  # noqa: E402
 from core.legend import LEGEND  # noqa: E402
+from maps.fonts import configure_fonts  # noqa: E402
 from maps.layers import CROP_LABELS, NO_DATA_COLOUR, ColourScale, Metric  # noqa: E402
 from maps.rasters import NDVI_CMAP, NDVI_RANGE, class_rgba, read_preview  # noqa: E402
+
+configure_fonts()  # district names in every script of the region (maps.fonts)
 
 __all__ = [
     "SYNTHETIC_TEXT",
@@ -182,9 +185,43 @@ def choropleth_png(
         title_fontsize=9,
         framealpha=0.9,
     )
+    label_districts(ax, table)
     add_map_furniture(ax)
     _banner(fig, synthetic)
     return save_figure(fig, out_png, title=title)
+
+
+def label_districts(ax, table: gpd.GeoDataFrame, *, max_labels: int = 300) -> int:  # type: ignore[no-untyped-def]
+    """Write district names inside their districts, skipping any that would overlap another.
+
+    Larger districts are labelled first, so on a crowded map the names that fit
+    are those of the big districts. Returns the number of labels drawn.
+    """
+    if "district_name" not in table or not len(table):
+        return 0
+    renderer = ax.figure.canvas.get_renderer()
+    order = table.geometry.area.sort_values(ascending=False).index[:max_labels]
+    placed: list = []
+    for index in order:
+        name = table.at[index, "district_name"]
+        if not isinstance(name, str) or not name.strip():
+            continue
+        point = table.geometry[index].representative_point()
+        text = ax.annotate(
+            name,
+            (point.x, point.y),
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="#1a1a1a",
+            bbox={"facecolor": "white", "alpha": 0.6, "edgecolor": "none", "pad": 0.6},
+        )
+        box = text.get_window_extent(renderer).expanded(1.05, 1.1)
+        if any(box.overlaps(other) for other in placed):
+            text.remove()
+            continue
+        placed.append(box)
+    return len(placed)
 
 
 def raster_png(
