@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 PUBLISHED_PATTERNS: tuple[str, ...] = (
     "map.html",
     "report.html",
+    "provenance.html",
     "thumbnail.png",
     "map_*.png",
     "chart_*.png",

@@ -181,8 +181,8 @@ def choropleth_png(
         handles=handles,
         title=metric.units,
         loc="upper left",
-        fontsize=8,
-        title_fontsize=9,
+        fontsize=10.5,  # the 9 in map prints at 80% on A4: over 8 pt on paper
+        title_fontsize=11,
         framealpha=0.9,
     )
     label_districts(ax, table)
@@ -253,7 +253,14 @@ def raster_png(
     if kind == "classes":
         ax.imshow(class_rgba(preview.values), extent=extent, interpolation="nearest")
         handles = [Patch(facecolor=c.colour, edgecolor="#777777", label=c.label) for c in LEGEND]
-        ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9, title="class")
+        ax.legend(
+            handles=handles,
+            loc="upper left",
+            fontsize=10.5,
+            title_fontsize=11,
+            framealpha=0.9,
+            title="class",
+        )
     else:
         image = ax.imshow(
             np.ma.masked_invalid(preview.values),
