@@ -87,6 +87,7 @@ def publish_public(
             run_id=run.run_id,
             synthetic=run.synthetic,
             programme_areas=areas,
+            survey_name=survey_name_of(manifest),
             density_overlay=density,
         )
     }

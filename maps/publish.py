@@ -140,6 +140,7 @@ def publish_run(
         plots=plots,
         segments=segments,
         programme_areas=areas,
+        survey_name=survey_name_of(manifest),
     )
     map_figures = choropleths(run, table, crops) + raster_maps(run, districts, class_map, ndvi)
     out["pngs"] = [run_dir / f.file for f in map_figures]

@@ -119,9 +119,9 @@ def test_switching_layers_changes_what_is_drawn(published_run, open_page):
     assert "Estimated area" not in legend.inner_text()
 
     plots_on = "window.admon.map.hasLayer(window.admon.overlays['Survey plots'])"
-    assert page.evaluate(plots_on) is True
+    assert page.evaluate(plots_on) is False  # off at first: the districts come first
     page.get_by_text("Survey plots", exact=True).click()
-    assert page.evaluate(plots_on) is False
+    assert page.evaluate(plots_on) is True
 
     alpha = (
         "() => Object.values(window.admon.districtLayers).find(l => window.admon.map.hasLayer(l))"
@@ -206,7 +206,7 @@ def test_gallery_lists_runs_newest_first_offline(published_run, tmp_path, open_p
     assert page.eval_on_selector_all(
         "article.run img", "els => els.every(i => i.complete && i.naturalWidth === 320)"
     )
-    assert page.locator(".tag", has_text="SYNTHETIC").count() == 3
+    assert page.locator("article.run .tag", has_text="SYNTHETIC").count() == 3
     page.screenshot(path=str(ARTIFACTS / "gallery.png"), full_page=True)
     page.locator("article[data-run-id=a2024] a", has_text="interactive map").click()
     page.wait_for_function("window.admon !== undefined")
