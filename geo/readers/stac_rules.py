@@ -161,6 +161,8 @@ def _s2_scaling(
     flag = _boa_flag(props, label)
     if flag is not None:
         key, applied = flag
+        if band.scale is None:
+            notes.add("no raster scale declared: DN / 10000 (ESA's BOA_QUANTIFICATION_VALUE)")
         if applied:
             if band.offset:
                 notes.add(
