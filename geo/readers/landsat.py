@@ -185,6 +185,11 @@ def landsat_spec(source: Path, bands: list[str] | None = None) -> SceneSpec:
             f"with the USGS C2 L2 factors DN x {SR_SCALE:g} {SR_OFFSET:+g}",
         )
     available = {numbering[n]: n for n in sorted(files) if n in numbering}
+    if not available:
+        raise ImageryError(
+            f"{label}: no {sensor} surface reflectance band file (*_SR_B<n>.TIF) in {directory}; "
+            "the download is incomplete"
+        )
     wanted = bands if bands is not None else [n for n in numbering.values() if n in available]
     missing = [name for name in wanted if name not in available]
     if missing:

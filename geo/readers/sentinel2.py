@@ -338,6 +338,8 @@ def sentinel2_spec(directory: Path, bands: list[str] | None = None) -> SceneSpec
         if meta is not None and meta.product_level:
             assume(assumptions, label, "no BOA_QUANTIFICATION_VALUE: 10000 assumed (ESA standard)")
     available = {S2_BANDS[b]: b for b in files if b in S2_BANDS}
+    if not available:
+        raise ImageryError(f"{label}: no Sentinel-2 band file found under {directory}")
     wanted = bands if bands is not None else [n for n in S2_BANDS.values() if n in available]
     missing = [name for name in wanted if name not in available]
     if missing:

@@ -154,6 +154,11 @@ def stac_spec(source: Any, bands: list[str] | None = None) -> SceneSpec:
     collection = item.collection_id if isinstance(item.collection_id, str) else None
     family = item_family(props, str(item.id), collection)
     by_name, masks = _assets(item, family, label)
+    if not by_name:
+        raise ImageryError(
+            f"{label}: no asset of this {family} item is a reflectance band admon reads "
+            f"(assets: {sorted(map(str, item.assets))}); is it a Level-2 surface reflectance item?"
+        )
     wanted = bands if bands is not None else [n for n in COMMON_BANDS if n in by_name]
     missing = [name for name in wanted if name not in by_name]
     if missing:

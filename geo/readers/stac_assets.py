@@ -163,6 +163,7 @@ def asset_band(
         A band or scaling field has the wrong type.
     """
     where = f"{label}: asset {key!r}"
+    media_type = _text(media_type, f"{where} type")
     if not is_raster_asset(key, fields, media_type):
         return None
     entry = _band_entry(key, fields, item_bands, where)
