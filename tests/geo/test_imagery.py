@@ -508,3 +508,25 @@ def test_s2_plain_band_file_names_without_mtd_take_the_baseline_from_the_name(tm
     assert scene["time"].values == np.datetime64("2025-01-12T04:05:19", "ns")
     assert scene["red"].values[4, 4] == pytest.approx(0.25, abs=1e-6)
     np.testing.assert_array_equal(~scene["valid"].values, _expected_invalid_10m())
+
+
+def test_near_square_geotiff_reads_on_its_own_grid_and_non_square_names_the_file(tmp_path):
+    """A 3-band uint8 GeoTIFF with the pixel size of rasterio's RGB.byte.tif (300.038 x 300.042 m)."""
+    rgb = np.arange(3 * 4 * 5, dtype=np.uint8).reshape(3, 4, 5) + 1
+    path = tmp_path / "RGB.byte.tif"
+    profile = dict(driver="GTiff", width=5, height=4, count=3, dtype="uint8", crs="EPSG:32618")
+    transform = rasterio.Affine(300.0379266750948, 0.0, 101985.0, 0.0, -300.041782729805, 2826915.0)
+    with rasterio.open(path, "w", transform=transform, **profile) as dst:
+        dst.write(rgb)
+    scene = read_scene(DroneOrtho(path, profile="rgb"), require_clear=False)
+    assert scene.rio.resolution()[0] == pytest.approx(300.0379266750948)
+    assert scene["red"].values[2, 3] == pytest.approx(rgb[0, 2, 3] / 255, abs=1e-4)
+    squashed = tmp_path / "squashed.tif"
+    with rasterio.open(
+        squashed, "w", transform=rasterio.Affine(300, 0, 101985, 0, -150, 2826915), **profile
+    ) as dst:
+        dst.write(rgb)
+    with pytest.raises(
+        ImageryError, match=r"squashed.tif: cannot be read on its own grid.*300 x 150"
+    ):
+        read_scene(DroneOrtho(squashed, profile="rgb"), require_clear=False)
