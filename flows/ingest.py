@@ -18,6 +18,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from core.io import write_table
 from flows.tasking import IO_RETRIES
+from models.store import open_store
 
 __all__ = ["ingest_upload", "export_field_plots", "field_plots_path"]
 
@@ -43,8 +44,6 @@ def export_field_plots(store: Any, workspace: Path, years: list[int]) -> dict[in
 
 @task(name="export-field-plots", **IO_RETRIES)
 def _export(store_url: str, workspace: str, upload_id: str) -> dict[str, Any]:
-    from models.store import open_store
-
     store = open_store(store_url, workspace=workspace)
     upload = store.get_upload(upload_id)
     plots = store.get_plots()

@@ -21,6 +21,8 @@ __all__ = [
     "err_console",
     "WorkspaceOption",
     "StoreOption",
+    "SerialOption",
+    "WorkersOption",
     "fail",
     "store_url_for",
 ]
@@ -55,6 +57,12 @@ StoreOption = Annotated[
     typer.Option(
         "--store", envvar="ADMON_STORE", help="Store: a postgresql:// URL or a GeoPackage path."
     ),
+]
+
+SerialOption = Annotated[bool, typer.Option(help="Run without a Dask cluster.")]
+WorkersOption = Annotated[
+    int | None,  # noqa: UP007 - typer needs Optional here
+    typer.Option(help="Local Dask workers, sharing the cores as threads (default: sized by Dask)."),
 ]
 
 

@@ -30,13 +30,27 @@ def upload(
     strict: Annotated[
         bool, typer.Option(help="Reject the whole file if any row is rejected.")
     ] = False,
+    form: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Form profile (.toml) or the form's XLSForm (.xlsx): which question is which. "
+            "Stored for the team; its later uploads use it without this option.",
+        ),
+    ] = None,
 ) -> None:
     """Ingest a field data file into the store and print the row-by-row report."""
+    from models.field.profile_files import form_files
     from models.store import open_store
 
     try:
         result = open_store(store_url_for(workspace, store)).ingest_upload(
-            file.read_bytes(), file.name, team, strict=strict
+            file.read_bytes(),
+            file.name,
+            team,
+            strict=strict,
+            form_files=form_files(form) if form is not None else None,
         )
     except AdmonError as exc:
         fail(exc)

@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,14 @@ from sqlalchemy.types import TypeEngine
 
 from core.errors import InvalidInputError, NotFoundError
 from core.io import atomic_path
+from models.store.forms import TeamForms
 from models.store.frames import clean_value, geometry_srid, json_records, to_int, utc_now
 from models.store.records import UploadResult
 from models.store.schema import PLOT_COLUMNS, WGS84, build_metadata
 from models.store.screening import UploadLimits, safe_filename, screen_upload
 from models.store.tables import ReferenceTables
 from models.store.tokens import TokenStore
+from models.survey import load_plots
 
 __all__ = ["Store", "PlotLoader"]
 
@@ -42,12 +44,11 @@ _PLOT_BATCH = 500
 
 
 def _default_plot_loader(path: Path, **kwargs: Any) -> tuple[gpd.GeoDataFrame, Any]:
-    from models.survey import load_plots  # late import: the survey reader is a sibling package
 
     return load_plots(path, **kwargs)
 
 
-class Store(ReferenceTables, TokenStore):
+class Store(ReferenceTables, TokenStore, TeamForms):
     """Districts, survey plots, uploads, programmes, estimates and tokens.
 
     Do not instantiate directly; use :func:`models.store.open_store`.
@@ -127,6 +128,7 @@ class Store(ReferenceTables, TokenStore):
         strict: bool = False,
         districts: gpd.GeoDataFrame | None = None,
         season: tuple[Any, Any] | None = None,
+        form_files: Mapping[str, bytes] | None = None,
     ) -> UploadResult:
         """Validate a field data file and store its accepted plots, atomically and once.
 
@@ -153,6 +155,10 @@ class Store(ReferenceTables, TokenStore):
             Survey season dates (``load_plots`` rejects rows surveyed outside); the
             plots' ``year`` is then the year the season ends (the harvest year),
             otherwise the year of each plot's ``survey_date``.
+        form_files : mapping of file name to bytes, optional
+            A form profile (``.toml`` and the XLSForm it names, or an XLSForm): checked,
+            stored as the team's (replacing any earlier one) and used for this file.
+            Without it the team's stored profile is used, if any.
 
         Returns
         -------
@@ -173,6 +179,7 @@ class Store(ReferenceTables, TokenStore):
         """
         if not team or not str(team).strip():
             raise InvalidInputError(f"{filename}: an upload needs a team name")
+        form = self.save_team_form(team, form_files) if form_files else self.team_form(team)
         name = safe_filename(filename)
         sha256 = hashlib.sha256(raw).hexdigest()
         raw_path = self._save_raw(raw, sha256, name)
@@ -190,6 +197,7 @@ class Store(ReferenceTables, TokenStore):
             source_upload=name,
             team=team,
             max_rows=self.limits.max_rows,
+            **({"form": form} if form is not None else {}),
         )
         if len(plots) > self.limits.max_rows:
             raise InvalidInputError(
@@ -208,7 +216,7 @@ class Store(ReferenceTables, TokenStore):
             "status": "accepted" if len(plots) else "rejected",
             "raw_path": raw_path.relative_to(self.workspace).as_posix(),
             "errors": json.dumps(
-                [{"row": e.row, "field": e.field, "message": e.message} for e in report.errors],
+                [_error_record(e) for e in report.errors],
                 default=str,
             ),
             "report": json.dumps(report.to_dict(), default=str),
@@ -368,6 +376,13 @@ class Store(ReferenceTables, TokenStore):
         # the order of models.schema.PLOT_COLUMNS (geometry last of the fixed ones), then the rest
         fixed = [*PLOT_COLUMNS, "geometry"]
         return plots[fixed + [c for c in plots.columns if c not in fixed]]
+
+
+def _error_record(error: Any) -> dict[str, Any]:
+    record = {"row": error.row, "field": error.field, "message": error.message}
+    if getattr(error, "sheet", ""):  # the repeat sheet or CSV the row is on
+        record["sheet"] = error.sheet
+    return record
 
 
 SEASON_FIRST_MONTH = 8

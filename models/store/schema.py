@@ -128,6 +128,14 @@ def build_metadata(geometry: Callable[[int | None], TypeEngine]) -> MetaData:
         Column("kind", Text, nullable=False),
     )
     Table(
+        "team_forms",
+        metadata,
+        Column("team", Text, primary_key=True),
+        Column("files", Text, nullable=False),
+        Column("sha256", Text, nullable=False),
+        Column("stored_at", Text, nullable=False),
+    )
+    Table(
         "tokens",
         metadata,
         Column("token_sha256", Text, primary_key=True),
