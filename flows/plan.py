@@ -162,6 +162,7 @@ def plan_run(config: RunConfig, year: int) -> tuple[RunPlan, RunManifest]:
     the same inputs reuses the run folder (and Prefect's cache) instead of starting over.
     """
     scenes = find_scenes(config, year)
+    _refresh_field_export(config, year)
     records, digest = fingerprint_inputs(_input_files(config, year, scenes))
     parameters = _parameters(config)
     named = hashlib.sha256((digest + json.dumps(parameters, sort_keys=True)).encode()).hexdigest()
@@ -180,12 +181,26 @@ def plan_run(config: RunConfig, year: int) -> tuple[RunPlan, RunManifest]:
         parameters=parameters,
         inputs=records,
         synthetic=config.survey.synthetic,
+        root=config.workspace,
     )
     previous = run_dir / "manifest.json"
     if previous.exists():
         manifest.created = RunManifest.read(previous).get("created", manifest.created)
     manifest.save()
     return RunPlan(run_id, year, run_dir, scenes, digest), manifest
+
+
+def _refresh_field_export(config: RunConfig, year: int) -> None:
+    """When the run trains on the store's field export, rebuild it from the store first:
+    the store holds every accepted upload, the export only what was written last."""
+    from flows.ingest import export_field_plots, is_field_export
+    from models.store import open_store
+
+    plots = config.path(config.inputs.training_plots, year)
+    if plots is None or not is_field_export(plots, config.workspace, year):
+        return
+    with open_store(config.store_url, workspace=config.workspace) as store:
+        export_field_plots(store, config.workspace, [year])
 
 
 def baseline_estimates(config: RunConfig, year: int, current_run: Path) -> dict[int, str]:
@@ -316,6 +331,8 @@ class RunContext:
     """How the reference sample is drawn, labelled and used."""
     synthetic: bool
     """The built-in demo: every output is labelled SYNTHETIC."""
+    publish: dict[str, Any] | None = None
+    """``[publish]`` of the configuration: what the public site shows."""
 
 
 def run_context(
@@ -340,4 +357,5 @@ def run_context(
         holdout_fraction=config.classification.holdout_fraction,
         estimation=estimation_spec(config, year),
         synthetic=config.survey.synthetic,
+        publish=config.publish.model_dump(mode="json"),
     )

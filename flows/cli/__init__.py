@@ -5,7 +5,8 @@ admon run CONFIG.toml [--year Y] [--dask-address ADDR]
 admon upload FILE --team TEAM              ingest a field data file into the store
 admon estimate --map CLASSMAP.tif --reference PLOTS --zones DISTRICTS
 admon serve                                web service + scheduled deployments
-admon token create --team TEAM --role uploader|reviewer|admin
+admon token create --team TEAM --role uploader|reviewer|admin [--expires-days N]
+admon token list | revoke ID | rotate ID
 """
 
 from __future__ import annotations

@@ -50,9 +50,9 @@ def run(
         fail(exc)
     for result in results:
         console.print(f"{result['run_id']}: {result['run_dir']}")
-    console.print(
-        f"Published gallery: [bold]{cfg.workspace.resolve() / 'published' / 'index.html'}[/]"
-    )
+    published = cfg.workspace.resolve() / "published"
+    console.print(f"Published gallery: [bold]{published / 'restricted' / 'index.html'}[/]")
+    console.print(f"Public site: [bold]{published / 'public' / 'index.html'}[/] (aggregates only)")
 
 
 @app.command()
