@@ -22,7 +22,7 @@ from core.errors import ConfigError, ImageryError
 from core.io import atomic_write_json, clean_partial, write_table
 from flows.config import RunConfig
 from flows.manifest import RunManifest, fingerprint_inputs
-from flows.run_grid import MIN_GRID_PIXELS, grid_for
+from flows.run_grid import MIN_GRID_PIXELS, grid_for, require_crs
 from geo.imagery import search_scenes
 
 __all__ = [
@@ -90,6 +90,7 @@ def _stac_scenes(config: RunConfig, year: int) -> list[str]:
     assert stac is not None
     catalog = stac.catalog if "://" in stac.catalog else str(config.path(stac.catalog))
     districts = gpd.read_file(config.path(config.inputs.districts))
+    require_crs(districts, config.path(config.inputs.districts))
     bbox = tuple(float(v) for v in districts.to_crs(4326).total_bounds)
     first, last = config.survey.season(year)
     items = search_scenes(

@@ -21,7 +21,7 @@ from core.errors import ConfigError
 from flows.config import RunConfig
 from geo.grid import AnalysisGrid
 
-__all__ = ["MIN_GRID_PIXELS", "grid_for"]
+__all__ = ["MIN_GRID_PIXELS", "grid_for", "require_crs"]
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +46,7 @@ def grid_for(config: RunConfig, districts_path: str | Path) -> AnalysisGrid:
     """
     districts = gpd.read_file(districts_path)
     source = config.path(config.inputs.districts)
-    if districts.crs is None:
-        raise ConfigError(
-            f"inputs.districts {source}: the file declares no CRS (TopoJSON and some "
-            "shapefiles without .prj carry none); save it with one, e.g. "
-            "ogr2ogr -a_srs EPSG:4326 districts.gpkg <file>"
-        )
+    require_crs(districts, source)
     settings = config.grid
     resolution = settings.resolution_m
     if settings.crs:
@@ -75,6 +70,22 @@ def grid_for(config: RunConfig, districts_path: str | Path) -> AnalysisGrid:
             "the resolution is in metres (10 for Sentinel-2, 30 for Landsat)"
         )
     return grid
+
+
+def require_crs(districts: gpd.GeoDataFrame, source: str | Path) -> None:
+    """Refuse districts without a CRS, naming the file and how to give it one.
+
+    Raises
+    ------
+    ConfigError
+        ``districts`` declares no CRS (TopoJSON, a shapefile without ``.prj``).
+    """
+    if districts.crs is None:
+        raise ConfigError(
+            f"inputs.districts {source}: the file declares no CRS (TopoJSON and some "
+            "shapefiles without .prj carry none); save it with one, e.g. "
+            "ogr2ogr -a_srs EPSG:4326 districts.gpkg <file>"
+        )
 
 
 def _metric_crs(value: Any, key: str) -> Any:

@@ -19,7 +19,7 @@ from shapely.geometry import box
 
 from core.errors import ConfigError
 from flows.config import load_config
-from flows.plan import MIN_GRID_PIXELS, grid_for, normalised_districts
+from flows.plan import MIN_GRID_PIXELS, find_scenes, grid_for, normalised_districts
 
 TOWNSHIPS = [  # (pcode, name, Burmese name, lon/lat box): about 10.4 x 11.1 km each
     ("MMR014001", "Taunggyi", "တောင်ကြီး", (97.00, 20.70, 97.10, 20.80)),
@@ -27,7 +27,7 @@ TOWNSHIPS = [  # (pcode, name, Burmese name, lon/lat box): about 10.4 x 11.1 km 
 ]
 
 
-def _config(tmp_path: Path, districts: Path, **grid: object):
+def _config(tmp_path: Path, districts: Path, stac: dict | None = None, **grid: object):
     return load_config(
         {
             "survey": {"years": [2025]},
@@ -37,6 +37,7 @@ def _config(tmp_path: Path, districts: Path, **grid: object):
                 "district_name": "TS",
                 "imagery": ["scenes/*.json"],
                 "training_plots": "plots.geojson",
+                **({"stac": stac} if stac else {}),
             },
             "grid": grid,
         },
@@ -108,7 +109,7 @@ def test_an_absurdly_coarse_grid_is_refused_naming_the_key(tmp_path):
     assert MIN_GRID_PIXELS > 15
 
 
-def test_topojson_without_crs_is_refused_naming_the_file(tmp_path):
+def _topojson_without_crs(tmp_path: Path) -> Path:
     topology = {
         "type": "Topology",
         "objects": {
@@ -127,5 +128,17 @@ def test_topojson_without_crs_is_refused_naming_the_file(tmp_path):
     }
     path = tmp_path / "townships.topojson"
     path.write_text(json.dumps(topology), encoding="utf-8")
+    return path
+
+
+def test_topojson_without_crs_is_refused_naming_the_file(tmp_path):
     with pytest.raises(ConfigError, match=r"inputs.districts .*townships.topojson: .*no CRS"):
-        _run_grid(tmp_path, path)
+        _run_grid(tmp_path, _topojson_without_crs(tmp_path))
+
+
+def test_a_stac_search_over_districts_without_crs_is_refused_naming_the_file(tmp_path):
+    """The search box is the districts' extent in WGS 84: no CRS, no box."""
+    stac = {"catalog": str(tmp_path / "catalog.json")}
+    config = _config(tmp_path, _topojson_without_crs(tmp_path), stac=stac)
+    with pytest.raises(ConfigError, match=r"inputs.districts .*townships.topojson: .*no CRS"):
+        find_scenes(config, 2025)
