@@ -95,6 +95,10 @@ def test_tm_scene_reads_red_from_band_3_and_nir_from_band_4(tmp_path):
     assert scene["swir1"].values[0, 0] == pytest.approx(sr(16000), abs=1e-4)
     assert scene["swir2"].values[0, 0] == pytest.approx(sr(12000), abs=1e-4)
     assert not scene["valid"].values[1, 1] and scene["valid"].values.sum() == 8
+    ndvi = geo.indices.compute(scene, ["NDVI"])["NDVI"].values
+    assert ndvi[0, 0] == pytest.approx((sr(21000) - sr(9000)) / (sr(21000) + sr(9000)), abs=1e-4)
+    assert ndvi[0, 0] == pytest.approx(0.7765, abs=1e-4)  # OLI numbers on TM would give -0.2227
+    assert np.isnan(ndvi[1, 1])
     with pytest.raises(ImageryError, match=r"coastal.*TM numbers"):
         read_scene(folder, ["coastal"])
 
@@ -116,6 +120,10 @@ def test_etm_slc_off_scan_gaps_are_masked_and_recorded(tmp_path):
     np.testing.assert_array_equal(scene["valid"].values, ~gap)
     assert np.isnan(scene["red"].values[gap]).all()
     assert scene["red"].values[0, 1] == pytest.approx(sr(11500), abs=1e-4)  # ETM band 3
+    ndvi = geo.indices.compute(scene, ["NDVI"])["NDVI"].values
+    red, nir = sr(11500), sr(12000)  # ETM bands 3 and 4
+    assert ndvi[0, 1] == pytest.approx((nir - red) / (nir + red), abs=1e-4)
+    assert np.isnan(ndvi[gap]).all()
 
 
 def test_level1_product_is_refused_naming_the_level(tmp_path):

@@ -84,7 +84,9 @@ def test_safe_product_reflectance_offset_and_scl_mask(tmp_path, mtd):
 def test_aws_tile_folder_takes_baseline_from_tileinfo_and_records_the_offset(tmp_path):
     """AWS ``R10m/B04.jp2`` tile with its real tileInfo.json (datastrip ``..._N05.10``)."""
     bands = {"B04": np.full((6, 6), 2000, np.uint16), "B08": np.full((6, 6), 4000, np.uint16)}
-    folder = aws_tile_folder(tmp_path, bands, np.full((3, 3), 4, np.uint8))
+    scl = np.full((3, 3), 4, np.uint8)
+    scl[2, 2] = 8  # cloud (medium probability): the 20 m pixel covers 2 x 2 at 10 m
+    folder = aws_tile_folder(tmp_path, bands, scl)
     with pytest.warns(ImageryAssumptionWarning, match="-1000 assumed for baseline 05.10"):
         scene = read_scene(folder)
     assert scene.attrs["processing_baseline"] == "05.10"
@@ -92,6 +94,11 @@ def test_aws_tile_folder_takes_baseline_from_tileinfo_and_records_the_offset(tmp
     assert scene.rio.crs.to_epsg() == 32760
     assert scene["red"].values[0, 0] == pytest.approx((2000 - 1000) / 10000, abs=1e-4)
     assert scene.attrs["assumptions"] and "MTD_MSIL2A.xml" in scene.attrs["assumptions"][0]
+    valid = scene["valid"].values
+    assert not valid[4:, 4:].any() and valid.sum() == 32
+    ndvi = geo.indices.compute(scene, ["NDVI"])["NDVI"].values
+    assert ndvi[0, 0] == pytest.approx((0.3 - 0.1) / (0.3 + 0.1), abs=1e-4)  # offset applied
+    assert np.isnan(ndvi[5, 5])
 
 
 def test_mtd_without_offsets_at_baseline_4_is_an_assumption(tmp_path):

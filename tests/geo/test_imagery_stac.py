@@ -170,6 +170,9 @@ def test_cdse_stac_1_1_asset_level_scaling_and_scl_20m_mask(tmp_path):
     assert scene.attrs["processing_baseline"] == "05.11"
     assert scene["red"].values[19, 19] == pytest.approx(s2(1500, -1000), abs=1e-4)
     assert scene["nir08"].values[19, 19] == pytest.approx(s2(5500, -1000), abs=1e-4)
+    ndvi = geo.indices.compute(scene, ["NDVI"])["NDVI"].values[19, 19]
+    red, nir = s2(1500, -1000), s2(5200, -1000)
+    assert ndvi == pytest.approx((nir - red) / (nir + red), abs=1e-4)
     masked_20m = (~scene["valid"].values)[::2, ::2]
     assert masked_20m.sum() == 86 and masked_20m.flat[:86].all()
 
@@ -221,6 +224,8 @@ def test_usgs_items_from_0_7_to_1_0_declare_no_scaling(tmp_path, item, keys):
     assert scene["red"].values[0, 0] == pytest.approx(landsat(9000), abs=1e-4)
     assert scene["nir"].values[0, 0] == pytest.approx(landsat(20000), abs=1e-4)
     assert not scene["valid"].values[1, 1] and scene["valid"].values.sum() == 8
+    ndvi = geo.indices.compute(scene, ["NDVI"])["NDVI"].values
+    assert ndvi[0, 0] == pytest.approx(0.7610, abs=1e-4) and np.isnan(ndvi[1, 1])
 
 
 def test_a_search_result_array_is_refused_naming_the_file(tmp_path):
