@@ -18,6 +18,7 @@ matplotlib.use("Agg")  # headless: publishing runs on servers and in CI
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 from matplotlib.colors import Normalize  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
@@ -191,28 +192,41 @@ def choropleth_png(
     return save_figure(fig, out_png, title=title)
 
 
-def label_districts(ax, table: gpd.GeoDataFrame, *, max_labels: int = 300) -> int:  # type: ignore[no-untyped-def]
-    """Write district names inside their districts, skipping any that would overlap another.
+def label_districts(ax, table: gpd.GeoDataFrame, *, max_labels: int = 120) -> int:  # type: ignore[no-untyped-def]
+    """Write district names inside their districts where they fit and overlap no other.
 
-    Larger districts are labelled first, so on a crowded map the names that fit
-    are those of the big districts. Returns the number of labels drawn.
+    A name is drawn only where the district is wider on the page than the name (so
+    a map of a thousand small districts shows the names of the large ones, or none),
+    larger districts first. Returns the number of labels drawn.
     """
     if "district_name" not in table or not len(table):
         return 0
+    fontsize = 7.0
+    points_per_char = 0.62 * fontsize  # DejaVu Sans at 7 pt: about 4.3 pt per character
+    scale = ax.figure.dpi / 72.0
+    bounds = table.geometry.bounds
+    corners = ax.transData.transform(
+        np.column_stack([bounds["minx"], bounds["miny"], bounds["maxx"], bounds["maxy"]]).reshape(
+            -1, 2
+        )
+    ).reshape(-1, 4)
+    width_px = pd.Series(np.abs(corners[:, 2] - corners[:, 0]), index=table.index)
     renderer = ax.figure.canvas.get_renderer()
-    order = table.geometry.area.sort_values(ascending=False).index[:max_labels]
+    order = table.geometry.area.sort_values(ascending=False).index
     placed: list = []
     for index in order:
         name = table.at[index, "district_name"]
         if not isinstance(name, str) or not name.strip():
             continue
+        if len(name) * points_per_char * scale > width_px[index]:
+            continue  # the name would spill out of its district
         point = table.geometry[index].representative_point()
         text = ax.annotate(
             name,
             (point.x, point.y),
             ha="center",
             va="center",
-            fontsize=7,
+            fontsize=fontsize,
             color="#1a1a1a",
             bbox={"facecolor": "white", "alpha": 0.6, "edgecolor": "none", "pad": 0.6},
         )
@@ -221,6 +235,8 @@ def label_districts(ax, table: gpd.GeoDataFrame, *, max_labels: int = 300) -> in
             text.remove()
             continue
         placed.append(box)
+        if len(placed) >= max_labels:
+            break
     return len(placed)
 
 

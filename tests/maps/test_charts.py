@@ -129,3 +129,17 @@ def test_district_names_in_every_script_draw_without_missing_glyphs(tmp_path):
     assert missing == []
     with Image.open(png) as image:
         assert image.size[0] > 0
+
+
+def test_district_labels_only_where_the_name_fits():
+    import matplotlib.pyplot as plt
+
+    from maps.static import label_districts
+
+    for districts, expected in ((make_districts(3, 2), 6), (make_districts(40, 26, 1_000.0), 0)):
+        fig, ax = plt.subplots(figsize=(9, 6))
+        districts.plot(ax=ax)
+        ax.set_aspect("equal")
+        fig.canvas.draw()
+        assert label_districts(ax, districts) == expected
+        plt.close(fig)
