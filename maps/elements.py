@@ -13,10 +13,11 @@ import json
 from typing import Any
 
 from branca.element import MacroElement
+from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
 
-__all__ = ["DistrictData", "DistrictLayer", "Legends", "Banner", "Registry"]
+__all__ = ["DistrictData", "DistrictLayer", "DistrictSearch", "Legends", "Banner", "Registry"]
 
 
 class DistrictData(MacroElement):
@@ -256,3 +257,64 @@ class Registry(MacroElement):
         self.districts = districts
         self.overlays = overlays
         self.count = count
+
+
+class DistrictSearch(JSCSSMixin, MacroElement):
+    """A search box (Leaflet Search, shipped offline) that zooms to a district by name.
+
+    It searches the shared ``admon_districts`` payload, whose names are
+    already HTML-escaped, so a tip never renders markup from a user file. The
+    found district is outlined for a few seconds.
+    """
+
+    default_js = [
+        (
+            "Leaflet.Search.js",
+            "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js",
+        )
+    ]
+    default_css = [
+        (
+            "Leaflet.Search.css",
+            "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css",
+        )
+    ]
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+          .leaflet-control-search .search-input { width: 150px; font: 12.5px sans-serif; }
+          /* the plugin's loader.gif is not shipped: no spinner (the search is local and instant) */
+          .leaflet-container .leaflet-control-search.search-load .search-input { background: #fff; }
+          @media (max-width: 500px) { .leaflet-control-search .search-input { width: 100px; } }
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var index = L.geoJSON(admon_districts);  // never drawn: only searched
+            var outline = null;
+            var control = new L.Control.Search({
+                layer: index, propertyName: "name", position: "topleft",
+                initial: false, marker: false, autoCollapse: false, collapsed: false,
+                textPlaceholder: "Find a district…", textErr: "No such district",
+                moveToLocation: function (latlng, title, m) {}
+            });
+            control.on("search:locationfound", function (e) {
+                map.fitBounds(e.layer.getBounds());
+                if (outline) { map.removeLayer(outline); }
+                outline = L.geoJSON(e.layer.feature, {interactive: false,
+                    style: {color: "#ff7f00", weight: 4, fill: false}}).addTo(map);
+                setTimeout(function () { if (outline) { map.removeLayer(outline); outline = null; } }, 6000);
+            });
+            map.addControl(control);
+            window.admonSearch = control;
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self):
+        super().__init__()
+        self._name = "AdmonDistrictSearch"

@@ -288,3 +288,29 @@ def test_report_opens_offline_and_prints_to_a4(published_run, open_page):
     page.emulate_media(media="screen")
     page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
     assert log.console_errors() == [] and log.failed == []
+
+
+def test_search_box_finds_a_district_and_zooms_to_it_offline(published_run, open_page):
+    inputs, paths = published_run
+    page, log = open_page(paths["map"])
+    page.wait_for_function("window.admon !== undefined && window.admonSearch !== undefined")
+    target = inputs.districts.iloc[-1]
+    before = page.evaluate("window.admon.map.getZoom()")
+    box = page.locator(".leaflet-control-search input.search-input")
+    assert box.is_visible()
+    box.press_sequentially(str(target.district_name), delay=30)
+    tip = page.locator(".search-tooltip .search-tip", has_text=str(target.district_name))
+    tip.first.wait_for(state="visible", timeout=5000)
+    tip.first.click()
+    page.wait_for_function(f"window.admon.map.getZoom() > {before}", timeout=5000)
+    # the view is centred inside the district that was asked for
+    west, south, east, north = (
+        inputs.districts[inputs.districts.district_id == target.district_id]
+        .to_crs("EPSG:4326")
+        .total_bounds
+    )
+    lat, lng = page.evaluate("[window.admon.map.getCenter().lat, window.admon.map.getCenter().lng]")
+    assert south <= lat <= north and west <= lng <= east
+    assert log.console_errors() == []
+    assert log.off_machine_requests() == []
+    assert log.failed == []
