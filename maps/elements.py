@@ -17,7 +17,15 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
 
-__all__ = ["DistrictData", "DistrictLayer", "DistrictSearch", "Legends", "Banner", "Registry"]
+__all__ = [
+    "DistrictData",
+    "DistrictLayer",
+    "DistrictSearch",
+    "ProgrammeClick",
+    "Legends",
+    "Banner",
+    "Registry",
+]
 
 
 class DistrictData(MacroElement):
@@ -318,3 +326,53 @@ class DistrictSearch(JSCSSMixin, MacroElement):
     def __init__(self):
         super().__init__()
         self._name = "AdmonDistrictSearch"
+
+
+class ProgrammeClick(MacroElement):
+    """Open a programme's popup on a click anywhere inside its area, not only on the outline.
+
+    The areas stay drawn as outlines so the districts under them keep their
+    hover tooltips (one canvas hit-tests only its topmost shape); a map click
+    is tested against the programme polygons here instead (even–odd rule, so
+    holes are outside). ``popup_html`` is built escaped by
+    :mod:`maps.programme_areas`. Nothing happens while the layer is off.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }}, group = {{ this.group }};
+            var areas = {{ this.payload }};
+            function inRings(x, y, rings) {
+                var inside = false;
+                rings.forEach(function (ring) {
+                    for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+                        var xi = ring[i][0], yi = ring[i][1], xj = ring[j][0], yj = ring[j][1];
+                        if ((yi > y) !== (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi) { inside = !inside; }
+                    }
+                });
+                return inside;
+            }
+            function contains(geometry, x, y) {
+                var polygons = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
+                return polygons.some(function (rings) { return inRings(x, y, rings); });
+            }
+            map.on("click", function (e) {
+                if (!map.hasLayer(group)) { return; }
+                var hit = areas.features.filter(function (f) { return contains(f.geometry, e.latlng.lng, e.latlng.lat); });
+                if (!hit.length) { return; }
+                L.popup({maxWidth: 480}).setLatLng(e.latlng)
+                    .setContent(hit.map(function (f) { return f.properties.popup_html; }).join("<hr>"))
+                    .openOn(map);
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, feature_collection: dict[str, Any], group: str):
+        super().__init__()
+        self._name = "AdmonProgrammeClick"
+        self.payload = json.dumps(feature_collection, separators=(",", ":"), allow_nan=False)
+        self.group = group

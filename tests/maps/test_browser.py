@@ -314,3 +314,35 @@ def test_search_box_finds_a_district_and_zooms_to_it_offline(published_run, open
     assert log.console_errors() == []
     assert log.off_machine_requests() == []
     assert log.failed == []
+
+
+def test_click_inside_a_programme_area_opens_its_popup(published_run, open_page):
+    inputs, paths = published_run
+    page, log = open_page(paths["map"])
+    page.wait_for_function("window.admon !== undefined")
+    # the centre of D005, P2's only district: far from any outline
+    centre = (
+        inputs.districts[inputs.districts.district_id == "D005"]
+        .to_crs("EPSG:4326")
+        .geometry.iloc[0]
+        .centroid
+    )
+    point = page.evaluate(
+        """([lat, lng]) => { const map = window.admon.map;
+        const p = map.latLngToContainerPoint(L.latLng(lat, lng));
+        const r = map.getContainer().getBoundingClientRect();
+        return [p.x + r.left, p.y + r.top]; }""",
+        [centre.y, centre.x],
+    )
+    page.mouse.click(*point)
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    text = popup.inner_text()
+    assert "Tea & macadamia" in text and "Highland coffee" not in text
+    page.locator(".leaflet-popup-close-button").click()
+    # the programme layer off: a click inside opens nothing
+    page.locator(".leaflet-control-layers").get_by_text("AD programme areas").click()
+    page.mouse.click(*point)
+    page.wait_for_timeout(300)
+    assert page.locator(".leaflet-popup-content").count() == 0
+    assert log.console_errors() == []
