@@ -160,6 +160,7 @@ def thumbnail(run: Run, table: gpd.GeoDataFrame, crops: list[str]) -> Path:
         run.run_dir / "thumbnail.png",
         title=f"{run.year} {run.run_id}",
         synthetic=run.synthetic,
+        caption=f"{CROP_LABELS[crops[0]]} {run.year} (ha)" if crops else "",
     )
 
 
