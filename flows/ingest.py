@@ -19,7 +19,7 @@ from prefect.artifacts import create_markdown_artifact
 from core.io import write_table
 from flows.tasking import IO_RETRIES
 
-__all__ = ["ingest_upload", "export_field_plots", "field_plots_path"]
+__all__ = ["ingest_upload", "export_field_plots", "field_plots_path", "upload_years"]
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +41,20 @@ def export_field_plots(store: Any, workspace: Path, years: list[int]) -> dict[in
     return written
 
 
+def upload_years(store: Any, upload_id: str) -> list[int]:
+    """The survey years of the plots an upload stored."""
+    plots = store.get_plots()
+    years = plots.loc[plots["upload_id"] == upload_id, "year"].dropna().astype(int)
+    return sorted(years.unique().tolist())
+
+
 @task(name="export-field-plots", **IO_RETRIES)
 def _export(store_url: str, workspace: str, upload_id: str) -> dict[str, Any]:
     from models.store import open_store
 
     store = open_store(store_url, workspace=workspace)
     upload = store.get_upload(upload_id)
-    plots = store.get_plots()
-    years = sorted(plots.loc[plots["upload_id"] == upload_id, "year"].dropna().astype(int).unique())
+    years = upload_years(store, upload_id)
     return {"upload": upload, "files": export_field_plots(store, Path(workspace), years)}
 
 

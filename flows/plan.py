@@ -11,7 +11,7 @@ import glob
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from core.errors import ConfigError, ImageryError
 from core.io import atomic_write_json, clean_partial, write_table
 from flows.config import RunConfig
 from flows.manifest import RunManifest, fingerprint_inputs
+from flows.phases import InterpretationSpec, frozen_stages, interpretation_spec
 from geo.grid import AnalysisGrid
 from geo.imagery import search_scenes
 
@@ -52,6 +53,8 @@ class RunPlan:
     run_dir: Path
     scenes: list[str]
     inputs_digest: str
+    frozen: dict[str, Any] = field(default_factory=dict)
+    """Outputs of this run's phase 1 that phase 2 reuses (``flows.phases.frozen_stages``)."""
 
 
 def find_scenes(config: RunConfig, year: int) -> list[str]:
@@ -131,6 +134,9 @@ def _input_files(config: RunConfig, year: int, scenes: list[str]) -> dict[str, l
     for role, template in optional.items():
         if template:
             roles[role] = [config.path(template, year)]
+    if "reference" in roles and not roles["reference"][0].exists():
+        # not labelled yet: this run draws the sample (phase 1)
+        log.info("inputs.reference %s does not exist (yet)", roles.pop("reference")[0])
     for role, paths in roles.items():
         for path in paths:
             if not path.exists():
@@ -161,7 +167,10 @@ def plan_run(config: RunConfig, year: int) -> tuple[RunPlan, RunManifest]:
     the same inputs reuses the run folder (and Prefect's cache) instead of starting over.
     """
     scenes = find_scenes(config, year)
-    records, digest = fingerprint_inputs(_input_files(config, year, scenes))
+    # the labelled sample is made on this run's map: it does not name the run
+    records, digest = fingerprint_inputs(
+        _input_files(config, year, scenes), outside_digest=("reference",)
+    )
     parameters = _parameters(config)
     named = hashlib.sha256((digest + json.dumps(parameters, sort_keys=True)).encode()).hexdigest()
     run_id = f"{year}-{named[:10]}"
@@ -180,11 +189,12 @@ def plan_run(config: RunConfig, year: int) -> tuple[RunPlan, RunManifest]:
         inputs=records,
         synthetic=config.survey.synthetic,
     )
-    previous = run_dir / "manifest.json"
-    if previous.exists():
-        manifest.created = RunManifest.read(previous).get("created", manifest.created)
+    previous = RunManifest.read(run_dir / "manifest.json") if manifest.path.exists() else None
+    if previous:
+        manifest.created = previous.get("created", manifest.created)
+    frozen = frozen_stages(previous, config.inputs.reference_interpreter)
     manifest.save()
-    return RunPlan(run_id, year, run_dir, scenes, digest), manifest
+    return RunPlan(run_id, year, run_dir, scenes, digest, frozen), manifest
 
 
 def baseline_estimates(config: RunConfig, year: int, current_run: Path) -> dict[int, str]:
@@ -321,6 +331,8 @@ class RunContext:
     """Share of field plots held out for the classifier's confusion matrix."""
     estimation: EstimationSpec
     """How the reference sample is drawn, labelled and used."""
+    interpretation: InterpretationSpec
+    """What interpreters are shown, and how much of the sample must be labelled."""
     synthetic: bool
     """The built-in demo: every output is labelled SYNTHETIC."""
 
@@ -346,5 +358,6 @@ def run_context(
         seed=config.classification.seed,
         holdout_fraction=config.classification.holdout_fraction,
         estimation=estimation_spec(config, year),
+        interpretation=interpretation_spec(config, year),
         synthetic=config.survey.synthetic,
     )

@@ -40,6 +40,7 @@ from models.store import (
     open_store,
 )
 from web.auth import caller, require_uploader
+from web.interpret import interpret_router
 from web.pages import pages_router, published_router
 
 __all__ = ["create_app", "UploadCallback", "UPLOAD_PATH"]
@@ -129,6 +130,7 @@ def create_app(
 
     _add_api(app, store, on_upload, max_upload_bytes)
     app.include_router(pages_router())
+    app.include_router(interpret_router(root, store))
     app.include_router(published_router(root / "published"))
     return app
 

@@ -29,6 +29,13 @@ def demo(
             help="Local Dask workers, sharing the cores as threads (default: sized by Dask)."
         ),
     ] = None,  # noqa: UP007
+    region_only: Annotated[
+        bool,
+        typer.Option(
+            help="Build the synthetic region and stop: its files can stand in for a real "
+            "survey's (README, 'Using it on real data')."
+        ),
+    ] = False,
 ) -> None:
     """Build the synthetic demo region, run the annual survey for its years, publish.
 
@@ -45,6 +52,8 @@ def demo(
         with console.status("Building the synthetic demo region (once per workspace)..."):
             config_path, region = prepare_demo(workspace, scale=scale, seed=seed)
         console.print(f"Demo region (SYNTHETIC): {region.root}")
+        if region_only:
+            return
         with SurveyProgress(workspace, list(region.years), console=console):
             results = run_survey(config_path, serial=serial, n_workers=n_workers)
     except AdmonError as exc:

@@ -25,6 +25,7 @@ from sqlalchemy.types import TypeEngine
 from core.errors import InvalidInputError, NotFoundError
 from core.io import atomic_path
 from models.store.frames import clean_value, geometry_srid, json_records, to_int, utc_now
+from models.store.labels import LabelStore
 from models.store.records import UploadResult
 from models.store.schema import PLOT_COLUMNS, WGS84, build_metadata
 from models.store.screening import UploadLimits, safe_filename, screen_upload
@@ -47,8 +48,8 @@ def _default_plot_loader(path: Path, **kwargs: Any) -> tuple[gpd.GeoDataFrame, A
     return load_plots(path, **kwargs)
 
 
-class Store(ReferenceTables, TokenStore):
-    """Districts, survey plots, uploads, programmes, estimates and tokens.
+class Store(ReferenceTables, TokenStore, LabelStore):
+    """Districts, survey plots, uploads, programmes, estimates, reference labels and tokens.
 
     Do not instantiate directly; use :func:`models.store.open_store`.
     """

@@ -38,7 +38,7 @@ _GPKG_USER_VERSION = 10400  # GeoPackage 1.4
 _BUSY_TIMEOUT_S = 120
 
 _FEATURE_TABLES = {"survey_plots": WGS84, "districts": 0, "programmes": 0}
-_ATTRIBUTE_TABLES = ("uploads", "estimates", "programme_change")
+_ATTRIBUTE_TABLES = ("uploads", "estimates", "programme_change", "reference_labels")
 
 _CORE_DDL = [
     """CREATE TABLE IF NOT EXISTS gpkg_spatial_ref_sys (

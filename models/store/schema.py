@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Column, Double, Index, Integer, MetaData, Table, Text
+from sqlalchemy import Column, Double, Index, Integer, MetaData, Table, Text, UniqueConstraint
 from sqlalchemy.types import TypeEngine
 
 from models import schema
@@ -126,6 +126,20 @@ def build_metadata(geometry: Callable[[int | None], TypeEngine]) -> MetaData:
         Column("column_name", Text, primary_key=True),
         Column("position", Integer, nullable=False),
         Column("kind", Text, nullable=False),
+    )
+    Table(
+        "reference_labels",
+        metadata,
+        Column("fid", Integer, primary_key=True, autoincrement=True),
+        Column("run_id", Text, nullable=False),
+        Column("sample_id", Integer, nullable=False),
+        Column("interpreter", Text, nullable=False),
+        Column("kind", Text, nullable=False),
+        Column("reference_class", Text, nullable=False),
+        Column("unsure", Integer, nullable=False),
+        Column("source", Text, nullable=False),
+        Column("labelled_at", Text, nullable=False),
+        UniqueConstraint("run_id", "sample_id", "interpreter", "kind"),
     )
     Table(
         "tokens",
