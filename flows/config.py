@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.errors import ConfigError
-from geo.estimation.design import RECOMMENDED_ALLOCATION, RECOMMENDED_BUFFER_PX
+from geo.estimation.design import RECOMMENDED_ALLOCATION, RECOMMENDED_BUFFER_PX, stratum_code
 
 __all__ = [
     "RunConfig",
@@ -216,8 +216,6 @@ class RunConfig(_Section):
     @field_validator("estimation", mode="after")
     @classmethod
     def _known_strata(cls, estimation: EstimationConfig) -> EstimationConfig:
-        from geo.estimation.design import stratum_code
-
         for name in estimation.n_per_stratum:
             try:
                 stratum_code(name)

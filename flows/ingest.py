@@ -18,6 +18,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from core.io import write_table
 from flows.tasking import IO_RETRIES
+from models.store import open_store
 
 __all__ = ["ingest_upload", "export_field_plots", "field_plots_path", "upload_years"]
 
@@ -50,8 +51,6 @@ def upload_years(store: Any, upload_id: str) -> list[int]:
 
 @task(name="export-field-plots", **IO_RETRIES)
 def _export(store_url: str, workspace: str, upload_id: str) -> dict[str, Any]:
-    from models.store import open_store
-
     store = open_store(store_url, workspace=workspace)
     upload = store.get_upload(upload_id)
     years = upload_years(store, upload_id)

@@ -29,6 +29,7 @@ from core.errors import InvalidInputError
 from models.field.columns import export_flavour, header_key, header_leaves
 from models.field.safety import check_file_size, decode_text
 from models.field.tabular import sniff_delimiter
+from models.report import ValidationReport
 
 __all__ = [
     "FEEDBACK_COLUMNS",
@@ -110,7 +111,6 @@ def load_feedback(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, Any]:
     --------
     >>> feedback, report = load_feedback("feedback/2025/household_survey.csv")  # doctest: +SKIP
     """
-    from models.report import ValidationReport
 
     source = Path(path)
     if not source.exists():

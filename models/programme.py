@@ -34,6 +34,7 @@ from shapely import wkt as shapely_wkt
 
 from core.errors import InvalidInputError
 from models.programme_files import normalise_columns, read_source
+from models.report import RowError, ValidationReport
 
 __all__ = [
     "PROGRAMME_COLUMNS",
@@ -126,7 +127,6 @@ def load_programmes(
     >>> report.rejected  # doctest: +SKIP
     0
     """
-    from models.report import RowError, ValidationReport
 
     source = Path(path)
     raw, geometry, crs = read_source(source)

@@ -39,6 +39,7 @@ from models.store import (
     default_workspace,
     open_store,
 )
+from models.survey import UnsupportedFormatError
 from web.auth import caller, require_uploader
 from web.interpret import interpret_router
 from web.pages import pages_router, published_router
@@ -188,7 +189,6 @@ def _too_large(size: int, limit: int) -> JSONResponse:
 
 
 def _is_unsupported(exc: Exception) -> bool:
-    from models.survey import UnsupportedFormatError
 
     return isinstance(exc, UnsupportedFormatError)
 

@@ -24,6 +24,8 @@ __all__ = [
     "StoreOption",
     "ConfigOption",
     "YearOption",
+    "SerialOption",
+    "WorkersOption",
     "fail",
     "store_url_for",
     "workspace_for",
@@ -74,6 +76,12 @@ ConfigOption = Annotated[
 YearOption = Annotated[
     int | None,  # noqa: UP007 - typer needs Optional here
     typer.Option(help="Survey year (default: the newest one with a reference sample)."),
+]
+
+SerialOption = Annotated[bool, typer.Option(help="Run without a Dask cluster.")]
+WorkersOption = Annotated[
+    int | None,  # noqa: UP007 - typer needs Optional here
+    typer.Option(help="Local Dask workers, sharing the cores as threads (default: sized by Dask)."),
 ]
 
 

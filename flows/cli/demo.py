@@ -10,6 +10,8 @@ from rich.table import Table
 
 from core.errors import AdmonError
 from flows.cli.common import (
+    SerialOption,
+    WorkersOption,
     WorkspaceOption,
     app,
     console,
@@ -22,13 +24,8 @@ def demo(
     workspace: WorkspaceOption = Path("workspace"),
     scale: Annotated[int, typer.Option(min=1, help="Build a K-times larger synthetic region.")] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic region.")] = 42,
-    serial: Annotated[bool, typer.Option(help="Run without a Dask cluster.")] = False,
-    n_workers: Annotated[
-        int | None,
-        typer.Option(
-            help="Local Dask workers, sharing the cores as threads (default: sized by Dask)."
-        ),
-    ] = None,  # noqa: UP007
+    serial: SerialOption = False,
+    n_workers: WorkersOption = None,
     region_only: Annotated[
         bool,
         typer.Option(

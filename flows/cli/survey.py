@@ -11,6 +11,8 @@ from rich.table import Table
 from core.errors import AdmonError
 from flows.cli.common import (
     ConfigOption,
+    SerialOption,
+    WorkersOption,
     YearOption,
     app,
     console,
@@ -34,13 +36,8 @@ def run(
     dask_address: Annotated[
         str | None, typer.Option(help="Existing Dask scheduler, e.g. tcp://10.0.0.5:8786.")  # noqa: UP007
     ] = None,
-    serial: Annotated[bool, typer.Option(help="Run without a Dask cluster.")] = False,
-    n_workers: Annotated[
-        int | None,
-        typer.Option(
-            help="Local Dask workers, sharing the cores as threads (default: sized by Dask)."
-        ),
-    ] = None,  # noqa: UP007
+    serial: SerialOption = False,
+    n_workers: WorkersOption = None,
 ) -> None:
     """Run the annual survey flow on real inputs described by a configuration file.
 

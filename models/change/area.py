@@ -16,10 +16,12 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import rasterio
 from shapely.geometry import box
 
 from core.errors import InvalidInputError
 from core.legend import CROPS_OF_INTEREST, code_of
+from geo.estimation import zonal_class_area
 from models.change.inputs import add_note, current_fields, district_ids_of, reported_se
 from models.programme import BASELINE_CROP_COLUMNS
 
@@ -32,9 +34,6 @@ def _measure_areas(
     polygons: gpd.GeoDataFrame, class_map: str | os.PathLike[str]
 ) -> tuple[pd.DataFrame, set[str]]:
     """Mapped class areas inside each programme polygon, and the ids of polygons on the map."""
-    import rasterio
-
-    from geo.estimation import zonal_class_area  # lazy: only runs with a class map
 
     try:
         mapped = zonal_class_area(class_map, polygons[["programme_id", "geometry"]], "programme_id")

@@ -31,6 +31,7 @@ from models.store.schema import PLOT_COLUMNS, WGS84, build_metadata
 from models.store.screening import UploadLimits, safe_filename, screen_upload
 from models.store.tables import ReferenceTables
 from models.store.tokens import TokenStore
+from models.survey import load_plots
 
 __all__ = ["Store", "PlotLoader"]
 
@@ -43,7 +44,6 @@ _PLOT_BATCH = 500
 
 
 def _default_plot_loader(path: Path, **kwargs: Any) -> tuple[gpd.GeoDataFrame, Any]:
-    from models.survey import load_plots  # late import: the survey reader is a sibling package
 
     return load_plots(path, **kwargs)
 
