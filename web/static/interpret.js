@@ -229,6 +229,7 @@
       });
       runSelect.hidden = false;
       state.run = runs[0].run_id;
+      token.blur();  // the keys now label points, they no longer type into the token
       say("");
       agreement();
       return next();
