@@ -209,6 +209,7 @@ def interpret_router(workspace: Path, store: Store) -> APIRouter:
         labels = store.get_labels(run_id)
         result = interpreter_agreement(labels).to_dict(with_disagreements=who.role in _REVIEW_ROLES)
         result["progress"] = progress(package, labels, who.team)
+        result["classes"] = package.classes
         return JSONResponse(result)
 
     return router

@@ -5,7 +5,7 @@
   var API = "/api/v1/interpret";
   var $ = function (id) { return document.getElementById(id); };
   var token = $("token"), runSelect = $("run"), status = $("status");
-  var state = { run: null, point: null, third: null, urls: [], busy: false };
+  var state = { run: null, point: null, third: null, urls: [], busy: false, labels: {} };
   token.value = sessionStorage.getItem("admon-token") || "";
 
   function say(text, kind) {
@@ -33,6 +33,10 @@
     return td;
   }
 
+  function labelOf(name) {
+    return state.labels[name] || name;
+  }
+
   function fixed(value, digits) {
     return value === null || value === undefined ? "n/a" : Number(value).toFixed(digits);
   }
@@ -47,7 +51,7 @@
   function drawProfile(profile) {
     var svg = $("profile"), ns = "http://www.w3.org/2000/svg";
     while (svg.firstChild) { svg.removeChild(svg.firstChild); }
-    var w = 520, h = 160, pad = 30;
+    var w = 520, h = 160, pad = 34;
     var dates = profile.map(function (p) { return Date.parse(p.date); });
     var t0 = Math.min.apply(null, dates), t1 = Math.max.apply(null, dates);
     var x = function (t) { return pad + (t1 > t0 ? (t - t0) / (t1 - t0) : 0.5) * (w - 2 * pad); };
@@ -66,7 +70,7 @@
     var points = [];
     profile.forEach(function (p, i) {
       var tx = x(dates[i]);
-      el("text", { x: tx - 20, y: h - 8, "font-size": 9 }, p.date);
+      el("text", { x: tx, y: h - 8, "font-size": 9, "text-anchor": "middle" }, p.date);
       if (p.ndvi === null) {
         el("text", { x: tx - 3, y: y(0) , "font-size": 10, fill: "#999" }, "×");
         return;
@@ -112,6 +116,7 @@
 
   function showPoint(point) {
     state.point = point;
+    point.classes.forEach(function (c) { state.labels[c.name] = c.label; });
     $("point-title").textContent = "Point " + point.sample_id + " (" +
       point.lat.toFixed(5) + " N, " + point.lon.toFixed(5) + " E)";
     $("unsure").checked = false;
@@ -158,7 +163,8 @@
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(payload)
     }).then(function () {
-      say("Point " + payload.sample_id + " saved as " + cls + (payload.unsure ? " (unsure)" : ""), "ok");
+      say("Point " + payload.sample_id + " saved as " + labelOf(cls) +
+          (payload.unsure ? " (unsure)" : ""), "ok");
       if (payload.adjudicate) { agreement(); }
       return next();
     }).catch(function (err) { say(err.message, "bad"); })
@@ -170,14 +176,16 @@
       .then(function (point) {
         showPoint(point);
         state.third = item;
-        $("third").textContent = "Third look: the interpreters said " + item.first + " and " +
-          item.second + ". Your label settles it.";
+        say("");
+        $("third").textContent = "Third look: the interpreters said " + labelOf(item.first) +
+          " and " + labelOf(item.second) + ". Your label settles it.";
         $("third").hidden = false;
       }).catch(function (err) { say(err.message, "bad"); });
   }
 
   function agreement() {
     return call("/" + state.run + "/agreement").then(function (r) { return r.json(); }).then(function (a) {
+      a.classes.forEach(function (c) { state.labels[c.name] = c.label; });
       $("review").hidden = false;
       $("agreement-summary").textContent = a.n_points === 0
         ? "No point has two looks yet."
@@ -187,7 +195,7 @@
       while (body.firstChild) { body.removeChild(body.firstChild); }
       a.per_class.forEach(function (c) {
         var row = body.insertRow();
-        cell(row, c["class"]);
+        cell(row, labelOf(c["class"]));
         cell(row, String(c.n_first), true);
         cell(row, String(c.n_second), true);
         cell(row, String(c.n_both), true);
@@ -202,8 +210,8 @@
       a.disagreements.forEach(function (d) {
         var row = rows.insertRow();
         cell(row, String(d.sample_id));
-        cell(row, d.first);
-        cell(row, d.second);
+        cell(row, labelOf(d.first));
+        cell(row, labelOf(d.second));
         var action = cell(row, "");
         var button = document.createElement("button");
         button.type = "button";
