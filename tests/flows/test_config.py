@@ -121,3 +121,13 @@ def test_districts_with_their_own_column_names_are_normalised_for_the_run(tmp_pa
     written = gpd.read_file(normalised_districts(config, tmp_path))
     assert list(written.columns) == ["district_id", "district_name", "geometry"]
     assert list(written["district_id"]) == ["MMR014001", "MMR014002"]
+
+
+def test_the_example_trains_on_the_file_admon_upload_writes():
+    from flows.ingest import field_plots_path
+
+    config = load_config(EXAMPLE)
+    assert config.path(config.inputs.training_plots, 2025) == field_plots_path(
+        config.workspace, 2025
+    )
+    assert config.inputs.reference is None and config.interpretation.overlap_share == 0.1

@@ -65,6 +65,7 @@ def test_the_report_says_how_far_the_interpreters_agreed(tmp_path):
     assert "6 disagreements, 2\nnot settled" in text and "3 labels marked unsure" in text
     assert '<td>Opium poppy</td><td class="num">11</td><td class="num">0.909</td>' in text
     assert (
-        '<td>Water</td><td class="num">2</td><td class="num">0.000</td><td class="num">–</td>' in text
+        '<td>Water</td><td class="num">2</td><td class="num">0.000</td><td class="num">–</td>'
+        in text
     )
     assert "Reference labels" not in _report(tmp_path, {})
