@@ -20,8 +20,15 @@ _INTERPRETED = frozenset({"sample", "labels"})
 
 
 def _stages_of(manifest: dict) -> tuple[str, ...]:
+    """The stages this run has: ``link`` only with programmes, ``sample``/``labels`` with people."""
     interpreter = (manifest.get("parameters") or {}).get("reference_interpreter", "file")
-    return tuple(s for s in STAGES if interpreter == "file" or s not in _INTERPRETED)
+    roles = {i.get("role") for i in manifest.get("inputs", []) if isinstance(i, dict)}
+    return tuple(
+        s
+        for s in STAGES
+        if (interpreter == "file" or s not in _INTERPRETED)
+        and (s != "link" or "programmes" in roles)
+    )
 
 
 class SurveyProgress:
