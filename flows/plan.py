@@ -137,16 +137,28 @@ def _input_files(config: RunConfig, year: int, scenes: list[str]) -> dict[str, l
     if "reference" in roles and not roles["reference"][0].exists():
         # not labelled yet: this run draws the sample (phase 1)
         log.info("inputs.reference %s does not exist (yet)", roles.pop("reference")[0])
-    for role, paths in roles.items():
-        for path in paths:
-            if not path.exists():
-                raise ConfigError(f"inputs.{role}: {path} does not exist")
+    missing = [f"inputs.{role}: {p} does not exist" for role, ps in roles.items() for p in ps
+               if not p.exists()]  # fmt: skip
+    if missing:
+        raise ConfigError("; ".join(missing))
     return roles
 
 
 def check_inputs(config: RunConfig, year: int) -> None:
-    """Raise a clear error now if a configured input of ``year`` is missing."""
-    _input_files(config, year, find_scenes(config, year))
+    """Raise one clear error now naming every configured input of ``year`` that is missing."""
+    problems = []
+    try:
+        scenes = find_scenes(config, year)
+    except ImageryError as exc:
+        problems.append(str(exc))
+        scenes = []
+    try:
+        _input_files(config, year, scenes)
+    except ConfigError as exc:
+        problems.append(str(exc))
+    if problems:
+        kind = ImageryError if len(problems) == 1 and not scenes else ConfigError
+        raise kind("; ".join(problems) + " ('admon check CONFIG' checks every input of every year)")
 
 
 def _parameters(config: RunConfig) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -28,7 +28,10 @@ interpret_app = typer.Typer(
 app.add_typer(interpret_app, name="interpret")
 
 
-def _open(config, workspace, store, year):  # type: ignore[no-untyped-def]
+def _open(
+    config: Path | None, workspace: Path | None, store: str | None, year: int | None
+) -> tuple[Path, Any, Any]:
+    """The year's newest run with a sample, its interpretation package and the open store."""
     from flows.runs import sample_run
     from models.interpretation import load_package
     from models.store import open_store

@@ -91,13 +91,13 @@ def test_not_toml_and_missing_file_are_clear(tmp_path):
         load_config(tmp_path / "absent.toml")
 
 
-def test_missing_input_files_fail_before_any_server_starts(tmp_path):
-    from core.errors import ImageryError
+def test_missing_input_files_fail_before_any_server_starts_all_named_at_once(tmp_path):
     from flows.plan import check_inputs
 
     config = load_config(_write(tmp_path, MINIMAL))
-    with pytest.raises(ImageryError, match="no scene matches inputs.imagery"):
+    with pytest.raises(ConfigError, match="no scene matches inputs.imagery") as raised:
         check_inputs(config, 2025)
+    assert "inputs.districts" in str(raised.value) and "inputs.training_plots" in str(raised.value)
 
 
 def test_districts_with_their_own_column_names_are_normalised_for_the_run(tmp_path):
