@@ -26,9 +26,14 @@ class RowError:
     """Column (or geometry field) the finding is about, as named in the file."""
     message: str
     """Plain-language reason and, where possible, what to do about it."""
+    sheet: str = ""
+    """Sheet or archive member whose rows ``row`` counts (a Kobo repeat sheet, an ODK
+    repeat CSV); empty for single-table files."""
 
     def __str__(self) -> str:
         where = f"row {self.row}" if self.row else "file"
+        if self.sheet and self.row:
+            where = f"sheet {self.sheet!r} {where}"
         return f"{where}, {self.field}: {self.message}"
 
 
@@ -56,6 +61,8 @@ class ValidationReport:
     """Reasons rows were rejected; a row may have several."""
     warnings: list[RowError] = field(default_factory=list)
     """Findings that did not reject a row (repairs, fallbacks, guesses)."""
+    sheet: str = ""
+    """Sheet or archive member whose rows the row numbers count, when the file has several."""
     _rejected: set[int] = field(default_factory=set, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -81,7 +88,7 @@ class ValidationReport:
 
     def reject(self, row: int, field: str, message: str) -> None:
         """Record that ``row`` is rejected because of ``field`` (counts follow)."""
-        self.errors.append(RowError(int(row), str(field), message))
+        self.errors.append(RowError(int(row), str(field), message, self._sheet_of(row)))
         if row > 0 and row not in self._rejected:
             self._rejected.add(int(row))
             self.rejected = len(self._rejected)
@@ -89,18 +96,24 @@ class ValidationReport:
 
     def warn(self, row: int, field: str, message: str) -> None:
         """Record a finding that does not reject ``row``."""
-        self.warnings.append(RowError(int(row), str(field), message))
+        self.warnings.append(RowError(int(row), str(field), message, self._sheet_of(row)))
+
+    def _sheet_of(self, row: int) -> str:
+        return self.sheet if int(row) > 0 else ""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as plain JSON-ready data (the HTTP and store payload)."""
-        return {
+        payload: dict[str, Any] = {
             "source": self.source,
             "total_rows": self.total_rows,
             "accepted": self.accepted,
             "rejected": self.rejected,
-            "errors": [asdict(e) for e in sorted(self.errors, key=_order)],
-            "warnings": [asdict(w) for w in sorted(self.warnings, key=_order)],
+            "errors": [_finding(e) for e in sorted(self.errors, key=_order)],
+            "warnings": [_finding(w) for w in sorted(self.warnings, key=_order)],
         }
+        if self.sheet:  # only files with several sheets or members carry the key
+            payload["sheet"] = self.sheet
+        return payload
 
     def to_frame(self) -> pd.DataFrame:
         """Return errors and warnings as one table: ``level, row, field, message``."""
@@ -110,14 +123,22 @@ class ValidationReport:
 
     def summary(self, limit: int = 20) -> str:
         """Return a short human-readable text: counts, then the first ``limit`` errors."""
+        where = f" (rows of sheet {self.sheet!r})" if self.sheet else ""
         head = (
-            f"{self.source}: {self.total_rows} rows, {self.accepted} accepted, "
+            f"{self.source}{where}: {self.total_rows} rows, {self.accepted} accepted, "
             f"{self.rejected} rejected (row 1 = first data row after the header)"
         )
         lines = [head] + [f"  {e}" for e in sorted(self.errors, key=_order)[:limit]]
         if len(self.errors) > limit:
             lines.append(f"  ... and {len(self.errors) - limit} more")
         return "\n".join(lines)
+
+
+def _finding(finding: RowError) -> dict[str, Any]:
+    data = asdict(finding)
+    if not data["sheet"]:
+        del data["sheet"]
+    return data
 
 
 def _order(finding: RowError) -> tuple[int, str]:

@@ -2,14 +2,19 @@
 
 :func:`load_plots` is the one entry point. It detects the kind of file, hands
 it to the small adapter for that kind (:mod:`models.field.tabular` for CSV,
-:mod:`models.field.vector` for GeoJSON, GeoPackage, zipped Shapefile, KML and
-KMZ), then applies the same domain rules to every kind
+:mod:`models.field.spreadsheet` for XLSX with its repeat sheets,
+:mod:`models.field.archive` for zips, :mod:`models.field.vector` for GeoJSON,
+GeoPackage and Shapefile, :mod:`models.field.kml` for KML and KMZ,
+:mod:`models.field.gpx` for GPX), maps the team's questions to plot fields
+(:mod:`models.field.mapping`, with the form profile of :mod:`models.field.profile`
+when given), then applies the same domain rules to every kind
 (:mod:`models.field.assemble`) and returns one shape of result: the accepted
 plots (schema :data:`models.schema.PLOT_SCHEMA`) and a
 :class:`~models.report.ValidationReport` with every rejected row.
 
 Row numbers in the report count data rows from 1: row 1 is the first row
-after the CSV header, or the first feature of a GIS file.
+after the CSV header, or the first feature of a GIS file; when the plots are a
+repeat group, rows of the repeat's sheet or CSV (the report's ``sheet``).
 """
 
 from __future__ import annotations
@@ -29,14 +34,13 @@ from core.errors import InvalidInputError
 from models.field.archive import read_zip_plots
 from models.field.assemble import LoadOptions, build_plots
 from models.field.base import RawPlots, UnsupportedFormatError
+from models.field.gpx import read_gpx_plots
+from models.field.kml import read_kml_plots, read_kmz_plots
+from models.field.profile import FormProfile
+from models.field.profile_files import as_form
 from models.field.spreadsheet import read_xlsx_plots
 from models.field.tabular import read_csv_plots
-from models.field.vector import (
-    read_geojson_plots,
-    read_kml_plots,
-    read_kmz_plots,
-    read_ogr_plots,
-)
+from models.field.vector import read_geojson_plots, read_ogr_plots
 from models.report import RowError, ValidationReport
 from models.schema import CROPS, PLOT_COLUMNS, PLOT_SCHEMA, STATUSES
 
@@ -55,7 +59,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def _gpkg(path: Path, *, max_rows: int, source: str) -> RawPlots:
+def _gpkg(path: Path, *, max_rows: int, source: str, form: FormProfile | None = None) -> RawPlots:
     return read_ogr_plots(path, max_rows=max_rows, kind="gpkg", source=source)
 
 
@@ -69,10 +73,11 @@ _ADAPTERS: dict[str, Callable[..., RawPlots]] = {
     ".xlsx": read_xlsx_plots,
     ".kml": read_kml_plots,
     ".kmz": read_kmz_plots,
+    ".gpx": read_gpx_plots,
 }
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_ADAPTERS)
-"""File name endings :func:`load_plots` reads (a ``.zip`` holds one Shapefile)."""
+"""File name endings :func:`load_plots` reads (a ``.zip`` holds one Shapefile or ODK Central's CSVs)."""
 
 _MAGIC = {b"PK\x03\x04": (".zip", ".kmz", ".xlsx"), b"SQLite format 3\x00": (".gpkg",)}
 
@@ -82,7 +87,7 @@ def _check_kind(path: Path, suffix: str, name: str) -> None:
         raise UnsupportedFormatError(
             f"{name}: {suffix or 'no extension'} is not a supported field data format; upload "
             "CSV or XLSX (ODK Central, KoboToolbox, lon/lat or WKT), GeoJSON, GeoPackage, "
-            "zipped Shapefile (.zip), KML or KMZ"
+            "zipped Shapefile or ODK Central zip (.zip), KML, KMZ or GPX"
         )
     with open(path, "rb") as fh:
         head = fh.read(16)
@@ -109,6 +114,7 @@ def load_plots(
     area_bounds_ha: tuple[float, float] = (0.01, 50.0),
     region: Any = None,
     max_rows: int = 200_000,
+    form: FormProfile | str | os.PathLike[str] | None = None,
 ) -> tuple[gpd.GeoDataFrame, ValidationReport]:
     """Read survey plots from a field export and validate every row.
 
@@ -117,7 +123,7 @@ def load_plots(
     path
         A ``.csv`` or ``.xlsx`` (ODK Central, KoboToolbox, lon/lat or WKT columns),
         ``.geojson``/``.json``, ``.gpkg``, ``.zip`` (one Shapefile, or ODK Central's CSVs),
-        ``.kml`` or ``.kmz`` file.
+        ``.kml``, ``.kmz`` or ``.gpx`` file.
     crs
         CRS of coordinates in files that carry none (CSV, a Shapefile without ``.prj``);
         default EPSG:4326. A CRS declared in the file wins (with a warning if they differ).
@@ -139,6 +145,11 @@ def load_plots(
         Survey region in EPSG:4326: a shapely geometry or ``(minx, miny, maxx, maxy)``.
     max_rows
         Files with more data rows are refused as a whole.
+    form
+        The team's form profile (:class:`~models.field.profile.FormProfile`, or the path of
+        a ``.toml`` profile or of the form's XLSForm ``.xlsx``): which question is the plot
+        id, crop, area (and its unit), district..., which answers mean which crop, which
+        repeat group holds the plots. Without it, columns are recognised by name.
 
     Returns
     -------
@@ -171,6 +182,7 @@ def load_plots(
     suffix = path.suffix.lower()
     _check_kind(path, suffix, name)
     _check_arguments(name, districts, season, area_bounds_ha)
+    profile = as_form(form)
     options = LoadOptions(
         crs=_parse_crs(crs, name),
         districts=districts,
@@ -179,8 +191,9 @@ def load_plots(
         team=team,
         area_bounds_ha=tuple(area_bounds_ha),
         region=region,
+        form=profile,
     )
-    raw = _ADAPTERS[suffix](path, max_rows=max_rows, source=name)
+    raw = _ADAPTERS[suffix](path, max_rows=max_rows, source=name, form=profile)
     if len(raw.attributes) == 0:
         raise InvalidInputError(f"{name}: no data rows (only a header, or no features)")
     report = ValidationReport(source=name, total_rows=len(raw.attributes))

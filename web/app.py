@@ -1,6 +1,7 @@
 """The admon HTTP service: field data uploads, their reports, estimates and the gallery.
 
-``POST /api/v1/uploads`` takes a multipart ``file`` with ``Authorization: Bearer
+``POST /api/v1/uploads`` takes a multipart ``file`` (and optionally ``form``: the
+team's form profile, kept for its later uploads) with ``Authorization: Bearer
 <token>`` and answers with the row-by-row report:
 
 ====  ============================================================
@@ -63,7 +64,15 @@ _UPLOAD_OPENAPI = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "form": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "optional form profile (.toml and the XLSForm it "
+                            "names, or an XLSForm); stored for the team",
+                        },
+                    },
                 }
             }
         },
@@ -217,9 +226,11 @@ def _add_api(
         sent = await _read_upload(request, max_upload_bytes)
         if isinstance(sent, JSONResponse):
             return sent
-        filename, raw = sent
+        filename, raw, form_files = sent
         try:
-            result = await run_in_threadpool(_ingest, store, raw, filename, who.team, strict)
+            result = await run_in_threadpool(
+                _ingest, store, raw, filename, who.team, strict, form_files
+            )
         except UploadTooLargeError as exc:
             return _error(413, str(exc))
         except InvalidInputError as exc:
@@ -263,22 +274,41 @@ def _add_api(
         return JSONResponse(json.loads(table.to_json(orient="records", date_format="iso")))
 
 
-async def _read_upload(request: Request, max_bytes: int) -> tuple[str, bytes] | JSONResponse:
-    """Return (file name, content) of the multipart ``file`` field, or the error to answer."""
-    async with request.form(max_files=1, max_fields=4) as form:
+async def _read_upload(
+    request: Request, max_bytes: int
+) -> tuple[str, bytes, dict[str, bytes] | None] | JSONResponse:
+    """Return (file name, content, form profile files) of the multipart ``file`` field and the
+    optional ``form`` fields (a ``.toml`` profile and its XLSForm), or the error to answer."""
+    async with request.form(max_files=3, max_fields=6) as form:
         sent = form.get("file")
         if not isinstance(sent, UploadFile) or not sent.filename:
             return _error(422, "send the field data file in the multipart form field 'file'")
         raw = await sent.read(max_bytes + 1)
-    if len(raw) > max_bytes:
-        return _too_large(len(raw), max_bytes)
-    return sent.filename, raw
+        profile = {}
+        for part in form.getlist("form"):
+            if isinstance(part, UploadFile) and part.filename:
+                profile[part.filename] = await part.read(max_bytes + 1)
+    if len(raw) > max_bytes or sum(map(len, profile.values())) > max_bytes:
+        return _too_large(max(len(raw), sum(map(len, profile.values()))), max_bytes)
+    return sent.filename, raw, profile or None
 
 
-def _ingest(store: Store, raw: bytes, filename: str, team: str, strict: bool) -> UploadResult:
+def _ingest(
+    store: Store,
+    raw: bytes,
+    filename: str,
+    team: str,
+    strict: bool,
+    form_files: dict[str, bytes] | None = None,
+) -> UploadResult:
     districts = store.get_districts()
     return store.ingest_upload(
-        raw, filename, team, strict=strict, districts=districts if len(districts) else None
+        raw,
+        filename,
+        team,
+        strict=strict,
+        districts=districts if len(districts) else None,
+        form_files=form_files,
     )
 
 

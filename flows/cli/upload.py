@@ -32,6 +32,15 @@ def upload(
     strict: Annotated[
         bool, typer.Option(help="Reject the whole file if any row is rejected.")
     ] = False,
+    form: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Form profile (.toml) or the form's XLSForm (.xlsx): which question is which. "
+            "Stored for the team; its later uploads use it without this option.",
+        ),
+    ] = None,
 ) -> None:
     """Ingest a field data file into the store and print the row-by-row report.
 
@@ -40,12 +49,19 @@ def upload(
     inputs.training_plots reads (as after an upload on the web page).
     """
     from flows.ingest import export_field_plots, upload_years
+    from models.field.profile_files import form_files
     from models.store import open_store
 
     where = workspace_for(config, workspace, store)
     try:
         with open_store(where.store_url, workspace=where.root) as opened:
-            result = opened.ingest_upload(file.read_bytes(), file.name, team, strict=strict)
+            result = opened.ingest_upload(
+                file.read_bytes(),
+                file.name,
+                team,
+                strict=strict,
+                form_files=form_files(form) if form is not None else None,
+            )
             exported = (
                 export_field_plots(opened, where.root, upload_years(opened, result.upload_id))
                 if result.accepted

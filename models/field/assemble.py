@@ -20,7 +20,6 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from core.errors import InvalidInputError
 from models.field.attributes import (
     crop_and_cover,
     number_of,
@@ -29,19 +28,17 @@ from models.field.attributes import (
     survey_date_of,
 )
 from models.field.base import RawPlots
-from models.field.columns import (
-    AREA_UNITS,
-    FALLBACK_SPELLINGS,
-    FIELD_SPELLINGS,
-    header_key,
-    resolve_columns,
-)
+from models.field.columns import FALLBACK_SPELLINGS, header_key
 from models.field.geometry_checks import (
     as_region,
     check_degree_range,
     check_in_region,
     check_plot_geometry,
 )
+from models.field.mapping import apply_xlsform, no_crop_error, resolve_fields
+from models.field.profile import FormProfile
+from models.field.script import is_zawgyi
+from models.field.units import AREA_UNITS_HA, area_unit_in_header
 from models.field.values import as_text
 from models.report import ValidationReport
 from models.schema import PLOT_COLUMNS, PLOT_CRS, PLOT_SCHEMA
@@ -69,6 +66,8 @@ class LoadOptions:
     """Plausible field area in hectares."""
     region: Any = None
     """Survey region in EPSG:4326 (geometry or bounds)."""
+    form: FormProfile | None = None
+    """The team's form profile: which question is which, units, answer meanings."""
 
 
 def build_plots(raw: RawPlots, report: ValidationReport, options: LoadOptions) -> gpd.GeoDataFrame:
@@ -93,17 +92,18 @@ def build_plots(raw: RawPlots, report: ValidationReport, options: LoadOptions) -
     InvalidInputError
         When the file has neither a crop nor a land cover column.
     """
+    report.sheet = raw.sheet
     for row, field, message in raw.row_errors:
         report.reject(row, field, message)
     for row, field, message in raw.warnings:
         report.warn(row, field, message)
     rows = raw.rows
     geometry = _to_wgs84(raw, options, report)
-    columns = resolve_columns(raw.attributes.columns, exclude=raw.consumed_columns)
+    apply_xlsform(raw, options.form, report)
+    columns = resolve_fields(raw, options.form, report)
     if "crop" not in columns and "land_cover" not in columns:
-        raise InvalidInputError(
-            f"{raw.source}: no crop column; name it one of {', '.join(FIELD_SPELLINGS['crop'])}"
-        )
+        raise no_crop_error(raw, options.form)
+    _note_zawgyi(raw, columns, report)
     geometry = _check_geometries(rows, geometry, raw.geometry_field, report, options)
     records = _attributes(raw, columns, geometry, report, options)
     _reject_duplicates(records, report, columns.get("plot_id", "plot_id"))
@@ -181,16 +181,44 @@ def _check_geometries(rows, geometry, field, report, options) -> np.ndarray:
     return checked
 
 
+def _note_zawgyi(raw: RawPlots, columns: dict[str, str], report: ValidationReport) -> None:
+    for field in ("crop", "status", "land_cover"):
+        if field in columns:
+            values = raw.attributes[columns[field]].dropna().astype(str).unique()
+            zawgyi = [v for v in values if is_zawgyi(v)]
+            if zawgyi:
+                report.warn(
+                    0,
+                    columns[field],
+                    f"{len(zawgyi)} answer(s) written in the Zawgyi encoding (e.g. {zawgyi[0]!r}) "
+                    "were read as Unicode Burmese",
+                )
+
+
+def _area_factor(area_column: str | None, form: FormProfile | None, report) -> float:
+    """Hectares per unit of the area column: the profile's unit, else the header's, else ha."""
+    if area_column is None:
+        return 1.0
+    if form is not None and form.area_unit and form.column_for("area", [area_column]):
+        return AREA_UNITS_HA[form.area_unit]
+    unit = area_unit_in_header(area_column)
+    if unit is not None:
+        return AREA_UNITS_HA[unit]
+    if header_key(area_column).endswith("area"):
+        report.warn(
+            0,
+            area_column,
+            "area column has no unit in its name; read as hectares (a form profile's "
+            '[units] area = "rai" says otherwise)',
+        )
+    return 1.0
+
+
 def _attributes(raw, columns, geometry, report, options) -> list[dict[str, Any]]:
     records = []
-    area_column = columns.get("area")
-    area_factor = (
-        AREA_UNITS.get(header_key(area_column).rsplit("/", 1)[-1].rsplit("-", 1)[-1], 1.0)
-        if area_column
-        else 1.0
-    )
-    if area_column and header_key(area_column).endswith("area"):
-        report.warn(0, area_column, "area column has no unit in its name; read as hectares")
+    form = options.form
+    area_factor = _area_factor(columns.get("area"), form, report)
+    folder_crop = header_key(columns.get("crop", "")) in ("folder", "folder_name")
     team_is_fallback = header_key(columns.get("team", "")) in FALLBACK_SPELLINGS["team"]
     stem = raw.source.rsplit(".", 1)[0]
     season = None
@@ -203,8 +231,10 @@ def _attributes(raw, columns, geometry, report, options) -> list[dict[str, Any]]
         record: dict[str, Any] = {"row": row}
         record["plot_id"] = as_text(cell("plot_id")) or f"{stem}-{row}"
         record["crop_label"] = as_text(cell("crop"))
-        record["crop"], record["land_cover"] = crop_and_cover(row, cell, columns, report)
-        record["status"] = plot_status(row, cell("status"), columns, report)
+        record["crop"], record["land_cover"] = crop_and_cover(
+            row, cell, columns, report, form=form, path=folder_crop
+        )
+        record["status"] = plot_status(row, cell("status"), columns, report, form=form)
         record["survey_date"] = survey_date_of(row, cell("survey_date"), columns, report, season)
         file_team = as_text(cell("team"))
         record["team"] = (
@@ -219,7 +249,10 @@ def _attributes(raw, columns, geometry, report, options) -> list[dict[str, Any]]
         record["measured_area_ha"] = plot_area(
             row, cell("area"), area_factor, shape, columns, report, options
         )
-        record["district_id"] = as_text(cell("district_id"))
+        district = as_text(cell("district_id"))
+        record["district_id"] = (
+            form.value_of("district_id", district) if form else None
+        ) or district
         record["yield_kg_ha"] = number_of(row, cell("yield_kg_ha"), columns, "yield_kg_ha", report)
         records.append(record)
     return records

@@ -24,10 +24,16 @@ __all__ = [
 AREA_MISMATCH = 2.0  # stated and boundary area differing more than 2-fold get a warning
 
 
-def crop_and_cover(row, cell, columns, report) -> tuple[str | None, str]:
+def crop_and_cover(row, cell, columns, report, *, form=None, path=False) -> tuple[str | None, str]:
+    """Crop and land cover of one row; ``form`` maps the team's own answers first, ``path``
+    says the crop is a KML folder path (each element is tried, innermost first)."""
     label = as_text(cell("crop"))
     cover_label = as_text(cell("land_cover"))
-    cover = land_cover_of(cover_label) if cover_label else None
+    cover = None
+    if cover_label:
+        cover = (form.value_of("land_cover", cover_label) if form else None) or land_cover_of(
+            cover_label
+        )
     if cover_label and cover is None:
         report.warn(row, columns["land_cover"], f"land cover {cover_label!r} is not in the legend")
     if label is None:
@@ -36,14 +42,17 @@ def crop_and_cover(row, cell, columns, report) -> tuple[str | None, str]:
             return None, "other_crops"
         crop = cover if cover in ("opium_poppy", "cannabis") else "other"
     else:
-        crop = crop_of(label)
+        crop = (form.value_of("crop", label, path=path) if form else None) or crop_of(label)
+        if crop is None and path:
+            crop = next(filter(None, map(crop_of, reversed(label.split("/")))), None)
         if crop is None:
             report.reject(
                 row,
                 columns["crop"],
                 (
-                    f"unknown crop label {label!r}; use opium_poppy, cannabis or other, or add the "
-                    "spelling to data/crop_labels.csv"
+                    f"unknown crop label {label!r}; use opium_poppy, cannabis or other, add the "
+                    "spelling to data/crop_labels.csv, or map the answer in the form profile "
+                    f'([values.crop] opium_poppy = ["{label}"])'
                 ),
             )
             return None, "other_crops"
@@ -59,8 +68,9 @@ def crop_and_cover(row, cell, columns, report) -> tuple[str | None, str]:
     return crop, cover or "other_crops"
 
 
-def plot_status(row, value, columns, report) -> str:
-    status = status_of(as_text(value) or "")
+def plot_status(row, value, columns, report, *, form=None) -> str:
+    text = as_text(value) or ""
+    status = (form.value_of("status", text) if form and text else None) or status_of(text)
     if status is None:
         report.warn(row, columns["status"], f"status {value!r} not recognised; recorded as unknown")
         return "unknown"

@@ -48,6 +48,9 @@ class RawPlots:
     """``(row, field, message)`` rejections found while parsing."""
     warnings: list[tuple[int, str, str]] = field(default_factory=list)
     """``(row, field, message)`` findings that do not reject a row."""
+    sheet: str = ""
+    """Sheet or archive member whose rows are numbered, when the file has several tables
+    (a KoboToolbox repeat sheet, an ODK Central repeat CSV); empty otherwise."""
 
     @property
     def rows(self) -> np.ndarray:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from models.field.units import area_unit_in_header
+
 __all__ = [
     "FIELD_SPELLINGS",
     "FALLBACK_SPELLINGS",
@@ -21,7 +23,7 @@ __all__ = [
     "resolve_columns",
     "export_flavour",
     "find_lonlat_columns",
-    "AREA_UNITS",
+    "is_metadata",
 ]
 
 FIELD_SPELLINGS: dict[str, tuple[str, ...]] = {
@@ -32,6 +34,8 @@ FIELD_SPELLINGS: dict[str, tuple[str, ...]] = {
         "plot_no",
         "plot_number",
         "field_id",
+        "field_code",
+        "field_no",
         "plot_name",
         "fid_plot",
     ),
@@ -103,26 +107,34 @@ FIELD_SPELLINGS: dict[str, tuple[str, ...]] = {
 """Spellings per plot field, best first."""
 
 FALLBACK_SPELLINGS: dict[str, tuple[str, ...]] = {
-    "plot_id": ("_uuid", "meta-instanceid", "instanceid", "key", "_id", "name", "id"),
-    "survey_date": ("start", "end", "submissiondate", "_submission_time", "submission_time"),
+    "plot_id": (
+        "repeat_key",
+        "_uuid",
+        "meta-instanceid",
+        "instanceid",
+        "key",
+        "_id",
+        "name",
+        "id",
+    ),
+    "crop": ("folder_name",),
+    "survey_date": (
+        "start",
+        "end",
+        "submissiondate",
+        "_submission_time",
+        "submission_time",
+        "start_time",
+        "time",
+        "timestamp",
+    ),
     "team": ("submittername", "_submitted_by", "username", "submitterid"),
 }
-"""Export metadata used when the form has no such question (matched on the whole header)."""
+"""Export metadata used when the form has no such question (matched on the whole header):
+submission metadata (for plots in a repeat group, ``repeat_key``: the entry's own key,
+``<submission uuid>/<repeat>[n]``, as ODK Central's ``KEY``), a KML placemark's innermost folder name for the crop (Google Earth
+users file fields in folders such as ``Poppy``), a GPX track's start time."""
 
-AREA_UNITS: dict[str, float] = {
-    "measured_area_ha": 1.0,
-    "area_ha": 1.0,
-    "field_area_ha": 1.0,
-    "plot_area_ha": 1.0,
-    "area_hectares": 1.0,
-    "area": 1.0,
-    "area_m2": 1e-4,
-    "area_sqm": 1e-4,
-    "area_sq_m": 1e-4,
-    "area_rai": 0.16,
-    "measured_a": 1.0,
-}
-"""Factor from each area spelling's unit to hectares (1 rai = 1,600 m²)."""
 
 _SPACES = re.compile(r"[\s.]+")
 _KOBO_META = (
@@ -181,7 +193,8 @@ def export_flavour(columns: Iterable[object]) -> str:
     return "plain"
 
 
-def _is_metadata(column: object, flavour: str) -> bool:
+def is_metadata(column: object, flavour: str) -> bool:
+    """True for export metadata columns (``_uuid``, ``KEY``, ``meta-instanceID``...)."""
     key = header_key(column)
     if flavour == "odk":
         return key in _ODK_META or key.startswith("meta-")
@@ -209,7 +222,7 @@ def resolve_columns(columns: Iterable[object], exclude: Iterable[object] = ()) -
     def pick(field: str, spellings: tuple[str, ...], whole_only: bool, allow_meta: bool) -> None:
         for spelling in spellings:
             for column in candidates:
-                if column in used or (_is_metadata(column, flavour) and not allow_meta):
+                if column in used or (is_metadata(column, flavour) and not allow_meta):
                     continue
                 keys = [header_key(column)] if whole_only else header_leaves(column)[1:]
                 if spelling in keys:
@@ -221,10 +234,17 @@ def resolve_columns(columns: Iterable[object], exclude: Iterable[object] = ()) -
         pick(field, spellings, whole_only=True, allow_meta=False)
         if field not in found:
             pick(field, spellings, whole_only=False, allow_meta=False)
+    if "area" not in found:  # any "<...> area (<unit>)" header, e.g. a labels export's "Area (rai)"
+        area = [c for c in candidates if c not in used and area_unit_in_header(c)]
+        area = [c for c in area if not is_metadata(c, flavour)]
+        if area:
+            found["area"] = area[0]
+            used.add(area[0])
     for field, spellings in FALLBACK_SPELLINGS.items():
         if field not in found:
             pick(field, spellings, whole_only=True, allow_meta=True)
-    return {f: found[f] for f in list(FIELD_SPELLINGS) + list(FALLBACK_SPELLINGS) if f in found}
+    order = list(FIELD_SPELLINGS) + [f for f in FALLBACK_SPELLINGS if f not in FIELD_SPELLINGS]
+    return {f: found[f] for f in order if f in found}
 
 
 _LONLAT = re.compile(

@@ -2,8 +2,9 @@
 
 The crop table lives in ``data/crop_labels.csv`` (``label,crop,language,note``)
 so that a field coordinator can add a local spelling without touching code.
-Labels are compared after Unicode NFC normalisation, case folding and
-collapsing of spaces, ``_`` and ``-``. A KoboToolbox export "with labels"
+Labels are compared after Unicode NFC normalisation (Burmese in the Zawgyi
+encoding converted to Unicode first, see :mod:`models.field.script`), case
+folding and collapsing of spaces, ``_`` and ``-``. A KoboToolbox export "with labels"
 often combines languages (``Opium poppy / ဘိန်း``); such a label is accepted
 when every part it is made of is known and all parts agree.
 """
@@ -17,6 +18,7 @@ import unicodedata
 from pathlib import Path
 
 from core.legend import LEGEND
+from models.field.script import normalise_text
 from models.schema import CROPS
 
 __all__ = [
@@ -68,9 +70,17 @@ _STATUS_LABELS = {
 }
 
 
+@functools.lru_cache(maxsize=16384)
 def normalise_label(text: object) -> str:
-    """Return ``text`` as a comparable key: NFC, case-folded, separators collapsed to one space."""
-    folded = unicodedata.normalize("NFC", str(text)).casefold().strip()
+    """Return ``text`` as a comparable key: Unicode (from Zawgyi), NFC, case-folded, separators
+    collapsed to one space.
+
+    Examples
+    --------
+    >>> normalise_label("ဘိန္း") == normalise_label("ဘိန်း")  # Zawgyi and Unicode
+    True
+    """
+    folded = unicodedata.normalize("NFC", normalise_text(str(text)).casefold()).strip()
     return _SEPARATORS.sub(" ", folded).strip()
 
 

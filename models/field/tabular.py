@@ -14,6 +14,7 @@ import io
 import logging
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ from shapely.geometry.base import BaseGeometry
 
 from core.errors import InvalidInputError
 from models.field.base import RawPlots
-from models.field.columns import export_flavour, find_lonlat_columns
+from models.field.columns import export_flavour, find_lonlat_columns, header_key
 from models.field.geotext import (
     GeoTextError,
     looks_like_odk_geo,
@@ -32,12 +33,16 @@ from models.field.geotext import (
 )
 from models.field.safety import check_file_size, decode_text
 
+if TYPE_CHECKING:
+    from models.field.profile import FormProfile
+
 __all__ = [
     "read_csv_plots",
     "read_csv_table",
     "plots_from_table",
     "sniff_delimiter",
     "unique_headers",
+    "drop_hxl_row",
 ]
 
 logger = logging.getLogger(__name__)
@@ -70,7 +75,9 @@ def read_csv_table(
     return table, shape_errors, encoding_warning
 
 
-def read_csv_plots(path: Path, *, max_rows: int, source: str | None = None) -> RawPlots:
+def read_csv_plots(
+    path: Path, *, max_rows: int, source: str | None = None, form: FormProfile | None = None
+) -> RawPlots:
     """Read a CSV field export into :class:`RawPlots` (geometry in the file's own coordinates).
 
     Raises
@@ -81,9 +88,23 @@ def read_csv_plots(path: Path, *, max_rows: int, source: str | None = None) -> R
     name = source or path.name
     table, shape_errors, encoding_warning = read_csv_table(path, max_rows=max_rows, source=name)
     warnings = [(0, "file", encoding_warning)] if encoding_warning else []
+    table, hxl = drop_hxl_row(table)
+    warnings += [hxl] if hxl else []
     return plots_from_table(
-        table, name=name, kind="csv", row_errors=shape_errors, warnings=warnings
+        table, name=name, kind="csv", row_errors=shape_errors, warnings=warnings, form=form
     )
+
+
+def drop_hxl_row(table: pd.DataFrame) -> tuple[pd.DataFrame, tuple[int, str, str] | None]:
+    """Drop KoboToolbox's HXL hashtag row (``"";"#symmetry";...``, written under the header
+    when a question has an ``hxl`` tag); return the table and a warning if it was there."""
+    if table.empty:
+        return table, None
+    first = [str(v).strip() for v in table.iloc[0].tolist() if str(v).strip()]
+    if first and all(v.startswith("#") and " " not in v for v in first):
+        row = int(table.index[0])
+        return table.iloc[1:], (row, "row", "HXL hashtag row (#tags under the header) skipped")
+    return table, None
 
 
 def plots_from_table(
@@ -93,11 +114,15 @@ def plots_from_table(
     kind: str,
     row_errors: list[tuple[int, str, str]] | None = None,
     warnings: list[tuple[int, str, str]] | None = None,
+    form: FormProfile | None = None,
+    sheet: str = "",
 ) -> RawPlots:
     """Find the geometry of a table of text cells (CSV or spreadsheet) and wrap it as RawPlots.
 
     ``table`` is indexed by 1-based data row; ``kind`` is ``csv`` or ``xlsx`` and gets the
     tool's prefix (``kobo_csv``, ``odk_xlsx``) when the headers show which tool wrote it.
+    A form profile's ``[questions] geometry`` chooses the geometry column; ``sheet`` names
+    the sheet or member the rows are numbered in.
     """
     flavour = export_flavour(table.columns)
     raw = RawPlots(
@@ -107,8 +132,9 @@ def plots_from_table(
         geometry=[None] * len(table),
         crs=None,
         warnings=list(warnings or []),
+        sheet=sheet,
     )
-    _attach_geometry(raw)
+    _attach_geometry(raw, form)
     raw.row_errors[:0] = row_errors or []
     logger.info(
         "%s: %d rows read as %s, geometry from %s", name, len(table), raw.kind, raw.geometry_field
@@ -191,11 +217,13 @@ def _geometry_columns(table: pd.DataFrame) -> tuple[list[str], list[str], list[s
     return shapes, points, wkts
 
 
-def _attach_geometry(raw: RawPlots) -> None:
+def _attach_geometry(raw: RawPlots, form: FormProfile | None = None) -> None:
     table = raw.attributes
     shapes, points, wkts = _geometry_columns(table)
     lonlat = find_lonlat_columns(table.columns)
     pair = lonlat[0] if lonlat else None
+    if form is not None and "geometry" in form.questions:
+        shapes, points, wkts, pair = _profile_geometry(raw, form, shapes, points, wkts, lonlat)
     text_columns = shapes + wkts + points
     if not text_columns and pair is None:
         raise InvalidInputError(
@@ -217,6 +245,30 @@ def _attach_geometry(raw: RawPlots) -> None:
     if pair:
         consumed += [pair["longitude"], pair["latitude"]]
     raw.consumed_columns = tuple(consumed)
+
+
+def _profile_geometry(raw: RawPlots, form: FormProfile, shapes, points, wkts, lonlat):
+    """Keep only the geometry column the profile names (a geo text column, or a split geopoint)."""
+    question = form.questions["geometry"]
+    column = form.find_column(question, raw.attributes.columns)
+    if column is not None and column in shapes + points + wkts:
+        keep = [column]
+        return (
+            [c for c in shapes if c in keep],
+            [c for c in points if c in keep],
+            [c for c in wkts if c in keep],
+            None,
+        )
+    wanted = header_key(question)
+    for pair in lonlat:
+        if pair["prefix"].strip("_").rsplit("/", 1)[-1].rsplit("-", 1)[-1] == wanted:
+            return [], [], [], pair
+    raise InvalidInputError(
+        f"{raw.source}: the form profile {form.source} takes the geometry from {question!r}, "
+        "but no column of that name holds geopoints, geoshapes, WKT or split coordinates; "
+        f"geometry columns found: {', '.join(shapes + points + wkts) or 'none'}; fix "
+        "[questions] geometry in the profile"
+    )
 
 
 def _row_geometry(

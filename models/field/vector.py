@@ -1,4 +1,4 @@
-"""GIS adapters: GeoJSON (ODK/Kobo exports included), GeoPackage, zipped Shapefile, KML and KMZ.
+"""GIS adapters: GeoJSON (ODK/Kobo exports included), GeoPackage and zipped Shapefile.
 
 GeoJSON is parsed here feature by feature (so one bad feature is one rejected
 row, not a failed file); the binary and XML formats go through GDAL (pyogrio)
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +23,12 @@ from shapely.geometry import shape
 from core.errors import InvalidInputError
 from models.field.base import RawPlots
 from models.field.columns import export_flavour
-from models.field.safety import check_file_size, check_xml_safe, decode_text, safe_extract_zip
+from models.field.safety import check_file_size, decode_text
 
 __all__ = [
     "read_geojson_plots",
     "read_ogr_plots",
     "read_shapefile_members",
-    "read_kml_plots",
-    "read_kmz_plots",
 ]
 
 logger = logging.getLogger(__name__)
@@ -63,7 +60,9 @@ def _geojson_crs(collection: dict[str, Any], name: str) -> CRS:
         ) from None
 
 
-def read_geojson_plots(path: Path, *, max_rows: int, source: str | None = None) -> RawPlots:
+def read_geojson_plots(
+    path: Path, *, max_rows: int, source: str | None = None, form: Any = None
+) -> RawPlots:
     """Read a GeoJSON FeatureCollection (or single Feature); properties nested in objects are
     flattened with ``/`` the way KoboToolbox names group paths.
 
@@ -130,6 +129,8 @@ def read_ogr_plots(
     GeoPackages with several layers use the one named like ``survey_plots``/``plots``
     or, failing that, the first layer with geometry (with a warning). KML folders
     (``all_layers=True``) are read one after another.
+
+    KML is read by :mod:`models.field.kml`, which keeps folder paths.
     """
     name = source or path.name
     try:
@@ -201,35 +202,4 @@ def read_shapefile_members(members: list[Path], *, name: str, max_rows: int) -> 
     raw = read_ogr_plots(shapefiles[0], max_rows=max_rows, kind="shapefile", source=name)
     if raw.crs is None:
         raw.warnings.append((0, "crs", f"{shapefiles[0].name} has no .prj"))
-    return raw
-
-
-def read_kml_plots(path: Path, *, max_rows: int, source: str | None = None) -> RawPlots:
-    """Refuse DOCTYPE/entities, then read every folder of a KML file."""
-    check_file_size(path)
-    check_xml_safe(path)
-    raw = read_ogr_plots(
-        path, max_rows=max_rows, kind="kml", source=source or path.name, all_layers=True
-    )
-    raw.crs = raw.crs or CRS.from_epsg(4326)  # KML is WGS84 by definition
-    # GDAL adds every KML element (description, begin, tessellate...) as a column: keep filled ones
-    filled = raw.attributes.apply(lambda c: c.map(lambda v: v not in (None, "") and v == v).any())
-    raw.attributes = raw.attributes.loc[:, filled]
-    return raw
-
-
-def read_kmz_plots(path: Path, *, max_rows: int, source: str | None = None) -> RawPlots:
-    """Check and extract a KMZ, then read its main KML (``doc.kml`` or the first ``.kml``)."""
-    name = source or path.name
-    check_file_size(path)
-    with tempfile.TemporaryDirectory(prefix="admon-kmz-") as tmp:
-        members = safe_extract_zip(path, Path(tmp))
-        documents = sorted(
-            (m for m in members if m.suffix.lower() == ".kml"),
-            key=lambda m: (m.name.lower() != "doc.kml", len(m.parts), str(m)),
-        )
-        if not documents:
-            raise InvalidInputError(f"{name}: the KMZ holds no .kml document")
-        raw = read_kml_plots(documents[0], max_rows=max_rows, source=name)
-    raw.kind = "kmz"
     return raw

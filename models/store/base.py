@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from sqlalchemy.types import TypeEngine
 
 from core.errors import InvalidInputError, NotFoundError
 from core.io import atomic_path
+from models.store.forms import TeamForms
 from models.store.frames import clean_value, geometry_srid, json_records, to_int, utc_now
 from models.store.labels import LabelStore
 from models.store.records import UploadResult
@@ -48,8 +49,8 @@ def _default_plot_loader(path: Path, **kwargs: Any) -> tuple[gpd.GeoDataFrame, A
     return load_plots(path, **kwargs)
 
 
-class Store(ReferenceTables, TokenStore, LabelStore):
-    """Districts, survey plots, uploads, programmes, estimates, reference labels and tokens.
+class Store(ReferenceTables, TokenStore, LabelStore, TeamForms):
+    """Districts, survey plots, uploads, programmes, estimates, reference labels, team forms and tokens.
 
     Do not instantiate directly; use :func:`models.store.open_store`.
     """
@@ -128,6 +129,7 @@ class Store(ReferenceTables, TokenStore, LabelStore):
         strict: bool = False,
         districts: gpd.GeoDataFrame | None = None,
         season: tuple[Any, Any] | None = None,
+        form_files: Mapping[str, bytes] | None = None,
     ) -> UploadResult:
         """Validate a field data file and store its accepted plots, atomically and once.
 
@@ -154,6 +156,10 @@ class Store(ReferenceTables, TokenStore, LabelStore):
             Survey season dates (``load_plots`` rejects rows surveyed outside); the
             plots' ``year`` is then the year the season ends (the harvest year),
             otherwise the year of each plot's ``survey_date``.
+        form_files : mapping of file name to bytes, optional
+            A form profile (``.toml`` and the XLSForm it names, or an XLSForm): checked,
+            stored as the team's (replacing any earlier one) and used for this file.
+            Without it the team's stored profile is used, if any.
 
         Returns
         -------
@@ -174,6 +180,7 @@ class Store(ReferenceTables, TokenStore, LabelStore):
         """
         if not team or not str(team).strip():
             raise InvalidInputError(f"{filename}: an upload needs a team name")
+        form = self.save_team_form(team, form_files) if form_files else self.team_form(team)
         name = safe_filename(filename)
         sha256 = hashlib.sha256(raw).hexdigest()
         raw_path = self._save_raw(raw, sha256, name)
@@ -191,6 +198,7 @@ class Store(ReferenceTables, TokenStore, LabelStore):
             source_upload=name,
             team=team,
             max_rows=self.limits.max_rows,
+            **({"form": form} if form is not None else {}),
         )
         if len(plots) > self.limits.max_rows:
             raise InvalidInputError(
@@ -209,7 +217,7 @@ class Store(ReferenceTables, TokenStore, LabelStore):
             "status": "accepted" if len(plots) else "rejected",
             "raw_path": raw_path.relative_to(self.workspace).as_posix(),
             "errors": json.dumps(
-                [{"row": e.row, "field": e.field, "message": e.message} for e in report.errors],
+                [_error_record(e) for e in report.errors],
                 default=str,
             ),
             "report": json.dumps(report.to_dict(), default=str),
@@ -369,6 +377,13 @@ class Store(ReferenceTables, TokenStore, LabelStore):
         # the order of models.schema.PLOT_COLUMNS (geometry last of the fixed ones), then the rest
         fixed = [*PLOT_COLUMNS, "geometry"]
         return plots[fixed + [c for c in plots.columns if c not in fixed]]
+
+
+def _error_record(error: Any) -> dict[str, Any]:
+    record = {"row": error.row, "field": error.field, "message": error.message}
+    if getattr(error, "sheet", ""):  # the repeat sheet or CSV the row is on
+        record["sheet"] = error.sheet
+    return record
 
 
 SEASON_FIRST_MONTH = 8

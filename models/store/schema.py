@@ -142,6 +142,14 @@ def build_metadata(geometry: Callable[[int | None], TypeEngine]) -> MetaData:
         UniqueConstraint("run_id", "sample_id", "interpreter", "kind"),
     )
     Table(
+        "team_forms",
+        metadata,
+        Column("team", Text, primary_key=True),
+        Column("files", Text, nullable=False),
+        Column("sha256", Text, nullable=False),
+        Column("stored_at", Text, nullable=False),
+    )
+    Table(
         "tokens",
         metadata,
         Column("token_sha256", Text, primary_key=True),

@@ -48,9 +48,11 @@ def live_service(tmp_path):
     app.state.store.close()
 
 
-def _submit(page, base, token, name, content):
+def _submit(page, base, token, name, content, form=None):
     page.goto(f"{base}/upload")
     page.fill("#token", token)
+    if form is not None:  # the optional form profile field: [{"name", "mimeType", "buffer"}]
+        page.set_input_files("#form", files=form)
     page.set_input_files(
         "#file", files=[{"name": name, "mimeType": "application/octet-stream", "buffer": content}]
     )
@@ -99,4 +101,19 @@ def test_the_page_shows_a_refusal_and_escapes_server_text(chromium, live_service
     assert "HTTP 422" in summary
     assert any("<img src=x onerror=alert(1)>" in message for _, _, message in rows)
     assert page.query_selector("#report img") is None  # shown as text, never as markup
+    page.close()
+
+
+def test_the_form_profile_field_sends_the_profile_and_rows_name_their_sheet(chromium, live_service):
+    """A team's own question names, read through the profile chosen in the page's field."""
+    base, app = live_service
+    token = app.state.store.create_token("team-a", "uploader")
+    page = chromium.new_page()
+    profile = [{"name": "team.toml", "mimeType": "application/toml",
+                "buffer": b'[questions]\ncrop = "crop_grown"\n[values.crop]\nopium_poppy = ["1"]\n'}]  # fmt: skip
+    csv = b"field_code,crop_grown,lon,lat\nT-1,1,97.1,20.1\nT-2,9,97.2,20.2\n"
+    summary, rows = _submit(page, base, token, "fields.csv", csv, form=profile)
+    assert "1 rows accepted, 1 rejected" in summary
+    assert rows[0][0] == "2" and rows[0][1] == "crop_grown" and "'9'" in rows[0][2]
+    assert app.state.store.team_form("team-a").questions["crop"] == "crop_grown"
     page.close()

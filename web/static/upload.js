@@ -15,7 +15,9 @@
     body.replaceChildren();
     (errors || []).forEach(function (e) {
       var tr = document.createElement("tr");
-      [e.row === 0 ? "file" : e.row, e.field, e.message].forEach(function (value) {
+      // a repeat group's rows are numbered in their own sheet (Kobo) or CSV (ODK): name it
+      var where = e.row === 0 ? "file" : (e.sheet ? e.sheet + ", row " + e.row : e.row);
+      [where, e.field, e.message].forEach(function (value) {
         var td = document.createElement("td");
         td.textContent = String(value);
         tr.appendChild(td);
@@ -32,6 +34,9 @@
     sessionStorage.setItem("admon-token", token.value.trim());
     var data = new FormData();
     data.append("file", file);
+    Array.prototype.forEach.call(document.getElementById("form").files, function (part) {
+      data.append("form", part);
+    });
     var strict = document.getElementById("strict").checked ? "?strict=true" : "";
     show(true, "Uploading " + file.name + " ...", []);
     fetch("/api/v1/uploads" + strict, {
