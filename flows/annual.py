@@ -15,6 +15,7 @@ one (``admon run``/``admon demo`` start a temporary server by themselves).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,7 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
             return {"run_id": plan.run_id, "year": year, "run_dir": str(plan.run_dir),
                     "outcome": manifest.outcome, "reference": state}  # fmt: skip
         labelled = state["labelled_sample"]
+        context = replace(context, reference_sha256=state["labelled_sha256"])
     with manifest.stage("estimate") as stage:
         estimated = stage.outputs(_estimate(context, classified["classes"], labelled))
     linked: dict[str, Any] = {}

@@ -347,6 +347,11 @@ class RunContext:
     """What interpreters are shown, and how much of the sample must be labelled."""
     synthetic: bool
     """The built-in demo: every output is labelled SYNTHETIC."""
+    reference_sha256: str | None = None
+    """sha256 of the labelled sample the estimates use, set once the labels are collected.
+
+    People's labels can change within one run folder (a third look after phase 2), so
+    the stages after ``labels`` carry it: a changed label is a changed input to them."""
 
 
 def run_context(

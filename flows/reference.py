@@ -10,11 +10,13 @@ manifest and the report.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 import rasterio
 from prefect import task
 
@@ -162,10 +164,18 @@ def collect_labels(context: RunContext, drawn: dict[str, Any], classes: str) -> 
         "package": drawn["package"],
     }  # fmt: skip
     if labelled.complete:
-        state["labelled_sample"] = str(
-            write_table(labelled.frame, out / LABELLED_FILE, layer="reference_labelled")
-        )
+        target = write_table(labelled.frame, out / LABELLED_FILE, layer="reference_labelled")
+        state["labelled_sample"] = str(target)
+        state["labelled_sha256"] = _content_digest(labelled.frame)
     return state
+
+
+def _content_digest(frame: gpd.GeoDataFrame) -> str:
+    """sha256 of a labelled sample's content (a GeoPackage's bytes also hold its write time)."""
+    table = frame.drop(columns=frame.geometry.name).assign(wkb=frame.geometry.to_wkb())
+    return hashlib.sha256(
+        pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes()
+    ).hexdigest()
 
 
 def _from_file(context: RunContext, classes: str) -> dict[str, Any]:
@@ -192,4 +202,5 @@ def _from_file(context: RunContext, classes: str) -> dict[str, Any]:
         "n_labelled": int(len(units)),
         "complete": True,
         "labelled_sample": str(target),
+        "labelled_sha256": _content_digest(units),
     }

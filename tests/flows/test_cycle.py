@@ -183,3 +183,35 @@ def test_the_agreement_in_manifest_and_report_matches_the_error_injected(cycle):
     )
     report = (cycle["run_dir"] / "report.html").read_text()
     assert f"agreed on <b>{100 * agree:.1f}%</b>" in report
+
+
+@pytest.fixture(scope="module")
+def relabelled(cycle, small_region, prefect_harness):
+    """After phase 2, a reviewer changes the label of one poppy point; the survey is run again."""
+    from prefect.settings import PREFECT_API_URL
+
+    run_dir = cycle["run_dir"]
+    before = pd.read_csv(run_dir / "district_estimates.csv", dtype={"district_id": str})
+    labelled = gpd.read_file(run_dir / "reference_labelled.gpkg")
+    point = labelled[labelled["reference_class"] == "opium_poppy"].iloc[0]
+    from models.store import open_store
+
+    with open_store(cycle["folder"] / "workspace" / "store.gpkg") as store:
+        store.put_label(run_dir.name, int(point["sample_id"]), "rev", "forest", kind="adjudication")
+    os.environ["PREFECT_API_URL"] = PREFECT_API_URL.value()
+    try:
+        _admon("run", cycle["folder"] / "survey.toml", "--serial")
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+    after = pd.read_csv(run_dir / "district_estimates.csv", dtype={"district_id": str})
+    return {"before": before, "after": after, "district": point["district_id"]}
+
+
+def test_a_label_changed_after_phase_2_changes_the_estimates_of_the_next_run(relabelled, cycle):
+    key = ["district_id", "crop"]
+    both = relabelled["before"].merge(relabelled["after"], on=key, suffixes=("_before", "_after"))
+    poppy = both[(both["district_id"] == relabelled["district"]) & (both["crop"] == "opium_poppy")]
+    assert poppy["area_ha_after"].iloc[0] < poppy["area_ha_before"].iloc[0]  # one poppy point less
+    others = both[both["district_id"] != relabelled["district"]]
+    assert (others["area_ha_after"] - others["area_ha_before"]).abs().max() < 1e-9
+    assert (cycle["run_dir"] / "classes.tif").stat().st_mtime_ns == cycle["classes_mtime"]
