@@ -13,6 +13,7 @@ __all__ = [
     "ImageryError",
     "NoOverlapError",
     "AllMaskedError",
+    "StoreBusyError",
     "ConfigError",
     "StoreError",
     "NotFoundError",
@@ -46,6 +47,15 @@ class ConfigError(AdmonError, ValueError):
 
 class StoreError(AdmonError, OSError):
     """The store (GeoPackage or PostGIS) could not complete an operation."""
+
+
+class StoreBusyError(StoreError):
+    """Another writer held the store's lock longer than the wait allowed; try again later."""
+
+    def __init__(self, message: str, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        """Seconds a client should wait before trying again (HTTP ``Retry-After``)."""
 
 
 class NotFoundError(AdmonError, LookupError):

@@ -28,6 +28,7 @@ __all__ = [
     "clean_partial",
     "release_memory",
     "write_table",
+    "relative_paths",
 ]
 
 TMP_PREFIX = ".tmp-"
@@ -140,3 +141,32 @@ def _libc() -> ctypes.CDLL | None:
         return ctypes.CDLL(name) if name else None
     except OSError:
         return None
+
+
+def relative_paths(value: Any, root: str | os.PathLike[str]) -> Any:
+    """``value`` (JSON-like) with every absolute path written relative to ``root``.
+
+    Records that leave the server (manifests, reports, error messages) name files
+    relative to the workspace, never by where the server keeps them: a string that
+    is an absolute path becomes ``os.path.relpath(path, root)``, and ``root`` inside
+    any other text is dropped.
+
+    Examples
+    --------
+    >>> relative_paths({"path": "/srv/ws/runs/2025/a/classes.tif"}, "/srv/ws")
+    {'path': 'runs/2025/a/classes.tif'}
+    >>> relative_paths("cannot read /srv/ws/field/x.gpkg", "/srv/ws")
+    'cannot read field/x.gpkg'
+    """
+    base = os.path.abspath(os.fspath(root))
+    if isinstance(value, dict):
+        return {key: relative_paths(item, base) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(relative_paths(item, base) for item in value)
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        return value
+    if os.path.isabs(value) and "\n" not in value and " " not in value.strip():
+        return Path(os.path.relpath(value, base)).as_posix()
+    return value.replace(base + os.sep, "").replace(base, ".")

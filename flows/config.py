@@ -28,6 +28,7 @@ __all__ = [
     "EstimationConfig",
     "InterpretationConfig",
     "OutputConfig",
+    "PublishConfig",
     "ScheduleConfig",
     "DaskConfig",
     "load_config",
@@ -182,6 +183,20 @@ class OutputConfig(_Section):
     """Store URL (postgresql://...) or GeoPackage path; default <workspace>/store.gpkg."""
 
 
+class PublishConfig(_Section):
+    """What the public publication shows (the restricted one shows everything)."""
+
+    public: list[Literal["estimates", "programmes", "density", "charts", "report"]] = Field(
+        default_factory=lambda: ["estimates", "programmes", "density", "charts", "report"]
+    )
+    """Parts of the public site besides its district map: district estimate downloads and
+    maps, programme change, the generalised density map, charts, the printable report."""
+    min_households: int = Field(5, ge=1)
+    """Household feedback of fewer households than this is withheld from a public cell."""
+    density_cell_km2: float = Field(1.0, gt=0)
+    """Cell area of the public cultivation density map; no finer raster is published."""
+
+
 class ScheduleConfig(_Section):
     cron: str = "0 2 1 5 *"
     """When the scheduled annual run starts (default 1 May 02:00, after the harvest and imagery are in)."""
@@ -208,6 +223,7 @@ class RunConfig(_Section):
     estimation: EstimationConfig = EstimationConfig()
     interpretation: InterpretationConfig = InterpretationConfig()
     output: OutputConfig = OutputConfig()
+    publish: PublishConfig = PublishConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     dask: DaskConfig = DaskConfig()
     base_dir: Path = Path(".")

@@ -124,6 +124,17 @@ def _trigger_ingest(workspace: Path, store_url: str | None, with_server: bool) -
     return on_upload
 
 
+def _rebuild_exports(workspace: Path, store_url: str | None, console: Any) -> None:
+    """The field exports, rebuilt from the store: whatever a killed export left is repaired."""
+    from flows.ingest import rebuild_field_exports
+    from models.store import open_store
+
+    with open_store(store_url or workspace / "store.gpkg", workspace=workspace) as store:
+        files = rebuild_field_exports(store, workspace)
+    if files:
+        console.print(f"field exports rebuilt from the store for {', '.join(map(str, files))}")
+
+
 def serve_all(
     *,
     workspace: Path,
@@ -142,6 +153,7 @@ def serve_all(
 
     workspace = Path(workspace).resolve()
     with_server = prefect_server_reachable()
+    _rebuild_exports(workspace, store_url, console)
     app = create_app(
         workspace=workspace,
         store_url=store_url,

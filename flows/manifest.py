@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
-from core.io import atomic_write_json, sha256_file
+from core.io import atomic_write_json, relative_paths, sha256_file
 
 __all__ = [
     "RunManifest",
@@ -164,9 +164,11 @@ class RunManifest:
     outcome: str = "running"
     failure: dict[str, str] | None = None
     results: dict[str, Any] = field(default_factory=dict)
+    root: Path | None = None
+    """The workspace: every path in the saved manifest is written relative to it."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        record = {
             "run_id": self.run_id,
             "year": self.year,
             "synthetic": self.synthetic,
@@ -180,6 +182,7 @@ class RunManifest:
             "stages": self.stages,
             "results": self.results,
         }
+        return relative_paths(record, self.root) if self.root is not None else record
 
     def save(self) -> Path:
         return atomic_write_json(self.path, self.to_dict())

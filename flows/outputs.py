@@ -15,6 +15,7 @@ from core.io import write_table
 from flows.manifest import RunManifest
 from flows.plan import RunContext
 from flows.tasking import COMPUTE_OPTIONS, IO_RETRIES, computes_in_process
+from maps.public import PublicPolicy
 from models.change import (
     programme_change,
     programme_series,
@@ -130,6 +131,17 @@ def store_results(
 # --- publishing ---------------------------------------------------------------------------------
 
 
+def _public_policy(publish: dict[str, Any] | None) -> PublicPolicy:
+    """``[publish]`` of the configuration as the maps layer's policy."""
+    if not publish:
+        return PublicPolicy()
+    return PublicPolicy(
+        show=tuple(publish.get("public", PublicPolicy().show)),
+        min_households=int(publish.get("min_households", 5)),
+        density_cell_km2=float(publish.get("density_cell_km2", 1.0)),
+    )
+
+
 def _optional_frame(path: str | None, **kwargs: Any) -> gpd.GeoDataFrame | None:
     if path is None or not Path(path).exists():
         return None
@@ -182,6 +194,7 @@ def publish_outputs(
         manifest=manifest,
         synthetic=context.synthetic,
         history=pd.concat(history, ignore_index=True) if history else None,
+        public=_public_policy(context.publish),
     )
     gallery = maps.build_gallery(workspace)
     published = {key: str(value) for key, value in paths.items() if isinstance(value, (str, Path))}

@@ -179,6 +179,7 @@ def plan_run(config: RunConfig, year: int) -> tuple[RunPlan, RunManifest]:
     the same inputs reuses the run folder (and Prefect's cache) instead of starting over.
     """
     scenes = find_scenes(config, year)
+    _refresh_field_export(config, year)
     # the labelled sample is made on this run's map: it does not name the run
     records, digest = fingerprint_inputs(
         _input_files(config, year, scenes), outside_digest=("reference",)
@@ -200,6 +201,7 @@ def plan_run(config: RunConfig, year: int) -> tuple[RunPlan, RunManifest]:
         parameters=parameters,
         inputs=records,
         synthetic=config.survey.synthetic,
+        root=config.workspace,
     )
     previous = RunManifest.read(run_dir / "manifest.json") if manifest.path.exists() else None
     if previous:
@@ -207,6 +209,19 @@ def plan_run(config: RunConfig, year: int) -> tuple[RunPlan, RunManifest]:
     frozen = frozen_stages(previous, config.inputs.reference_interpreter)
     manifest.save()
     return RunPlan(run_id, year, run_dir, scenes, digest, frozen), manifest
+
+
+def _refresh_field_export(config: RunConfig, year: int) -> None:
+    """When the run trains on the store's field export, rebuild it from the store first:
+    the store holds every accepted upload, the export only what was written last."""
+    from flows.ingest import export_field_plots, is_field_export
+    from models.store import open_store
+
+    plots = config.path(config.inputs.training_plots, year)
+    if plots is None or not is_field_export(plots, config.workspace, year):
+        return
+    with open_store(config.store_url, workspace=config.workspace) as store:
+        export_field_plots(store, config.workspace, [year])
 
 
 def baseline_estimates(config: RunConfig, year: int, current_run: Path) -> dict[int, str]:
@@ -352,6 +367,8 @@ class RunContext:
 
     People's labels can change within one run folder (a third look after phase 2), so
     the stages after ``labels`` carry it: a changed label is a changed input to them."""
+    publish: dict[str, Any] | None = None
+    """``[publish]`` of the configuration: what the public site shows."""
 
 
 def run_context(
@@ -377,4 +394,5 @@ def run_context(
         estimation=estimation_spec(config, year),
         interpretation=interpretation_spec(config, year),
         synthetic=config.survey.synthetic,
+        publish=config.publish.model_dump(mode="json"),
     )

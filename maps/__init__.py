@@ -1,7 +1,8 @@
 """admon publishing: interactive map, static maps and charts, run report, gallery.
 
-``publish_run`` writes every output of one run folder; ``build_gallery``
-writes ``published/index.html`` listing all runs. Pages work offline: their
+``publish_run`` writes every output of one run folder (restricted) and its
+public set (``public/``); ``build_gallery`` writes the two sites,
+``published/public/`` and ``published/restricted/``, listing all runs. Pages work offline: their
 JavaScript and CSS are shipped next to them.
 """
 

@@ -1,9 +1,9 @@
-"""The gallery page ``published/index.html``: every run, by year, newest first.
+"""The gallery pages ``published/public/index.html`` and ``published/restricted/index.html``.
 
-``published/`` is a self-contained website: the gallery links to
-``runs/<year>/<run_id>/map.html`` inside it (see :mod:`maps.site`), so the
-web service can serve the folder at ``/`` and a copy of the folder (or of the
-whole workspace) on a laptop or USB stick browses offline as it is.
+Every run, by year, newest first. Each site is self-contained: its gallery
+links to ``runs/<year>/<run_id>/map.html`` inside its own folder (see
+:mod:`maps.site`), so the web service serves it as it is and a copy of the
+folder on a laptop or USB stick browses offline.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import jinja2
 
 from core.errors import InvalidInputError
 from core.io import atomic_write_text
-from maps.site import sync_published_runs
+from maps.site import AUDIENCES, site_root, sync_published_runs
 
 __all__ = ["PUBLISH_RECORD", "GalleryEntry", "list_runs", "build_gallery"]
 
@@ -48,7 +48,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     return payload
 
 
-def _entry(run_dir: Path, workspace: Path) -> GalleryEntry:
+def _entry(run_dir: Path, workspace: Path, audience: str = "restricted") -> GalleryEntry:
     manifest = _read_json(run_dir / "manifest.json")
     record = _read_json(run_dir / PUBLISH_RECORD) if (run_dir / PUBLISH_RECORD).exists() else {}
     year_text = manifest.get("year", record.get("year", run_dir.parent.name))
@@ -60,9 +60,10 @@ def _entry(run_dir: Path, workspace: Path) -> GalleryEntry:
             "runs live in runs/<year>/<run_id>/"
         ) from None
     rel = Path("runs") / run_dir.relative_to(workspace / "runs")
+    files = run_dir / "public" if audience == "public" else run_dir
 
     def link(name: str) -> str | None:
-        return (rel / name).as_posix() if (run_dir / name).exists() else None
+        return (rel / name).as_posix() if (files / name).exists() else None
 
     return {
         "year": year,
@@ -81,24 +82,27 @@ def _entry(run_dir: Path, workspace: Path) -> GalleryEntry:
     }
 
 
-def list_runs(workspace: str | Path) -> list[GalleryEntry]:
+def list_runs(workspace: str | Path, audience: str = "restricted") -> list[GalleryEntry]:
     """Every ``runs/<year>/<run_id>/`` with a ``manifest.json``, newest first.
 
-    Newest means highest year, then latest ``created`` timestamp, then run id.
+    Newest means highest year, then latest ``created`` timestamp, then run id. For the
+    ``public`` audience the links point at each run's public set.
     """
     workspace = Path(workspace)
     entries = [
-        _entry(m.parent, workspace) for m in sorted(workspace.glob("runs/*/*/manifest.json"))
+        _entry(m.parent, workspace, audience)
+        for m in sorted(workspace.glob("runs/*/*/manifest.json"))
     ]
     entries.sort(key=lambda e: (e["year"], e["created"], e["run_id"]), reverse=True)
     return entries
 
 
 def build_gallery(workspace: str | Path) -> Path:
-    """Write ``<workspace>/published/index.html`` listing every run, and mirror the runs' pages.
+    """Write both sites' galleries listing every run, and mirror the runs' pages into them.
 
-    The published files of each run (map, report, PNGs, downloads, assets)
-    are hard-linked or copied under ``published/runs/`` (see :mod:`maps.site`).
+    The restricted files of each run (map, report, PNGs, downloads, assets) are
+    hard-linked or copied under ``published/restricted/runs/``, its public set under
+    ``published/public/runs/`` (see :mod:`maps.site`).
 
     Parameters
     ----------
@@ -108,7 +112,8 @@ def build_gallery(workspace: str | Path) -> Path:
     Returns
     -------
     Path
-        The gallery page.
+        The public gallery page, ``published/public/index.html`` (the restricted one is
+        ``published/restricted/index.html``).
 
     Raises
     ------
@@ -118,15 +123,20 @@ def build_gallery(workspace: str | Path) -> Path:
     Examples
     --------
     >>> build_gallery("workspace")  # doctest: +SKIP
-    PosixPath('workspace/published/index.html')
+    PosixPath('workspace/published/public/index.html')
     """
     workspace = Path(workspace)
-    runs = list_runs(workspace)
-    sync_published_runs(workspace, [entry["run_dir"] for entry in runs])
-    years = [(year, list(group)) for year, group in groupby(runs, key=lambda e: e["year"])]
-    page = _ENV.get_template("gallery.html").render(
-        runs=runs, years=years, built=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    )
-    path = atomic_write_text(workspace / "published" / "index.html", page)
-    logger.info("gallery of %d runs at %s", len(runs), path)
-    return path
+    pages = {}
+    for audience in AUDIENCES:
+        runs = list_runs(workspace, audience)
+        sync_published_runs(workspace, [entry["run_dir"] for entry in runs], audience)
+        years = [(year, list(group)) for year, group in groupby(runs, key=lambda e: e["year"])]
+        page = _ENV.get_template("gallery.html").render(
+            runs=runs,
+            years=years,
+            audience=audience,
+            built=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        )
+        pages[audience] = atomic_write_text(site_root(workspace, audience) / "index.html", page)
+        logger.info("%s gallery of %d runs at %s", audience, len(runs), pages[audience])
+    return pages["public"]

@@ -30,7 +30,7 @@ from maps.assets import localise_assets, remote_references
 from maps.elements import Banner, DistrictData, DistrictLayer, Legends, Registry
 from maps.layers import CROP_LABELS, METRICS, NO_DATA_COLOUR, ColourScale, Metric, colour_scale
 from maps.overlays import add_plot_layer, add_programme_layer, add_segment_layer, swatch_rows
-from maps.rasters import NDVI_CMAP, NDVI_RANGE
+from maps.rasters import DENSITY_CMAP, NDVI_CMAP, NDVI_RANGE
 
 __all__ = ["Overlay", "web_geometry", "build_interactive_map"]
 
@@ -49,6 +49,10 @@ class Overlay:
 
     filename: str
     bounds: tuple[tuple[float, float], tuple[float, float]]
+    top: float | None = None
+    """Value at the top of the colour ramp (density overlays: ha per km²)."""
+    cell_km2: float | None = None
+    """Area of one cell of a generalised overlay, in km²."""
 
 
 def web_geometry(districts: gpd.GeoDataFrame, relative_tolerance: float = 0.01) -> gpd.GeoSeries:
@@ -137,6 +141,18 @@ def _ndvi_legend() -> str:
     )
 
 
+def _density_legend(overlay: Overlay) -> str:
+    cmap = colormaps[DENSITY_CMAP]
+    stops = ", ".join(to_hex(cmap(x)) for x in np.linspace(0, 1, 9))
+    top = overlay.top or 0.0
+    return (
+        f"<h4>Mapped cultivation (ha per km², cells of {overlay.cell_km2 or 0:g} km²)</h4>"
+        "<div>from the class map, not the estimate: the district hectares are the estimate</div>"
+        f'<div class="ramp" style="background:linear-gradient(to right, {stops})"></div>'
+        f'<div class="ends"><span>0</span><span>{top / 2:.2g}</span><span>{top:.2g}</span></div>'
+    )
+
+
 def _add_image(
     fmap: folium.Map, overlay: Overlay, name: str, show: bool
 ) -> folium.raster_layers.ImageOverlay:
@@ -176,6 +192,7 @@ def build_interactive_map(
     plots: gpd.GeoDataFrame | None = None,
     segments: gpd.GeoDataFrame | None = None,
     programme_areas: gpd.GeoDataFrame | None = None,
+    density_overlay: Overlay | None = None,
 ) -> Path:
     """Write ``run_dir/map.html`` and its ``static/`` assets; return the page path.
 
@@ -195,6 +212,9 @@ def build_interactive_map(
         Survey plots (``crop``, ``status``) and drone segment footprints.
     programme_areas
         One row per AD programme with ``popup_html`` and geometry.
+    density_overlay
+        Generalised cultivation density (the public map's raster, see
+        :func:`maps.rasters.cultivation_density`).
 
     Returns
     -------
@@ -248,6 +268,12 @@ def build_interactive_map(
     for overlay, name, legend, show in (
         (class_overlay, "Class map (poppy / cannabis)", _class_legend(), False),
         (ndvi_overlay, "NDVI season composite", _ndvi_legend(), False),
+        (
+            density_overlay,
+            "Cultivation density (generalised)",
+            _density_legend(density_overlay) if density_overlay else "",
+            False,
+        ),
     ):
         if overlay is not None:
             overlays.append((name, _add_image(fmap, overlay, name, show).get_name()))

@@ -61,6 +61,11 @@ def add_plot_layer(fmap: folium.Map, plots: gpd.GeoDataFrame) -> tuple[folium.Fe
     data = _wgs84(plots[columns + ["geometry"]], "plots")
     for column in columns:
         data[column] = _labels(data[column])
+    # folium's GeoJsonTooltip puts values into the page as HTML: every value a survey team
+    # typed (plot id, team, status) is escaped here, once, before it reaches the page
+    shown = data.assign(**{c: data[c].map(html.escape) for c in columns})
+
+    escaped_dashes = {html.escape(k): v for k, v in dashes.items()}  # styled by escaped values
 
     def style(feature: dict[str, Any]) -> dict[str, Any]:
         props = feature["properties"]
@@ -70,13 +75,13 @@ def add_plot_layer(fmap: folium.Map, plots: gpd.GeoDataFrame) -> tuple[folium.Fe
             "fillColor": colour,
             "fillOpacity": 0.55,
             "weight": 2,
-            "dashArray": dashes.get(props.get("status", ""), ""),
+            "dashArray": escaped_dashes.get(props.get("status", ""), ""),
             "radius": 4,
         }
 
     group = folium.FeatureGroup(name="Survey plots", overlay=True, show=True)
     folium.GeoJson(
-        data.__geo_interface__,
+        shown.__geo_interface__,
         style_function=style,
         marker=folium.CircleMarker(radius=4),
         tooltip=folium.GeoJsonTooltip(fields=columns),
@@ -104,7 +109,7 @@ def add_segment_layer(
     columns = [c for c in ("segment_id", "district_id", "stratum") if c in segments]
     data = _wgs84(segments[columns + ["geometry"]], "segments")
     for column in columns:
-        data[column] = _labels(data[column])
+        data[column] = _labels(data[column]).map(html.escape)  # tooltips are HTML
     group = folium.FeatureGroup(name="Drone segments", overlay=True, show=True)
     style = {"color": "#000000", "weight": 2, "fillOpacity": 0.0, "dashArray": "4 3"}
     folium.GeoJson(

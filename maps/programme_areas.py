@@ -37,11 +37,11 @@ def _popup(programme: dict[str, Any], change: pd.DataFrame) -> str:
         for r in change.to_dict("records"):
             lines.append(
                 f"<tr><td>{html.escape(str(r.get('district_id')))}</td>"
-                f"<td>{CROP_LABELS.get(r.get('crop'), r.get('crop'))}</td>"
-                f"<td>{_fmt(r.get('baseline_ha'))} ha ({r.get('baseline_year')}"
+                f"<td>{html.escape(str(CROP_LABELS.get(r.get('crop'), r.get('crop'))))}</td>"
+                f"<td>{_fmt(r.get('baseline_ha'))} ha ({html.escape(str(r.get('baseline_year')))}"
                 f"{', ' + html.escape(str(r['baseline_source'])) if r.get('baseline_source') else ''})</td>"
                 f"<td>{_fmt(r.get('area_ha'))} ha ({_fmt(r.get('ci_low_ha'))} to "
-                f"{_fmt(r.get('ci_high_ha'))}), {r.get('year')}</td>"
+                f"{_fmt(r.get('ci_high_ha'))}), {html.escape(str(r.get('year')))}</td>"
                 f"<td>{_fmt(r.get('change_ha'))} ({_fmt(r.get('change_ci_low_ha'))} to "
                 f"{_fmt(r.get('change_ci_high_ha'))})</td>"
                 f"<td>{html.escape(str(r.get('verdict', '')))}</td></tr>"
@@ -51,7 +51,8 @@ def _popup(programme: dict[str, Any], change: pd.DataFrame) -> str:
         for crop in CROP_LABELS:
             if pd.notna(programme.get(f"baseline_{crop}_ha")):
                 lines.append(
-                    f"<div>baseline {programme.get('baseline_year')}: {CROP_LABELS[crop]} "
+                    f"<div>baseline {html.escape(str(programme.get('baseline_year')))}: "
+                    f"{CROP_LABELS[crop]} "
                     f"{_fmt(programme[f'baseline_{crop}_ha'])} ha (no current comparison)</div>"
                 )
     facts = [

@@ -24,14 +24,17 @@ from rasterio.transform import array_bounds
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import calculate_default_transform, transform_bounds
 
-from core.errors import ImageryError
+from core.errors import ImageryError, InvalidInputError
 from core.io import atomic_path
-from core.legend import LEGEND, NODATA
+from core.legend import CROPS_OF_INTEREST, LEGEND, NODATA, code_of
 
 __all__ = [
     "RasterPreview",
     "NDVI_CMAP",
     "NDVI_RANGE",
+    "DENSITY_CMAP",
+    "cultivation_density",
+    "density_rgba",
     "read_preview",
     "class_rgba",
     "ndvi_rgba",
@@ -44,6 +47,8 @@ NDVI_CMAP = "RdYlGn"
 """Colour ramp of NDVI (brown bare soil to green canopy) on every map."""
 NDVI_RANGE: tuple[float, float] = (-0.2, 0.9)
 """NDVI values mapped to the ends of the ramp; outside values are clipped."""
+DENSITY_CMAP = "YlOrRd"
+"""Colour ramp of cultivation density (ha per km²) on the public map."""
 
 
 @dataclass(frozen=True)
@@ -143,21 +148,104 @@ def ndvi_rgba(values: np.ndarray) -> np.ndarray:
     return rgba
 
 
+def cultivation_density(
+    class_map: str | Path,
+    out_tif: str | Path,
+    *,
+    cell_km2: float = 1.0,
+    crops: tuple[str, ...] = CROPS_OF_INTEREST,
+) -> Path:
+    """Generalise a class map to hectares of cultivation per km² on cells of ``cell_km2``.
+
+    This is what a public map may show: each output cell is the mapped area of
+    ``crops`` inside it (per km²), so no field outline survives. The class map is
+    read in dask chunks, so a national mosaic does not need to fit in memory.
+
+    Parameters
+    ----------
+    class_map
+        uint8 legend codes (0 no data) in a projected CRS with square pixels in metres.
+    out_tif
+        The generalised GeoTIFF (float32, NaN where the cell has no data), written atomically.
+    cell_km2
+        Area of one output cell, in km² (1.0: cells of 1 km × 1 km).
+    crops
+        Legend names counted as cultivation.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    InvalidInputError
+        The class map is in geographic degrees, or ``cell_km2`` is not positive.
+    """
+    import rioxarray
+
+    if not cell_km2 > 0:
+        raise InvalidInputError(f"density cell of {cell_km2!r} km²: give a positive area")
+    codes = rioxarray.open_rasterio(class_map, chunks={"x": 2048, "y": 2048}).squeeze("band")
+    if codes.rio.crs is None or not codes.rio.crs.is_projected:
+        raise InvalidInputError(
+            f"{Path(class_map).name}: the class map is not in a projected CRS (metres); "
+            "a density grid needs pixel sizes in metres"
+        )
+    pixel_m = abs(float(codes.rio.resolution()[0]))
+    factor = max(1, round(math.sqrt(cell_km2) * 1000 / pixel_m))
+    # as numbers: cells at the edge are padded, and padding a boolean array makes objects
+    valid = (codes != NODATA).astype("float32")
+    grown = codes.isin([code_of(c) for c in crops]).astype("float32")
+    coarse = {"x": factor, "y": factor}
+    share = grown.coarsen(coarse, boundary="pad").sum() / valid.coarsen(
+        coarse, boundary="pad"
+    ).sum().where(lambda n: n > 0)
+    density = (share * 100.0).astype("float32")  # ha per km²
+    # cell centres from the coarse transform (a padded edge cell's mean coordinate is off)
+    transform = codes.rio.transform() * Affine.scale(factor, factor)
+    density = density.assign_coords(
+        x=transform.c + transform.a * (np.arange(density.sizes["x"]) + 0.5),
+        y=transform.f + transform.e * (np.arange(density.sizes["y"]) + 0.5),
+    )
+    density = density.rio.write_crs(codes.rio.crs).rio.write_transform(transform)
+    density = density.rio.write_nodata(np.nan)
+    with atomic_path(out_tif) as tmp:
+        density.compute().rio.to_raster(tmp, driver="GTiff", compress="deflate")
+    logger.debug("density of %s on %d-pixel cells: %s", class_map, factor, out_tif)
+    return Path(out_tif)
+
+
+def density_rgba(values: np.ndarray, vmax: float) -> np.ndarray:
+    """Colour ha/km² with :data:`DENSITY_CMAP` from 0 to ``vmax``; none and no data transparent."""
+    norm = Normalize(0.0, max(float(vmax), 1e-9), clip=True)
+    rgba = colormaps[DENSITY_CMAP](norm(np.nan_to_num(values, nan=0.0)), bytes=True)
+    rgba[~np.isfinite(values) | (np.nan_to_num(values) <= 0)] = 0
+    return rgba
+
+
 def write_overlay_png(
-    raster: str | Path, out_png: str | Path, *, kind: str, max_size: int = 1600
+    raster: str | Path,
+    out_png: str | Path,
+    *,
+    kind: str,
+    max_size: int = 1600,
+    vmax: float | None = None,
 ) -> tuple[tuple[float, float], tuple[float, float]]:
     """Render a raster as a transparent PNG for a Leaflet image overlay.
 
     Parameters
     ----------
     raster
-        Class map (uint8 legend codes) or NDVI (float) COG.
+        Class map (uint8 legend codes), NDVI (float) COG or a density grid
+        (:func:`cultivation_density`).
     out_png
         Output PNG, written atomically.
     kind
-        ``"classes"`` or ``"ndvi"``.
+        ``"classes"``, ``"ndvi"`` or ``"density"``.
     max_size
         Longest side of the PNG in pixels.
+    vmax
+        Top of the density colour ramp (ha/km²); default the grid's maximum.
 
     Returns
     -------
@@ -167,14 +255,20 @@ def write_overlay_png(
     """
     import matplotlib.image
 
-    if kind not in ("classes", "ndvi"):
-        raise ValueError(f"kind must be 'classes' or 'ndvi', got {kind!r}")
+    if kind not in ("classes", "ndvi", "density"):
+        raise ValueError(f"kind must be 'classes', 'ndvi' or 'density', got {kind!r}")
     # Leaflet stretches an image overlay linearly in Web Mercator: warping to
     # EPSG:3857 puts every pixel where it belongs; the corners give the bounds.
     preview = read_preview(
         raster, categorical=kind == "classes", max_size=max_size, dst_crs="EPSG:3857"
     )
-    rgba = class_rgba(preview.values) if kind == "classes" else ndvi_rgba(preview.values)
+    if kind == "classes":
+        rgba = class_rgba(preview.values)
+    elif kind == "ndvi":
+        rgba = ndvi_rgba(preview.values)
+    else:
+        top = vmax if vmax is not None else float(np.nanmax(preview.values, initial=0.0))
+        rgba = density_rgba(preview.values, top)
     with atomic_path(out_png) as tmp:
         matplotlib.image.imsave(tmp, rgba, format="png")
     west, south, east, north = transform_bounds("EPSG:3857", "EPSG:4326", *preview.bounds)

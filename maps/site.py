@@ -1,13 +1,15 @@
-"""``published/`` as a self-contained website: the gallery plus each run's viewable files.
+"""``published/public/`` and ``published/restricted/``: two self-contained websites.
 
-The web service serves ``<workspace>/published/`` at ``/`` and nothing above
-it, and a reviewer may copy only that folder to a laptop. So the gallery
-links to ``runs/<year>/<run_id>/...`` *inside* ``published/``, and this module
-mirrors there the files a reviewer opens (pages, PNGs, downloads, the
-``static/`` assets), never the working rasters or models. Files are
-hard-linked where the file system allows (no second copy on disk) and copied
-otherwise; a file that changed in the run folder is replaced, a run that no
-longer exists is removed from the mirror.
+The public site is what a government may put on its website (each run's
+``public/`` set: aggregates only); the restricted site is the working group's
+(the run folder's pages, PNGs, downloads and ``static/`` assets: everything,
+survey plots included). The web service serves ``published/public/`` at ``/``
+and ``published/restricted/`` at ``/restricted/`` behind a token, and either
+folder can be copied alone to a laptop or a web server and browsed offline.
+Each gallery links to ``runs/<year>/<run_id>/...`` inside its own folder.
+Files are hard-linked where the file system allows (no second copy on disk) and
+copied otherwise; a file that changed in the run folder is replaced, a run that
+no longer exists is removed from the mirror.
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ import os
 import shutil
 from pathlib import Path
 
-__all__ = ["PUBLISHED_PATTERNS", "mirror_run", "sync_published_runs"]
+__all__ = [
+    "AUDIENCES",
+    "PUBLISHED_PATTERNS",
+    "PUBLIC_PATTERNS",
+    "site_root",
+    "mirror_run",
+    "sync_published_runs",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +46,28 @@ PUBLISHED_PATTERNS: tuple[str, ...] = (
     "publish.json",
     "static/*",
 )
-"""Files of a run folder that belong to the published website."""
+"""Files of a run folder that belong to the restricted website."""
+
+PUBLIC_PATTERNS: tuple[str, ...] = (
+    "*.html",
+    "*.png",
+    "*.csv",
+    "*.gpkg",
+    "*.geojson",
+    "publish.json",
+    "static/*",
+)
+"""Files of a run's ``public/`` set that belong to the public website."""
+
+AUDIENCES: tuple[str, ...] = ("public", "restricted")
+"""The two publications, each a folder of ``published/``."""
+
+
+def site_root(workspace: Path, audience: str) -> Path:
+    """``<workspace>/published/<audience>``."""
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience must be one of {AUDIENCES}, got {audience!r}")
+    return Path(workspace) / "published" / audience
 
 
 def _same(source: Path, target: Path) -> bool:
@@ -62,13 +92,15 @@ def _place(source: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
-def mirror_run(run_dir: Path, target_dir: Path) -> int:
-    """Mirror the published files of one run folder into ``target_dir``; return files placed.
+def mirror_run(
+    run_dir: Path, target_dir: Path, patterns: tuple[str, ...] = PUBLISHED_PATTERNS
+) -> int:
+    """Mirror the files of ``run_dir`` matching ``patterns`` into ``target_dir``; return files placed.
 
     Files of ``target_dir`` that are no longer published by the run are removed.
     """
     wanted: dict[Path, Path] = {}
-    for pattern in PUBLISHED_PATTERNS:
+    for pattern in patterns:
         for source in run_dir.glob(pattern):
             if source.is_file() and not source.name.startswith(".tmp-"):
                 wanted[source.relative_to(run_dir)] = source
@@ -88,8 +120,8 @@ def mirror_run(run_dir: Path, target_dir: Path) -> int:
     return placed
 
 
-def sync_published_runs(workspace: Path, run_dirs: list[Path]) -> Path:
-    """Mirror every listed run under ``<workspace>/published/runs/`` and drop runs that are gone.
+def sync_published_runs(workspace: Path, run_dirs: list[Path], audience: str) -> Path:
+    """Mirror every listed run into one site's ``runs/`` and drop runs that are gone.
 
     Parameters
     ----------
@@ -97,19 +129,25 @@ def sync_published_runs(workspace: Path, run_dirs: list[Path]) -> Path:
         The admon workspace.
     run_dirs
         ``<workspace>/runs/<year>/<run_id>/`` folders to publish.
+    audience
+        ``"public"`` (each run's ``public/`` set) or ``"restricted"`` (the run folder).
 
     Returns
     -------
     Path
-        ``<workspace>/published/runs``.
+        ``<workspace>/published/<audience>/runs``.
     """
-    mirror_root = workspace / "published" / "runs"
+    _remove_single_site(workspace)
+    mirror_root = site_root(workspace, audience) / "runs"
     keep = set()
     placed = 0
     for run_dir in run_dirs:
         relative = run_dir.relative_to(workspace / "runs")
         keep.add(relative)
-        placed += mirror_run(run_dir, mirror_root / relative)
+        if audience == "public":
+            placed += mirror_run(run_dir / "public", mirror_root / relative, PUBLIC_PATTERNS)
+        else:
+            placed += mirror_run(run_dir, mirror_root / relative)
     if mirror_root.exists():
         for stale in sorted(mirror_root.glob("*/*")):
             if stale.is_dir() and stale.relative_to(mirror_root) not in keep:
@@ -120,3 +158,16 @@ def sync_published_runs(workspace: Path, run_dirs: list[Path]) -> Path:
                 year_dir.rmdir()
     logger.debug("published site: %d files placed for %d runs", placed, len(run_dirs))
     return mirror_root
+
+
+def _remove_single_site(workspace: Path) -> None:
+    """Remove the one-site layout of earlier admon (``published/index.html`` and
+    ``published/runs/``): it held the survey plots, and a web server pointed at
+    ``published/`` would serve them to anyone."""
+    old = Path(workspace) / "published"
+    if (old / "runs").is_dir():
+        shutil.rmtree(old / "runs")
+        logger.warning(
+            "removed %s: the single published site is now public/ and restricted/", old / "runs"
+        )
+    (old / "index.html").unlink(missing_ok=True)

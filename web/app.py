@@ -6,14 +6,21 @@ team's form profile, kept for its later uploads) with ``Authorization: Bearer
 
 ====  ============================================================
 201   stored; ``{upload_id, accepted, rejected, errors, duplicate}``
-200   the same content was uploaded before: the first ``upload_id``
-401   no token, or an unknown one
-403   a reviewer token (reviewers read, they do not upload)
+200   this team uploaded the same content before: its first ``upload_id``
+401   no token, or an unknown, expired or revoked one
+403   a reviewer token (reviewers read, they do not upload), or a cookie
+      without its CSRF token
 411   no Content-Length header
-413   larger than the limit, or an archive that expands past it
+413   larger than the limit, an archive that expands past it, or more
+      layers, columns or rows than allowed
 415   not a field data format admon reads
-422   unreadable or hostile content, or no valid row (with the report)
+422   unreadable, corrupt or hostile content, or no valid row (with the report)
+503   the store is busy (a writer held it too long) or the upload queue is
+      full; ``Retry-After`` says when to try again
 ====  ============================================================
+
+Browsers sign in on ``/login`` (see :mod:`web.auth`); the public publication is
+served at ``/`` and the restricted one at ``/restricted/`` (see :mod:`web.pages`).
 """
 
 from __future__ import annotations
@@ -21,63 +28,29 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
-from fastapi import BackgroundTasks, FastAPI, HTTPException, Query, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
-from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from core.errors import ConfigError, InvalidInputError, NotFoundError, StoreError
-from models.store import (
-    Store,
-    UploadLimits,
-    UploadResult,
-    UploadTooLargeError,
-    default_workspace,
-    open_store,
-)
-from models.survey import UnsupportedFormatError
-from web.auth import caller, require_uploader
+from core.errors import ConfigError, StoreBusyError
+from models.store import Store, UploadLimits, default_workspace, open_store
+from web.auth import caller, login_router
 from web.interpret import interpret_router
-from web.pages import pages_router, published_router
+from web.pages import docs_router, login_page, pages_router, published_router
+from web.responses import READ_ERRORS, busy, error, too_large
+from web.security import SecurityHeaders
+from web.uploads import UPLOAD_PATH, UploadCallback, UploadPool, uploads_router
 
 __all__ = ["create_app", "UploadCallback", "UPLOAD_PATH"]
 
 logger = logging.getLogger(__name__)
 
-UPLOAD_PATH = "/api/v1/uploads"
-#: Called in the background after each new upload with accepted rows.
-UploadCallback = Callable[[UploadResult], Any]
-
 _MULTIPART_OVERHEAD_BYTES = 64 * 1024
-
-# The form is parsed by hand (after the token check, never before), so describe it here.
-_UPLOAD_OPENAPI = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "form": {
-                            "type": "array",
-                            "items": {"type": "string", "format": "binary"},
-                            "description": "optional form profile (.toml and the XLSForm it "
-                            "names, or an XLSForm); stored for the team",
-                        },
-                    },
-                }
-            }
-        },
-    },
-}
+_SERVICE_LOCK_TIMEOUT_S = 10.0
+"""A request waits this long for another writer, then answers 503 with Retry-After."""
 
 
 def create_app(
@@ -87,6 +60,8 @@ def create_app(
     *,
     max_upload_bytes: int | None = None,
     store: Store | None = None,
+    upload_workers: int = 2,
+    upload_queue: int = 8,
 ) -> FastAPI:
     """Build the FastAPI application.
 
@@ -106,6 +81,8 @@ def create_app(
         megabytes, else 50 MB.
     store : Store, optional
         An already open store (tests, embedding); overrides ``store_url``.
+    upload_workers, upload_queue : int
+        Uploads processed at once, and waiting beyond those; more get 503.
 
     Returns
     -------
@@ -128,20 +105,33 @@ def create_app(
         max_upload_bytes = store.limits.max_bytes if store is not None else _env_upload_limit()
     if store is None:
         limits = UploadLimits(max_bytes=max_upload_bytes)
-        store = open_store(store_url or root / "store.gpkg", workspace=root, limits=limits)
+        store = open_store(
+            store_url or root / "store.gpkg",
+            workspace=root,
+            limits=limits,
+            lock_timeout_s=_SERVICE_LOCK_TIMEOUT_S,
+        )
     app = FastAPI(
         title="admon",
         version="1",
         summary="Field data uploads, area estimates and published results of admon",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.store = store
     app.state.workspace = root
     app.add_middleware(UploadSizeLimit, max_body_bytes=max_upload_bytes)
+    app.add_middleware(SecurityHeaders)
+    app.add_exception_handler(StoreBusyError, lambda _request, exc: busy(exc))
 
-    _add_api(app, store, on_upload, max_upload_bytes)
+    _add_api(app, store)
+    pool = UploadPool(upload_workers, upload_queue)
+    app.include_router(uploads_router(store, root, on_upload, max_upload_bytes, pool))
+    app.include_router(login_router(store, login_page()))
+    app.include_router(docs_router(app.openapi_url or "/openapi.json", app.title))
     app.include_router(pages_router())
     app.include_router(interpret_router(root, store))
-    app.include_router(published_router(root / "published"))
+    app.include_router(published_router(root / "published", store))
     return app
 
 
@@ -175,145 +165,47 @@ class UploadSizeLimit:
             headers = dict(scope["headers"])
             length = headers.get(b"content-length")
             if length is None or not length.isdigit():
-                answer = _error(411, "send the file with a Content-Length header (multipart form)")
+                answer = error(411, "send the file with a Content-Length header (multipart form)")
                 await answer(scope, receive, send)
                 return
             if int(length) > self.max_body_bytes:
-                answer = _too_large(int(length), self.file_limit)
+                answer = too_large(int(length), self.file_limit)
                 await answer(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
 
-def _error(code: int, detail: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"detail": detail, **extra}, status_code=code)
-
-
-def _too_large(size: int, limit: int) -> JSONResponse:
-    return _error(
-        413,
-        f"upload of {size} bytes is over the limit of {limit} bytes; "
-        "split the export (for example by district or date) and upload the parts",
-    )
-
-
-def _is_unsupported(exc: Exception) -> bool:
-
-    return isinstance(exc, UnsupportedFormatError)
-
-
-def _add_api(
-    app: FastAPI, store: Store, on_upload: UploadCallback | None, max_upload_bytes: int
-) -> None:
-    @app.get("/healthz", tags=["service"])
+def _add_api(app: FastAPI, store: Store) -> None:
+    @app.get("/healthz", tags=["service"], responses={503: READ_ERRORS[503]})
     def healthz() -> JSONResponse:
-        """Liveness and store reachability."""
+        """Liveness and store reachability (reads only: a busy writer does not make it wait)."""
         try:
             store.verify_token("healthz-probe")
         except Exception as exc:  # noqa: BLE001 - any store failure makes the service unhealthy
             logger.exception("health check: store unreachable")
-            return _error(503, f"store unreachable: {type(exc).__name__}")
+            return error(503, f"store unreachable: {type(exc).__name__}")
         return JSONResponse({"status": "ok", "store": store.backend})
 
-    @app.post(UPLOAD_PATH, status_code=201, tags=["uploads"], openapi_extra=_UPLOAD_OPENAPI)
-    async def upload(
-        request: Request,
-        background: BackgroundTasks,
-        strict: bool = Query(False, description="refuse the whole file if any row is invalid"),
-    ) -> JSONResponse:
-        """Upload a field data file (multipart field ``file``); answer with its report."""
-        who = require_uploader(await run_in_threadpool(caller, request, store))
-        sent = await _read_upload(request, max_upload_bytes)
-        if isinstance(sent, JSONResponse):
-            return sent
-        filename, raw, form_files = sent
-        try:
-            result = await run_in_threadpool(
-                _ingest, store, raw, filename, who.team, strict, form_files
-            )
-        except UploadTooLargeError as exc:
-            return _error(413, str(exc))
-        except InvalidInputError as exc:
-            if _is_unsupported(exc):
-                return _error(415, str(exc))
-            report = getattr(exc, "report", None)
-            extra = {"report": report.to_dict()} if report is not None else {}
-            return _error(422, str(exc), **extra)
-        except StoreError as exc:
-            logger.exception("upload %s: store failure", filename)
-            return _error(503, f"the store could not save the upload: {exc}")
-        body = result.to_dict()
-        if result.accepted == 0:
-            body["report"] = result.report
-            return _error(422, f"{filename}: no valid row; nothing stored (see errors)", **body)
-        if result.duplicate:
-            return JSONResponse(body, status_code=200)
-        if on_upload is not None:
-            background.add_task(_run_callback, on_upload, result)
-        location = {"Location": f"{UPLOAD_PATH}/{result.upload_id}"}
-        return JSONResponse(body, status_code=201, headers=location)
-
-    @app.get(UPLOAD_PATH + "/{upload_id}", tags=["uploads"])
-    def get_upload(upload_id: str, request: Request) -> JSONResponse:
-        """The stored record and report of one upload (uploaders see their team's only)."""
-        who = caller(request, store)
-        try:
-            record = store.get_upload(upload_id)
-        except NotFoundError as exc:
-            raise HTTPException(404, detail=str(exc)) from None
-        if who.role == "uploader" and record["team"] != who.team:
-            raise HTTPException(403, detail="this upload belongs to another team")
-        return JSONResponse(record)
-
-    @app.get("/api/v1/estimates", tags=["estimates"])
+    @app.get("/api/v1/estimates", tags=["estimates"], responses=READ_ERRORS)
     def estimates(
-        year: int | None = None, crop: str | None = None, run_id: str | None = None
+        year: Annotated[int | None, Query(ge=1900, le=2200, description="survey year")] = None,
+        crop: Annotated[
+            str | None, Query(max_length=40, pattern=r"^[a-z_]+$", description="e.g. opium_poppy")
+        ] = None,
+        run_id: Annotated[
+            str | None, Query(max_length=80, pattern=r"^[A-Za-z0-9._-]+$", description="a run")
+        ] = None,
     ) -> JSONResponse:
         """Published district estimates (latest run of each year unless ``run_id``)."""
         table = store.get_estimates(year=year, crop=crop, run_id=run_id)
         return JSONResponse(json.loads(table.to_json(orient="records", date_format="iso")))
 
-
-async def _read_upload(
-    request: Request, max_bytes: int
-) -> tuple[str, bytes, dict[str, bytes] | None] | JSONResponse:
-    """Return (file name, content, form profile files) of the multipart ``file`` field and the
-    optional ``form`` fields (a ``.toml`` profile and its XLSForm), or the error to answer."""
-    async with request.form(max_files=3, max_fields=6) as form:
-        sent = form.get("file")
-        if not isinstance(sent, UploadFile) or not sent.filename:
-            return _error(422, "send the field data file in the multipart form field 'file'")
-        raw = await sent.read(max_bytes + 1)
-        profile = {}
-        for part in form.getlist("form"):
-            if isinstance(part, UploadFile) and part.filename:
-                profile[part.filename] = await part.read(max_bytes + 1)
-    if len(raw) > max_bytes or sum(map(len, profile.values())) > max_bytes:
-        return _too_large(max(len(raw), sum(map(len, profile.values()))), max_bytes)
-    return sent.filename, raw, profile or None
-
-
-def _ingest(
-    store: Store,
-    raw: bytes,
-    filename: str,
-    team: str,
-    strict: bool,
-    form_files: dict[str, bytes] | None = None,
-) -> UploadResult:
-    districts = store.get_districts()
-    return store.ingest_upload(
-        raw,
-        filename,
-        team,
-        strict=strict,
-        districts=districts if len(districts) else None,
-        form_files=form_files,
+    @app.get(
+        "/api/v1/session",
+        tags=["service"],
+        responses={401: READ_ERRORS[422] | {"description": "not signed in"}},
     )
-
-
-def _run_callback(callback: UploadCallback, result: UploadResult) -> None:
-    try:
-        callback(result)
-    except Exception:  # noqa: BLE001 - the upload is stored; a failing hook must not undo that
-        logger.exception("on_upload callback failed for upload %s", result.upload_id)
+    def session(request: Request) -> JSONResponse:
+        """Who the browser is signed in as (team and role); 401 when not signed in."""
+        who = caller(request, store)
+        return JSONResponse({"team": who.team, "role": who.role})

@@ -1,8 +1,13 @@
 """``/interpret``: label the reference sample point by point, offline, with a token.
 
-The page (``GET /interpret``) and its script need nothing from the internet.
-Its data come from the JSON API below, for ``interpreter``, ``reviewer`` and
-``admin`` tokens; every label is saved in the store the moment it is made.
+The page (``GET /interpret``) and its script and stylesheet need nothing from the
+internet. People sign in on ``/login`` (the session cookie; a label the page saves
+carries the CSRF token); programs send a bearer token. The data come from the JSON
+API below, for ``interpreter``, ``reviewer`` and ``admin`` tokens; every label is
+saved in the store the moment it is made. The page's Content-Security-Policy runs
+only the site's own script and styles (no inline code) and shows chips the script
+fetched (``blob:``). Sample points and labels are exact locations: they are served
+here to signed-in interpreters only and never published in the public site.
 
 =========================================================  ===========================================
 ``GET  /api/v1/interpret/runs``                            samples waiting for labels, with progress
@@ -41,6 +46,7 @@ from models.interpretation import (
 )
 from models.store import Store, TokenInfo
 from web.auth import caller
+from web.security import DEFAULT_POLICY
 
 __all__ = ["interpret_router", "INTERPRET_API"]
 
@@ -49,6 +55,8 @@ logger = logging.getLogger(__name__)
 INTERPRET_API = "/api/v1/interpret"
 _HERE = Path(__file__).parent
 _REVIEW_ROLES = frozenset({"reviewer", "admin"})
+PAGE_POLICY = DEFAULT_POLICY.replace("img-src 'self' data:", "img-src 'self' data: blob:")
+"""The page's policy: the service default, plus chips fetched with the session (``blob:``)."""
 
 
 class LabelIn(BaseModel):
@@ -120,11 +128,17 @@ def interpret_router(workspace: Path, store: Store) -> APIRouter:
 
     @router.get("/interpret", response_class=HTMLResponse, include_in_schema=False)
     def interpret_page() -> HTMLResponse:
-        return HTMLResponse((_HERE / "templates" / "interpret.html").read_text(encoding="utf-8"))
+        page = (_HERE / "templates" / "interpret.html").read_text(encoding="utf-8")
+        headers = {"Content-Security-Policy": PAGE_POLICY, "Cache-Control": "no-store"}
+        return HTMLResponse(page, headers=headers)
 
     @router.get("/static/interpret.js", include_in_schema=False)
     def interpret_script() -> FileResponse:
         return FileResponse(_HERE / "static" / "interpret.js", media_type="text/javascript")
+
+    @router.get("/static/interpret.css", include_in_schema=False)
+    def interpret_style() -> FileResponse:
+        return FileResponse(_HERE / "static" / "interpret.css", media_type="text/css")
 
     @router.get(INTERPRET_API + "/runs")
     def runs(request: Request) -> JSONResponse:

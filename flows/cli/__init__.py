@@ -8,7 +8,8 @@ admon estimate --map CLASSMAP.tif --reference PLOTS --zones DISTRICTS | --config
 admon upload FILE --team TEAM [--config CONFIG.toml]
 admon interpret status|export|import-ceo --config CONFIG.toml
 admon serve [--config CONFIG.toml]         web service (/upload, /interpret) + schedules
-admon token create --team TEAM --role uploader|reviewer|admin|interpreter
+admon token create --team TEAM --role uploader|reviewer|admin|interpreter [--expires-days N]
+admon token list | revoke ID | rotate ID
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``python -m flows.cli``: the ``admon`` command without its console script."""
+"""``python -m flows.cli``: the ``admon`` command line (what the tests and benchmarks start)."""
 
 from flows.cli import app
 

@@ -40,7 +40,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 token_app = typer.Typer(
-    help="Create access tokens for survey teams, interpreters and reviewers.", no_args_is_help=True
+    help="Access tokens for survey teams, interpreters and reviewers: create, list, revoke, rotate.",
+    no_args_is_help=True,
 )
 app.add_typer(token_app, name="token")
 

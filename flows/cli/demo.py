@@ -67,8 +67,9 @@ def demo(
         f"95% intervals contain the true hectares for {comparison.covered} of {comparison.total} "
         f"district-year-crop estimates ({comparison.share:.0%}); truth: {region.truth}"
     )
-    gallery = Path(workspace).resolve() / "published" / "index.html"
-    console.print(f"\nPublished gallery: [bold]{gallery}[/]")
+    published = Path(workspace).resolve() / "published"
+    console.print(f"\nPublished gallery: [bold]{published / 'restricted' / 'index.html'}[/]")
+    console.print(f"Public site: [bold]{published / 'public' / 'index.html'}[/] (aggregates only)")
 
 
 def _print_estimates(table) -> None:  # type: ignore[no-untyped-def]

@@ -75,8 +75,10 @@ def run(
                 next_steps(config_path, result["year"], result["reference"]), highlight=False
             )
     if any(r["outcome"] == "completed" for r in results):
+        published = cfg.workspace.resolve() / "published"
+        console.print(f"Published gallery: [bold]{published / 'restricted' / 'index.html'}[/]")
         console.print(
-            f"Published gallery: [bold]{cfg.workspace.resolve() / 'published' / 'index.html'}[/]"
+            f"Public site: [bold]{published / 'public' / 'index.html'}[/] (aggregates only)"
         )
 
 

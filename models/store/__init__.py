@@ -50,6 +50,7 @@ def open_store(
     workspace: str | os.PathLike[str] | None = None,
     limits: UploadLimits | None = None,
     plot_loader: PlotLoader | None = None,
+    lock_timeout_s: float | None = None,
 ) -> Store:
     """Open (creating if needed) the store at a GeoPackage path or a PostgreSQL URL.
 
@@ -66,6 +67,8 @@ def open_store(
         Upload size, archive and row limits.
     plot_loader : callable, optional
         Replaces ``models.survey.load_plots`` (tests, other readers).
+    lock_timeout_s : float, optional
+        Longest wait for another writer (default 30 s); then ``StoreBusyError``.
 
     Returns
     -------
@@ -76,7 +79,7 @@ def open_store(
     StoreError
         The file or database cannot be opened or initialised.
     """
-    options = {"limits": limits, "plot_loader": plot_loader}
+    options = {"limits": limits, "plot_loader": plot_loader, "lock_timeout_s": lock_timeout_s}
     target = os.fspath(url_or_path) if url_or_path is not None else None
     if target is not None and target.startswith(_POSTGRES_SCHEMES):
         from models.store.postgis import PostGISStore

@@ -8,11 +8,9 @@ the upload ingest included, lives here once.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
-import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +20,14 @@ from sqlalchemy import Connection, Double, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeEngine
 
-from core.errors import InvalidInputError, NotFoundError
-from core.io import atomic_path
 from models.store.forms import TeamForms
-from models.store.frames import clean_value, geometry_srid, json_records, to_int, utc_now
+from models.store.frames import clean_value, geometry_srid, json_records, to_int
 from models.store.labels import LabelStore
-from models.store.records import UploadResult
 from models.store.schema import PLOT_COLUMNS, WGS84, build_metadata
-from models.store.screening import UploadLimits, safe_filename, screen_upload
+from models.store.screening import UploadLimits
 from models.store.tables import ReferenceTables
 from models.store.tokens import TokenStore
+from models.store.uploads import UploadStore
 from models.survey import load_plots
 
 __all__ = ["Store", "PlotLoader"]
@@ -45,11 +41,10 @@ _PLOT_BATCH = 500
 
 
 def _default_plot_loader(path: Path, **kwargs: Any) -> tuple[gpd.GeoDataFrame, Any]:
-
     return load_plots(path, **kwargs)
 
 
-class Store(ReferenceTables, TokenStore, LabelStore, TeamForms):
+class Store(UploadStore, ReferenceTables, TokenStore, LabelStore, TeamForms):
     """Districts, survey plots, uploads, programmes, estimates, reference labels, team forms and tokens.
 
     Do not instantiate directly; use :func:`models.store.open_store`.
@@ -81,8 +76,12 @@ class Store(ReferenceTables, TokenStore, LabelStore, TeamForms):
         raise NotImplementedError
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """Yield a connection inside one write transaction, writers serialised."""
+    def _write(self, timeout_s: float | None = None) -> Iterator[Connection]:
+        """Yield a connection inside one write transaction, writers serialised.
+
+        Waits for other writers at most ``timeout_s`` (default the store's
+        ``lock_timeout_s``), then raises :class:`~core.errors.StoreBusyError`.
+        """
         raise NotImplementedError
 
     def _layer_changed(
@@ -119,138 +118,7 @@ class Store(ReferenceTables, TokenStore, LabelStore, TeamForms):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.engine.url.render_as_string(hide_password=True)}>"
 
-    # -- uploads -------------------------------------------------------------------
-    def ingest_upload(
-        self,
-        raw: bytes,
-        filename: str,
-        team: str,
-        *,
-        strict: bool = False,
-        districts: gpd.GeoDataFrame | None = None,
-        season: tuple[Any, Any] | None = None,
-        form_files: Mapping[str, bytes] | None = None,
-    ) -> UploadResult:
-        """Validate a field data file and store its accepted plots, atomically and once.
-
-        The bytes are first saved under
-        ``<workspace>/uploads/<sha256[:2]>/<sha256>/<filename>`` (nothing sent is
-        lost, even a refused file), then screened, parsed by
-        ``models.survey.load_plots`` and stored in one transaction: the upload
-        record and all its accepted plots, or nothing. The same content sent again
-        stores nothing and returns the first upload's id with ``duplicate=True``.
-
-        Parameters
-        ----------
-        raw : bytes
-            The file content as received.
-        filename : str
-            Name the client gave; only its base name is used.
-        team : str
-            Survey team that sent it (from the token on the HTTP service).
-        strict : bool
-            Refuse the whole file when any row is invalid.
-        districts : GeoDataFrame, optional
-            Districts to check plot locations against (``load_plots``).
-        season : (start, end), optional
-            Survey season dates (``load_plots`` rejects rows surveyed outside); the
-            plots' ``year`` is then the year the season ends (the harvest year),
-            otherwise the year of each plot's ``survey_date``.
-        form_files : mapping of file name to bytes, optional
-            A form profile (``.toml`` and the XLSForm it names, or an XLSForm): checked,
-            stored as the team's (replacing any earlier one) and used for this file.
-            Without it the team's stored profile is used, if any.
-
-        Returns
-        -------
-        UploadResult
-
-        Raises
-        ------
-        UploadTooLargeError
-            Over the size limit, or an archive expanding past it (zip bomb).
-        InvalidInputError
-            Unsafe archive paths, XML entities, non-UTF-8 text, too many rows, or a
-            file the reader cannot read (``UnsupportedFormatError`` for unknown types).
-
-        Examples
-        --------
-        >>> store = open_store("workspace/store.gpkg")  # doctest: +SKIP
-        >>> result = store.ingest_upload(path.read_bytes(), path.name, "team-a")  # doctest: +SKIP
-        """
-        if not team or not str(team).strip():
-            raise InvalidInputError(f"{filename}: an upload needs a team name")
-        form = self.save_team_form(team, form_files) if form_files else self.team_form(team)
-        name = safe_filename(filename)
-        sha256 = hashlib.sha256(raw).hexdigest()
-        raw_path = self._save_raw(raw, sha256, name)
-        if (existing := self._upload_row(sha256=sha256)) is not None:
-            logger.info("upload %s repeats upload %s; nothing stored", name, existing["upload_id"])
-            return self._result_from_row(existing, duplicate=True)
-        screen_upload(raw_path, self.limits, display_name=filename)
-
-        upload_id = uuid.uuid4().hex
-        plots, report = self.plot_loader(
-            raw_path,
-            districts=districts,
-            season=season,
-            strict=strict,
-            source_upload=name,
-            team=team,
-            max_rows=self.limits.max_rows,
-            **({"form": form} if form is not None else {}),
-        )
-        if len(plots) > self.limits.max_rows:
-            raise InvalidInputError(
-                f"{filename}: {len(plots)} plots, more than the limit of "
-                f"{self.limits.max_rows} per upload; split the export and upload the parts"
-            )
-        upload_row = {
-            "upload_id": upload_id,
-            "sha256": sha256,
-            "filename": name,
-            "team": team,
-            "received_at": utc_now(),
-            "size_bytes": len(raw),
-            "accepted": len(plots),
-            "rejected": int(report.rejected),
-            "status": "accepted" if len(plots) else "rejected",
-            "raw_path": raw_path.relative_to(self.workspace).as_posix(),
-            "errors": json.dumps(
-                [_error_record(e) for e in report.errors],
-                default=str,
-            ),
-            "report": json.dumps(report.to_dict(), default=str),
-        }
-        plot_rows = self._plot_rows(plots, upload_id=upload_id, team=team, season=season)
-        if not self._store_upload(upload_row, plot_rows):
-            # the same content, sent at the same moment, was stored first: report that one
-            return self._result_from_row(self._upload_row(sha256=sha256), duplicate=True)
-        logger.info(
-            "upload %s from %s: %d accepted, %d rejected", name, team, len(plots), report.rejected
-        )
-        return self._result_from_row(upload_row, duplicate=False)
-
-    def _store_upload(self, upload_row: dict[str, Any], plot_rows: list[dict[str, Any]]) -> bool:
-        """Write the upload and its plots in one transaction; False if its sha256 is stored."""
-        uploads = self.tables["uploads"]
-        with self._write() as conn:
-            statement = self._insert_ignoring_conflict(conn, "uploads").returning(uploads.c.fid)
-            if conn.execute(statement, upload_row).first() is None:
-                return False
-            self._insert_plots(conn, plot_rows)
-            if plot_rows:
-                geometries = [row["geom"] for row in plot_rows]
-                self._layer_changed(conn, "survey_plots", WGS84, geometries, replace=False)
-        return True
-
-    def _save_raw(self, raw: bytes, sha256: str, name: str) -> Path:
-        target = self.workspace / "uploads" / sha256[:2] / sha256 / name
-        if not target.exists():
-            with atomic_path(target) as tmp:
-                tmp.write_bytes(raw)
-        return target
-
+    # -- plots ---------------------------------------------------------------------
     def _insert_plots(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         table = self.tables["survey_plots"]
         for start in range(0, len(rows), _PLOT_BATCH):
@@ -291,59 +159,6 @@ class Store(ReferenceTables, TokenStore, LabelStore, TeamForms):
             )
         return rows
 
-    def _upload_row(self, *, sha256: str | None = None, upload_id: str | None = None):
-        uploads = self.tables["uploads"]
-        query = select(uploads)
-        if sha256 is not None:
-            query = query.where(uploads.c.sha256 == sha256)
-        else:
-            query = query.where(uploads.c.upload_id == upload_id)
-        with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
-        return dict(row) if row is not None else None
-
-    @staticmethod
-    def _result_from_row(row: dict[str, Any], *, duplicate: bool) -> UploadResult:
-        return UploadResult(
-            upload_id=row["upload_id"],
-            accepted=int(row["accepted"]),
-            rejected=int(row["rejected"]),
-            errors=json.loads(row["errors"]),
-            duplicate=duplicate,
-            report=json.loads(row["report"]),
-        )
-
-    def get_upload(self, upload_id: str) -> dict[str, Any]:
-        """Return one upload: who, when, file name, sha256, counts, errors and report.
-
-        Raises
-        ------
-        NotFoundError
-            If no upload has this id.
-        """
-        row = self._upload_row(upload_id=upload_id)
-        if row is None:
-            raise NotFoundError(
-                f"no upload with id {upload_id!r}; check the id the upload returned"
-            )
-        row.pop("fid", None)
-        row["errors"] = json.loads(row["errors"])
-        row["report"] = json.loads(row["report"])
-        return row
-
-    def list_uploads(self, team: str | None = None) -> pd.DataFrame:
-        """Return every upload's metadata (no reports), oldest first, optionally for one team."""
-        uploads = self.tables["uploads"]
-        columns = [c for c in uploads.c if c.name not in ("fid", "errors", "report")]
-        query = select(*columns).order_by(uploads.c.fid)
-        if team is not None:
-            query = query.where(uploads.c.team == team)
-        with self.engine.connect() as conn:
-            return pd.DataFrame(
-                conn.execute(query).mappings().all(), columns=[c.name for c in columns]
-            )
-
-    # -- plots ---------------------------------------------------------------------
     def get_plots(self, year: int | None = None, team: str | None = None) -> gpd.GeoDataFrame:
         """Return stored survey plots in EPSG:4326, optionally for one year or uploading team.
 
@@ -377,13 +192,6 @@ class Store(ReferenceTables, TokenStore, LabelStore, TeamForms):
         # the order of models.schema.PLOT_COLUMNS (geometry last of the fixed ones), then the rest
         fixed = [*PLOT_COLUMNS, "geometry"]
         return plots[fixed + [c for c in plots.columns if c not in fixed]]
-
-
-def _error_record(error: Any) -> dict[str, Any]:
-    record = {"row": error.row, "field": error.field, "message": error.message}
-    if getattr(error, "sheet", ""):  # the repeat sheet or CSV the row is on
-        record["sheet"] = error.sheet
-    return record
 
 
 SEASON_FIRST_MONTH = 8

@@ -6,6 +6,10 @@ GeoPackage binary geometries), so ``survey_plots`` and ``districts`` open as
 layers in QGIS and pyogrio. SQLite allows one writer at a time: writers take an
 exclusive ``flock`` on ``<store>.lock`` (threads and processes alike) and then
 ``BEGIN IMMEDIATE``, so concurrent uploads queue instead of failing or losing rows.
+A writer waits for the lock at most ``lock_timeout_s`` and then raises
+:class:`~core.errors.StoreBusyError` (the service answers 503 with ``Retry-After``).
+The database is in WAL mode, so readers never wait for a writer: they read the last
+committed state while a write is in progress.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,9 +29,10 @@ from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeEngine
 
-from core.errors import StoreError
+from core.errors import StoreBusyError, StoreError
 from models.store.base import Store
 from models.store.geometry import GpkgGeometry
+from models.store.migrate import migrate
 from models.store.schema import WGS84
 
 __all__ = ["GeoPackageStore"]
@@ -35,10 +41,17 @@ logger = logging.getLogger(__name__)
 
 _GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
 _GPKG_USER_VERSION = 10400  # GeoPackage 1.4
-_BUSY_TIMEOUT_S = 120
+_DEFAULT_LOCK_TIMEOUT_S = 30.0
+_LOCK_POLL_S = 0.05
 
 _FEATURE_TABLES = {"survey_plots": WGS84, "districts": 0, "programmes": 0}
-_ATTRIBUTE_TABLES = ("uploads", "estimates", "programme_change", "reference_labels")
+_ATTRIBUTE_TABLES = (
+    "uploads",
+    "estimates",
+    "programme_change",
+    "refused_uploads",
+    "reference_labels",
+)
 
 _CORE_DDL = [
     """CREATE TABLE IF NOT EXISTS gpkg_spatial_ref_sys (
@@ -65,14 +78,18 @@ class GeoPackageStore(Store):
 
     backend = "geopackage"
 
-    def __init__(self, path: Path, **kwargs) -> None:
+    def __init__(self, path: Path, *, lock_timeout_s: float | None = None, **kwargs) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.lock_timeout_s = (
+            _DEFAULT_LOCK_TIMEOUT_S if lock_timeout_s is None else float(lock_timeout_s)
+        )
         engine = create_engine(
             f"sqlite:///{self.path}",
             poolclass=NullPool,
-            connect_args={"timeout": _BUSY_TIMEOUT_S, "check_same_thread": False},
+            # the flock already orders writers; SQLite's own wait covers a WAL checkpoint
+            connect_args={"timeout": max(self.lock_timeout_s, 1.0), "check_same_thread": False},
         )
 
         @event.listens_for(engine, "connect")
@@ -91,26 +108,48 @@ class GeoPackageStore(Store):
         return GpkgGeometry("GEOMETRY")
 
     @contextlib.contextmanager
-    def _file_lock(self) -> Iterator[None]:
+    def _file_lock(self, timeout_s: float) -> Iterator[None]:
         # flock locks belong to the open file description: a fresh open() per writer
         # makes threads of one process exclude each other as well as processes.
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
+            deadline = time.monotonic() + timeout_s
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StoreBusyError(
+                            f"{self.path.name}: another writer has held the store for more "
+                            f"than {timeout_s:g} s; try again in a few seconds",
+                            retry_after_s=max(1, round(min(timeout_s, 30))),
+                        ) from None
+                    time.sleep(_LOCK_POLL_S)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._file_lock(), self.engine.connect() as conn:
+    def _write(self, timeout_s: float | None = None) -> Iterator[Connection]:
+        wait = self.lock_timeout_s if timeout_s is None else timeout_s
+        with self._file_lock(wait), self.engine.connect() as conn:
             conn = conn.execution_options(immediate=True)
             with conn.begin():
                 yield conn
 
     def _initialise(self) -> None:
         try:
+            with self._file_lock(self.lock_timeout_s):
+                # on the driver connection: SQLite refuses the journal mode inside a transaction
+                raw = self.engine.raw_connection()
+                try:
+                    raw.driver_connection.execute("PRAGMA journal_mode = WAL")
+                finally:
+                    raw.close()
             with self._write() as conn:
                 conn.exec_driver_sql(f"PRAGMA application_id = {_GPKG_APPLICATION_ID}")
                 conn.exec_driver_sql(f"PRAGMA user_version = {_GPKG_USER_VERSION}")
@@ -124,6 +163,7 @@ class GeoPackageStore(Store):
                     _register(conn, table, "features", srid)
                 for table in _ATTRIBUTE_TABLES:
                     _register(conn, table, "attributes", None)
+                migrate(conn, self.metadata)
         except Exception as exc:
             if isinstance(exc, StoreError):
                 raise

@@ -14,17 +14,19 @@ from collections.abc import Iterator
 
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.types import TypeEngine
 
-from core.errors import StoreError
+from core.errors import StoreBusyError, StoreError
 from models.store.base import Store
 from models.store.geometry import PostgisGeometry
+from models.store.migrate import migrate
 
 __all__ = ["PostGISStore", "normalise_url"]
 
 logger = logging.getLogger(__name__)
 
+_LOCK_NOT_AVAILABLE = "55P03"
 _SCHEMA_LOCK_KEY = 0x61646D6F6E  # "admon": one process creates the schema at a time
 
 
@@ -41,7 +43,8 @@ class PostGISStore(Store):
 
     backend = "postgis"
 
-    def __init__(self, url: str, **kwargs) -> None:
+    def __init__(self, url: str, *, lock_timeout_s: float | None = None, **kwargs) -> None:
+        self.lock_timeout_s = 30.0 if lock_timeout_s is None else float(lock_timeout_s)
         engine = create_engine(normalise_url(url), pool_pre_ping=True, pool_size=5, max_overflow=20)
         super().__init__(engine, **kwargs)
 
@@ -49,9 +52,21 @@ class PostGISStore(Store):
         return PostgisGeometry(srid)
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
-            yield conn
+    def _write(self, timeout_s: float | None = None) -> Iterator[Connection]:
+        wait_ms = int(1000 * (self.lock_timeout_s if timeout_s is None else timeout_s))
+        try:
+            with self.engine.begin() as conn:
+                # a row or table lock held longer than this fails instead of queueing forever
+                conn.execute(text(f"SET LOCAL lock_timeout = {max(wait_ms, 1)}"))
+                yield conn
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+                raise StoreBusyError(
+                    "the store is busy: another writer held a lock for more than "
+                    f"{wait_ms / 1000:g} s; try again in a few seconds",
+                    retry_after_s=max(1, round(min(wait_ms / 1000, 30))),
+                ) from exc
+            raise
 
     def _lock_for_replace(self, conn: Connection, table: str) -> None:
         # two writers replacing the same rows would otherwise both delete, then both insert
@@ -67,6 +82,7 @@ class PostGISStore(Store):
                 if not has_postgis:
                     conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
                 self.metadata.create_all(conn)
+                migrate(conn, self.metadata)
                 for table in ("survey_plots", "districts", "programmes"):
                     index = f'"{table}_geom_gist" ON "{table}" USING gist (geom)'
                     conn.execute(text(f"CREATE INDEX IF NOT EXISTS {index}"))

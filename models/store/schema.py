@@ -58,7 +58,7 @@ def build_metadata(geometry: Callable[[int | None], TypeEngine]) -> MetaData:
         metadata,
         Column("fid", Integer, primary_key=True, autoincrement=True),
         Column("upload_id", Text, nullable=False, unique=True),
-        Column("sha256", Text, nullable=False, unique=True),
+        Column("sha256", Text, nullable=False),
         Column("filename", Text, nullable=False),
         Column("team", Text, nullable=False),
         Column("received_at", Text, nullable=False),
@@ -69,6 +69,21 @@ def build_metadata(geometry: Callable[[int | None], TypeEngine]) -> MetaData:
         Column("raw_path", Text, nullable=False),
         Column("errors", Text, nullable=False),
         Column("report", Text, nullable=False),
+        Column("duplicate_of", Text),
+        # the same content is stored once per team: a second team's copy is its own record
+        UniqueConstraint("sha256", "team", name="uq_uploads_sha256_team"),
+    )
+    Table(
+        "refused_uploads",
+        metadata,
+        Column("fid", Integer, primary_key=True, autoincrement=True),
+        Column("sha256", Text, nullable=False),
+        Column("filename", Text, nullable=False),
+        Column("team", Text, nullable=False),
+        Column("received_at", Text, nullable=False),
+        Column("size_bytes", Integer, nullable=False),
+        Column("reason", Text, nullable=False),
+        Column("kept_path", Text),
     )
     Table(
         "survey_plots",
@@ -156,5 +171,8 @@ def build_metadata(geometry: Callable[[int | None], TypeEngine]) -> MetaData:
         Column("team", Text, nullable=False),
         Column("role", Text, nullable=False),
         Column("created_at", Text, nullable=False),
+        Column("expires_at", Text),
+        Column("last_used_at", Text),
+        Column("revoked_at", Text),
     )
     return metadata

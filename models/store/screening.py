@@ -14,6 +14,7 @@ import codecs
 import logging
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -30,7 +31,10 @@ logger = logging.getLogger(__name__)
 _TEXT_SUFFIXES = {".csv", ".txt", ".geojson", ".json", ".kml", ".gpx", ".xml"}
 _XML_SUFFIXES = {".kml", ".gpx", ".xml"}
 _ROW_SUFFIXES = {".csv", ".txt"}
+_LAYERED_SUFFIXES = {".gpkg", ".sqlite", ".gdb"}
 _CHUNK_BYTES = 1 << 20
+_ONE_LAYER = "export the survey layer alone and upload that"
+_MEMBER_FAILURES = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
 
 
 class UploadTooLargeError(InvalidInputError):
@@ -51,6 +55,12 @@ class UploadLimits:
     """Most members an archive may hold."""
     max_rows: int = 100_000
     """Most data rows (plots) one upload may carry."""
+    max_columns: int = 500
+    """Most columns of a table (a CSV header); a field form has tens."""
+    max_layers: int = 20
+    """Most layers (GeoPackage tables, KML folders, Shapefiles, sheets) of one file."""
+    max_refused_bytes: int = 100 * 1024 * 1024
+    """Refused uploads kept for a look by an admin, newest first, up to this many bytes."""
 
 
 def safe_filename(filename: str) -> str:
@@ -103,6 +113,26 @@ def screen_upload(path: Path, limits: UploadLimits, *, display_name: str | None 
     if suffix in _TEXT_SUFFIXES:
         with open(path, "rb") as fh:
             _screen_text(fh, name, suffix, limits)
+    elif suffix in _LAYERED_SUFFIXES:
+        _screen_layers(path, name, limits)
+
+
+def _too_many(name: str, count: int, what: str, limit: int, hint: str) -> UploadTooLargeError:
+    return UploadTooLargeError(
+        f"{name}: {count} {what}, more than the limit of {limit} per upload; {hint}"
+    )
+
+
+def _screen_layers(path: Path, name: str, limits: UploadLimits) -> None:
+    import pyogrio
+
+    try:
+        layers = pyogrio.list_layers(path)
+    except Exception as exc:  # noqa: BLE001 - GDAL says why in its own words; the reader reports it
+        logger.debug("%s: layers not listed before reading (%s)", name, type(exc).__name__)
+        return
+    if len(layers) > limits.max_layers:
+        raise _too_many(name, len(layers), "layers", limits.max_layers, _ONE_LAYER)
 
 
 def _screen_archive(path: Path, name: str, limits: UploadLimits) -> None:
@@ -137,6 +167,10 @@ def _screen_archive(path: Path, name: str, limits: UploadLimits) -> None:
                     f"{name}: archive expands to more than {limits.max_unzipped_bytes} bytes; "
                     "refused as a possible zip bomb, upload a smaller export"
                 )
+        layers = [m for m in members if PurePosixPath(m.filename).suffix.lower() in _LAYER_MEMBERS]
+        if len(layers) > limits.max_layers:
+            raise _too_many(name, len(layers), "layers", limits.max_layers, _ONE_LAYER)
+        _check_members(archive, members, name, limits)
         for member in members:
             suffix = PurePosixPath(member.filename).suffix.lower()
             if suffix in _TEXT_SUFFIXES and not member.is_dir():
@@ -144,9 +178,39 @@ def _screen_archive(path: Path, name: str, limits: UploadLimits) -> None:
                     _screen_text(fh, f"{name}:{member.filename}", suffix, limits)
 
 
+_LAYER_MEMBERS = {".shp", ".kml", ".gpkg", ".geojson", ".csv"}
+
+
+def _check_members(
+    archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], name: str, limits: UploadLimits
+) -> None:
+    """Read every member through once: a bad CRC, a lying size, corrupt deflate data or an
+    unknown compression method is refused here, naming the member, not deep in a reader."""
+    total = 0
+    for member in members:
+        if member.is_dir():
+            continue
+        try:
+            with archive.open(member) as fh:
+                while block := fh.read(_CHUNK_BYTES):
+                    total += len(block)
+                    if total > limits.max_unzipped_bytes:
+                        raise UploadTooLargeError(
+                            f"{name}: archive expands to more than {limits.max_unzipped_bytes} "
+                            "bytes; refused as a possible zip bomb, upload a smaller export"
+                        )
+        except _MEMBER_FAILURES as exc:
+            raise InvalidInputError(
+                f"{name}: archive member {member.filename!r} is corrupt or unreadable "
+                f"({type(exc).__name__}: {exc}); create the archive again and upload it"
+            ) from exc
+
+
 def _screen_text(fh, name: str, suffix: str, limits: UploadLimits) -> None:
     head = fh.read(4096)
     fh.seek(0)
+    if suffix in _ROW_SUFFIXES:
+        _screen_header(fh, name, limits)
     # UTF-16 with a byte order mark is what Excel's "Unicode text" writes; the survey
     # reader decodes it. Anything else must be UTF-8 (with or without BOM).
     utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
@@ -178,13 +242,27 @@ def _screen_text(fh, name: str, suffix: str, limits: UploadLimits) -> None:
             "per upload; split the export and upload the parts"
         )
     if suffix in _XML_SUFFIXES or head.lstrip().startswith((b"<?xml", b"<kml")):
-        _screen_xml(fh, name)
+        _screen_xml(fh, name, limits)
 
 
-def _screen_xml(fh, name: str) -> None:
+def _screen_header(fh, name: str, limits: UploadLimits) -> None:
+    """Refuse a table with more columns than the limit before a reader splits a single row."""
+    header = fh.readline(_CHUNK_BYTES)
+    fh.seek(0)
+    if len(header) >= _CHUNK_BYTES and not header.endswith(b"\n"):
+        raise _too_many(name, len(header), "bytes in the header line", _CHUNK_BYTES, _FEWER)
+    columns = 1 + max(header.count(d) for d in (b",", b";", b"\t", b"|"))
+    if columns > limits.max_columns:
+        raise _too_many(name, columns, "columns", limits.max_columns, _FEWER)
+
+
+_FEWER = "export only the form's questions (most exports choose the columns)"
+
+
+def _screen_xml(fh, name: str, limits: UploadLimits) -> None:
     fh.seek(0)
     try:
-        safe_xml.parse(fh, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        tree = safe_xml.parse(fh, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise InvalidInputError(
             f"{name}: XML declares a DTD or entities ({type(exc).__name__}); "
@@ -192,3 +270,12 @@ def _screen_xml(fh, name: str) -> None:
         ) from exc
     except safe_xml.ParseError as exc:
         raise InvalidInputError(f"{name}: not well-formed XML ({exc})") from exc
+    folders = features = 0
+    for element in tree.iter():
+        tag = element.tag.rsplit("}", 1)[-1] if isinstance(element.tag, str) else ""
+        folders += tag in ("Folder", "Document")
+        features += tag in ("Placemark", "wpt", "trk", "rte")
+    if folders > limits.max_layers:
+        raise _too_many(name, folders, "folders (layers)", limits.max_layers, _ONE_LAYER)
+    if features > limits.max_rows:
+        raise _too_many(name, features, "features", limits.max_rows, "split the export")

@@ -35,8 +35,12 @@ def demo(tmp_path_factory):
 def test_demo_prints_the_gallery_path_and_its_truth_check(demo):
     workspace, output = demo
     gallery = re.search(r"Published gallery: (\S+)", output)
-    assert gallery and Path(gallery.group(1)) == workspace.resolve() / "published" / "index.html"
+    published = workspace.resolve() / "published"
+    assert gallery and Path(gallery.group(1)) == published / "restricted" / "index.html"
     assert Path(gallery.group(1)).is_file()
+    public = re.search(r"Public site: (\S+)", output)
+    assert public and Path(public.group(1)) == published / "public" / "index.html"
+    assert Path(public.group(1)).is_file()
     covered = re.search(r"contain the true hectares for (\d+) of (\d+)", output)
     assert covered, output[-2000:]
     inside, total = map(int, covered.groups())

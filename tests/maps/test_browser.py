@@ -210,20 +210,21 @@ def test_gallery_lists_runs_newest_first_offline(published_run, tmp_path, open_p
     page.screenshot(path=str(ARTIFACTS / "gallery.png"), full_page=True)
     page.locator("article[data-run-id=a2024] a", has_text="interactive map").click()
     page.wait_for_function("window.admon !== undefined")
-    assert page.url.endswith("/published/runs/2024/a2024/map.html")
+    assert page.url.endswith("/published/public/runs/2024/a2024/map.html")
     assert page.evaluate("window.admon.districtCount") == len(inputs.districts)
     assert log.console_errors() == []
     assert log.off_machine_requests() == []
 
 
 def test_published_folder_alone_browses_offline(published_run, tmp_path, open_page):
-    """What a reviewer copies to a USB stick: only published/, opened from the file system."""
+    """What a reviewer copies to a USB stick: only published/restricted/, opened from the
+    file system (published/public/ alone is what goes on a government website)."""
     inputs, _ = published_run
     workspace = tmp_path / "workspace"
     shutil.copytree(inputs.run_dir, workspace / "runs" / "2025" / inputs.run_dir.name)
     maps.build_gallery(workspace)
     stick = tmp_path / "usb"
-    shutil.copytree(workspace / "published", stick)
+    shutil.copytree(workspace / "published" / "restricted", stick)
     page, log = open_page(stick / "index.html")
     page.locator("article.run a", has_text="interactive map").click()
     page.wait_for_function("window.admon !== undefined")
@@ -234,6 +235,14 @@ def test_published_folder_alone_browses_offline(published_run, tmp_path, open_pa
     assert page.eval_on_selector_all("img", "els => els.every(i => i.naturalWidth > 0)")
     assert log.console_errors() == []
     assert log.failed == []
+    website = tmp_path / "website"  # the public site alone is as self-contained
+    shutil.copytree(workspace / "published" / "public", website)
+    page, log = open_page(website / "index.html")
+    page.locator("article.run a", has_text="interactive map").click()
+    page.wait_for_function("window.admon !== undefined")
+    assert _drawn(page, len(inputs.districts))["painted"] == len(inputs.districts)
+    assert "Cultivation density (generalised)" in page.content()
+    assert log.console_errors() == [] and log.failed == []
 
 
 def test_programme_outline_opens_baseline_vs_current_popup(published_run, open_page):

@@ -76,3 +76,26 @@ def test_overlay_png_covers_the_raster_footprint(class_cog, tmp_path):
 def test_unknown_overlay_kind_is_refused(class_cog, tmp_path):
     with pytest.raises(ValueError, match="kind"):
         write_overlay_png(class_cog[0], tmp_path / "x.png", kind="rgb")
+
+
+def test_cultivation_density_counts_mapped_hectares_per_km2_with_padded_edge_cells(tmp_path):
+    """40 m pixels on 1 km cells (25 px): hand-counted shares, edge cells partly outside."""
+    import rasterio
+
+    from maps.rasters import cultivation_density
+    from tests.maps.builders import write_cog
+
+    codes = np.full((110, 160), 4, dtype="uint8")  # forest
+    codes[:, 80:] = 1  # opium poppy from column 80
+    codes[:, 150:] = 2  # cannabis in the last 10 columns (a padded edge cell)
+    codes[100:, :] = 0  # no data in the last 10 rows (another padded edge)
+    grid = cultivation_density(
+        write_cog(tmp_path / "classes.tif", codes, dtype="uint8", nodata=0), tmp_path / "d.tif"
+    )
+    with rasterio.open(grid) as src:
+        density = src.read(1)
+        assert src.res == (1000.0, 1000.0)
+    assert density.shape == (5, 7)
+    # cell column 3 holds pixel columns 75-99: 5 forest, 20 poppy -> 80 ha per km2
+    np.testing.assert_allclose(density[0], [0, 0, 0, 80, 100, 100, 100])
+    assert np.isnan(density[4]).all()  # rows 100-109 are no data: nothing to say, not zero

@@ -1,4 +1,4 @@
-"""The published website mirror: run pages under published/runs/, kept in step with the runs."""
+"""The published website mirrors: run pages under published/<audience>/runs/, kept in step."""
 
 from __future__ import annotations
 
@@ -51,22 +51,37 @@ def test_republished_and_removed_files_follow_the_run(tmp_path):
 
 def test_runs_that_are_gone_leave_the_site(tmp_path):
     keep, gone = _run(tmp_path, 2025, "keep"), _run(tmp_path, 2024, "gone")
-    sync_published_runs(tmp_path, [keep, gone])
-    root = tmp_path / "published" / "runs"
+    sync_published_runs(tmp_path, [keep, gone], "restricted")
+    root = tmp_path / "published" / "restricted" / "runs"
     assert (root / "2024" / "gone" / "map.html").is_file()
-    sync_published_runs(tmp_path, [keep])
+    sync_published_runs(tmp_path, [keep], "restricted")
     assert not (root / "2024").exists() and (root / "2025" / "keep" / "map.html").is_file()
 
 
 def test_web_service_serves_gallery_and_run_pages(tmp_path):
-    """admon serve (web.app) serves published/ at /: every gallery link must answer there."""
+    """admon serve (web.app) serves the public site at / and the restricted one at
+    /restricted/ with a reviewer token: every gallery link must answer there."""
     from web.app import create_app
 
-    _run(tmp_path, 2025, "r")
+    run_dir = _run(tmp_path, 2025, "r")
+    (run_dir / "public" / "static").mkdir(parents=True)
+    (run_dir / "public" / "map.html").write_text("public map")
+    (run_dir / "public" / "static" / "leaflet.js").write_text("L")
     build_gallery(tmp_path)
-    with TestClient(create_app(tmp_path)) as client:
+    app = create_app(tmp_path)
+    reviewer = {"Authorization": f"Bearer {app.state.store.create_token('wg', 'reviewer')}"}
+    with TestClient(app) as client:
         index = client.get("/")
         assert index.status_code == 200 and 'href="runs/2025/r/map.html"' in index.text
         for path in ("/runs/2025/r/map.html", "/runs/2025/r/static/leaflet.js"):
             assert client.get(path).status_code == 200, path
-        assert client.get("/runs/2025/r/classes.tif").status_code == 404
+        assert client.get("/runs/2025/r/map.html").text == "public map"
+        assert client.get("/runs/2025/r/report.html").status_code == 404  # restricted only
+        restricted = client.get("/restricted/", headers=reviewer)
+        assert 'href="runs/2025/r/report.html"' in restricted.text
+        for path in ("map.html", "report.html", "static/leaflet.js"):
+            url = f"/restricted/runs/2025/r/{path}"
+            assert client.get(url, headers=reviewer).status_code == 200, path
+        assert (
+            client.get("/restricted/runs/2025/r/classes.tif", headers=reviewer).status_code == 404
+        )

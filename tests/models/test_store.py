@@ -84,13 +84,29 @@ def test_upload_record_keeps_who_when_what_and_the_raw_file(store, tmp_path):
 def test_same_content_twice_is_stored_once_and_returns_the_first_id(store):
     raw = plot_features(4)
     first = store.ingest_upload(raw, "a.geojson", "team-a")
-    again = store.ingest_upload(raw, "renamed.geojson", "team-c")
+    again = store.ingest_upload(raw, "renamed.geojson", "team-a")
 
     assert again.duplicate and not first.duplicate
     assert again.upload_id == first.upload_id
     assert (again.accepted, again.rejected) == (4, 0)
     assert len(store.get_plots()) == 4
     assert len(store.list_uploads()) == 1
+
+
+def test_another_teams_copy_is_recorded_for_that_team_without_a_second_set_of_plots(store):
+    raw = plot_features(4)
+    first = store.ingest_upload(raw, "a.geojson", "team-a")
+    theirs = store.ingest_upload(raw, "renamed.geojson", "team-c")
+
+    assert theirs.duplicate and theirs.upload_id != first.upload_id
+    record = store.get_upload(theirs.upload_id)
+    assert (record["team"], record["status"], record["duplicate_of"]) == (
+        "team-c",
+        "duplicate",
+        first.upload_id,
+    )
+    assert len(store.get_plots()) == 4
+    assert sorted(store.list_uploads()["team"]) == ["team-a", "team-c"]
 
 
 def test_a_failure_midway_stores_nothing(store, monkeypatch):

@@ -213,7 +213,8 @@ def workspace(tmp_path) -> Path:
 
 @pytest.fixture
 def app(workspace):
-    application = create_app(workspace, max_upload_bytes=2 * 1024 * 1024)
+    # a queue long enough for the concurrency tests; tests/security checks the bound itself
+    application = create_app(workspace, max_upload_bytes=2 * 1024 * 1024, upload_queue=32)
     yield application
     application.state.store.close()
 

@@ -51,7 +51,7 @@ def test_each_export_format_is_stored_with_a_row_report(
 
 def test_the_same_file_again_answers_200_with_the_first_id(upload, exports, open_store_for):
     first = upload("kobo_export.csv", exports["kobo_export.csv"])
-    again = upload("copy-of-kobo.csv", exports["kobo_export.csv"], role="admin")
+    again = upload("copy-of-kobo.csv", exports["kobo_export.csv"])
 
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["upload_id"] == first.json()["upload_id"]
@@ -96,8 +96,9 @@ def test_get_upload_returns_the_stored_report(upload, exports, client, tokens):
     other_team = client.get(f"/api/v1/uploads/{upload_id}", headers=tokens["other_uploader"])
     assert other_team.status_code == 403
     assert client.get(f"/api/v1/uploads/{upload_id}").status_code == 401
-    missing = client.get("/api/v1/uploads/0000", headers=tokens["admin"])
+    missing = client.get("/api/v1/uploads/" + "0" * 32, headers=tokens["admin"])
     assert missing.status_code == 404
+    assert "raw_path" not in record  # where the server keeps files is not the caller's business
 
 
 def test_nothing_valid_is_422_with_the_report(upload, fieldkit, open_store_for):
@@ -331,11 +332,13 @@ def test_home_page_says_how_to_publish_until_a_run_is_published(client, workspac
     before = client.get("/")
     assert before.status_code == 200 and "admon demo" in before.text
 
-    published = workspace / "published"
+    published = workspace / "published" / "public"
     (published / "runs").mkdir(parents=True)
     (published / "index.html").write_text("<h1>Gallery</h1>", encoding="utf-8")
     (published / "runs" / "map.html").write_text("<p>map</p>", encoding="utf-8")
+    (published.parent / "store-copy.txt").write_text("not public", encoding="utf-8")
     assert client.get("/").text == "<h1>Gallery</h1>"
+    assert client.get("/..%2Fstore-copy.txt").status_code == 404
     assert client.get("/runs/map.html").text == "<p>map</p>"
     assert client.get("/runs/missing.html").status_code == 404
     assert client.get("/..%2Fstore.gpkg").status_code == 404
@@ -344,10 +347,12 @@ def test_home_page_says_how_to_publish_until_a_run_is_published(client, workspac
 def test_upload_page_has_the_form_and_its_script(client):
     page = client.get("/upload")
     assert page.status_code == 200
-    assert 'type="file"' in page.text and 'id="token"' in page.text
+    assert 'type="file"' in page.text and 'id="session"' in page.text
+    assert 'id="token"' not in page.text  # the token is typed on /login, never into a script
     script = client.get("/static/upload.js")
     assert script.status_code == 200
-    assert "Authorization" in script.text and "textContent" in script.text
+    assert "X-CSRF-Token" in script.text and "textContent" in script.text
+    assert "sessionStorage" not in script.text and "localStorage" not in script.text
     assert "http" not in page.text.replace("http-equiv", "")  # no CDN: works offline
 
 

@@ -1,8 +1,9 @@
 """The interpret page in a real browser (Debian's chromium, network off), driven by the keyboard.
 
 A live uvicorn server serves a workspace with one run's interpretation package;
-the interpreter pastes the token, opens the sample and labels with the keys,
-as they would with no internet in a district office.
+the interpreter signs in on /login with the token (the page itself never sees
+it), lands on the sample and labels with the keys, as they would with no
+internet in a district office, under the service's Content-Security-Policy.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 import uvicorn
 
 from tests.browser import CHROMIUM_ARGS, chromium_executable
+from tests.web.test_upload_page import sign_in
 from tests.web.interpretation_fixtures import HOSTILE_NAME, RUN_ID, interpretation_workspace
 from web.app import create_app
 
@@ -68,9 +70,13 @@ def test_an_interpreter_labels_with_the_keyboard_and_every_label_is_stored(chrom
     page.on("request", lambda r: requests.append(r.url))
 
     page.goto(f"{base}/interpret")
-    page.fill("#token", token)
-    page.keyboard.press("Enter")
+    page.wait_for_selector("#session a")  # not signed in: a link to /login, no point
+    assert "/login?next=/interpret" in page.get_attribute("#session a", "href")
+    problems.clear()  # the page's 401 from /api/v1/session before signing in
+    assert sign_in(page, base, token, "/interpret") == ""
+    assert page.url == f"{base}/interpret"
     first = _point_shown(page)
+    assert "alice (interpreter)" in page.text_content("#session")
     page.wait_for_function(
         "() => [...document.querySelectorAll('#chips img')].every(i => i.naturalWidth > 0)"
     )
@@ -105,9 +111,7 @@ def test_text_from_files_is_shown_as_text_never_as_markup(chromium, live):
     base, app = live
     token = app.state.store.create_token("alice", "interpreter")
     page = chromium.new_page()
-    page.goto(f"{base}/interpret")
-    page.fill("#token", token)
-    page.click("#login button")
+    assert sign_in(page, base, token, "/interpret") == ""
     page.wait_for_selector("#chips figcaption")
     page.wait_for_function("() => document.querySelectorAll('#chips figure').length > 0")
     title = page.title()

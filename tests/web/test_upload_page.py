@@ -1,7 +1,8 @@
 """The upload page in a real browser (Debian's headless chromium through Playwright).
 
 A live uvicorn server on a free port serves the app; the page is driven the way
-a survey team uses it: paste the token, pick the file, press Upload, read the table.
+a survey team uses it: sign in with the token on /login, pick the file, press
+Upload, read the table.
 """
 
 from __future__ import annotations
@@ -48,9 +49,18 @@ def live_service(tmp_path):
     app.state.store.close()
 
 
-def _submit(page, base, token, name, content, form=None):
-    page.goto(f"{base}/upload")
+def sign_in(page, base, token, next_path="/upload"):
+    """The /login form as a person fills it; returns the page's message (empty when signed in)."""
+    page.goto(f"{base}/login?next={next_path}")
     page.fill("#token", token)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    return page.text_content("#message") if page.query_selector("#message") else ""
+
+
+def _submit(page, base, token, name, content, form=None):
+    sign_in(page, base, token)
+    page.goto(f"{base}/upload")
     if form is not None:  # the optional form profile field: [{"name", "mimeType", "buffer"}]
         page.set_input_files("#form", files=form)
     page.set_input_files(
@@ -84,6 +94,13 @@ def test_a_team_uploads_a_file_and_reads_the_report_table(chromium, live_service
     assert row == "2" and field.lower().endswith("crop") and "banana" in message
     assert problems == []
 
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["admon_session"]["httpOnly"] and cookies["admon_session"]["sameSite"] == "Strict"
+    assert page.evaluate("document.cookie").find(token) == -1  # scripts never see the token
+    assert "team-a" in page.text_content("#session")
+
+    page.context.clear_cookies()
+    assert "Unknown" in sign_in(page, base, "admon_wrong")
     summary, rows = _submit(page, base, "admon_wrong", "kobo_export.csv", fieldkit.kobo_csv())
     assert "HTTP 401" in summary and rows == []
     page.close()

@@ -1,12 +1,13 @@
 // Interpretation page: one point at a time, labels saved at once, keyboard first.
 // Everything shown comes from the API and is set with textContent (never as HTML).
+// The token is never seen here: it sits in the HttpOnly cookie the /login form set;
+// this script only echoes the CSRF cookie in a header when it saves a label.
 (function () {
   "use strict";
   var API = "/api/v1/interpret";
   var $ = function (id) { return document.getElementById(id); };
-  var token = $("token"), runSelect = $("run"), status = $("status");
+  var runSelect = $("run"), status = $("status"), session = $("session");
   var state = { run: null, point: null, third: null, urls: [], busy: false, labels: {} };
-  token.value = sessionStorage.getItem("admon-token") || "";
 
   function say(text, kind) {
     status.textContent = text;
@@ -15,14 +16,30 @@
 
   function call(path, options) {
     options = options || {};
-    options.headers = Object.assign({ "Authorization": "Bearer " + token.value.trim() },
-                                    options.headers || {});
+    options.credentials = "same-origin";
+    if (options.method && options.method !== "GET") {
+      options.headers = Object.assign({ "X-CSRF-Token": csrf() }, options.headers || {});
+    }
     return fetch(API + path, options).then(function (response) {
       if (response.ok) { return response; }
       return response.json().catch(function () { return {}; }).then(function (body) {
         throw new Error((body && body.detail) || ("HTTP " + response.status));
       });
     });
+  }
+
+  function csrf() {
+    var match = document.cookie.match(/(?:^|;\s*)admon_csrf=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  function signIn(text) {
+    session.replaceChildren();
+    var link = document.createElement("a");
+    link.href = "/login?next=/interpret";
+    link.textContent = "Sign in with your interpreter token";
+    session.appendChild(link);
+    session.appendChild(document.createTextNode(text || " to label the reference sample."));
   }
 
   function cell(row, text, numeric) {
@@ -222,9 +239,7 @@
     }).catch(function (err) { say(err.message, "bad"); });
   }
 
-  function open(event) {
-    event.preventDefault();
-    sessionStorage.setItem("admon-token", token.value.trim());
+  function open() {
     call("/runs").then(function (r) { return r.json(); }).then(function (runs) {
       while (runSelect.firstChild) { runSelect.removeChild(runSelect.firstChild); }
       if (!runs.length) { say("No reference sample waits for labels in this workspace.", "bad"); return; }
@@ -237,17 +252,22 @@
       });
       runSelect.hidden = false;
       state.run = runs[0].run_id;
-      token.blur();  // the keys now label points, they no longer type into the token
       say("");
       agreement();
       return next();
     }).catch(function (err) { say(err.message, "bad"); });
   }
 
-  $("login").addEventListener("submit", open);
+  fetch("/api/v1/session", { credentials: "same-origin" }).then(function (response) {
+    if (!response.ok) { signIn(); return; }
+    return response.json().then(function (who) {
+      session.textContent = "Signed in as " + who.team + " (" + who.role + ").";
+      open();
+    });
+  }).catch(function () { signIn(); });
   runSelect.addEventListener("change", function () { state.run = runSelect.value; agreement(); next(); });
   document.addEventListener("keydown", function (event) {
-    if (event.target === token || event.ctrlKey || event.metaKey || event.altKey) { return; }
+    if (event.target === runSelect || event.ctrlKey || event.metaKey || event.altKey) { return; }
     if (!state.point || $("work").hidden) { return; }
     var key = event.key.toLowerCase();
     if (key === "u") { $("unsure").checked = !$("unsure").checked; event.preventDefault(); return; }

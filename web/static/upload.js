@@ -1,13 +1,35 @@
-// Upload page: send the file with the team's token, show the report as a table.
-// Text from the server is inserted with textContent only (never as HTML).
+// Upload page: send the file with the team's session, show the report as a table.
+// Text from the server is inserted with textContent only (never as HTML). The token
+// itself is never seen here: it sits in an HttpOnly cookie set by the /login form;
+// this script only echoes the CSRF cookie in a header, as the service asks.
 (function () {
   "use strict";
   var form = document.getElementById("upload-form");
   var summary = document.getElementById("summary");
   var table = document.getElementById("report");
   var body = table.querySelector("tbody");
-  var token = document.getElementById("token");
-  token.value = sessionStorage.getItem("admon-token") || "";
+  var session = document.getElementById("session");
+
+  function csrf() {
+    var match = document.cookie.match(/(?:^|;\s*)admon_csrf=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  function signIn() {
+    session.replaceChildren();
+    var link = document.createElement("a");
+    link.href = "/login?next=/upload";
+    link.textContent = "Sign in with your team token";
+    session.appendChild(link);
+    session.appendChild(document.createTextNode(" to upload."));
+  }
+
+  fetch("/api/v1/session", { credentials: "same-origin" }).then(function (response) {
+    if (!response.ok) { signIn(); return; }
+    return response.json().then(function (who) {
+      session.textContent = "Signed in for team " + who.team + " (" + who.role + ").";
+    });
+  }).catch(signIn);
 
   function show(ok, text, errors) {
     summary.textContent = text;
@@ -31,7 +53,6 @@
     event.preventDefault();
     var file = document.getElementById("file").files[0];
     if (!file) { show(false, "Choose a file first.", []); return; }
-    sessionStorage.setItem("admon-token", token.value.trim());
     var data = new FormData();
     data.append("file", file);
     Array.prototype.forEach.call(document.getElementById("form").files, function (part) {
@@ -41,7 +62,8 @@
     show(true, "Uploading " + file.name + " ...", []);
     fetch("/api/v1/uploads" + strict, {
       method: "POST",
-      headers: { "Authorization": "Bearer " + token.value.trim() },
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf() },
       body: data
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (payload) {

@@ -1,0 +1,168 @@
+"""The figures of a published set, shared by the restricted and the public publication."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from core.io import atomic_write_json
+from maps.charts import district_chart, programme_chart, programme_district_series
+from maps.gallery import PUBLISH_RECORD
+from maps.interactive import Overlay
+from maps.layers import CROP_LABELS, METRICS, colour_scale
+from maps.rasters import write_overlay_png
+from maps.report import Figure, crop_totals
+from maps.static import choropleth_png, raster_png, thumbnail_png
+
+__all__ = ["Run", "overlays_of", "choropleths", "raster_maps", "charts", "thumbnail", "record"]
+
+logger = logging.getLogger(__name__)
+
+
+def _programme_names(programmes: pd.DataFrame | None) -> dict[str, str]:
+    if programmes is None or "name" not in programmes:
+        return {}
+    return {
+        str(p): str(n) for p, n in zip(programmes["programme_id"], programmes["name"], strict=True)
+    }
+
+
+@dataclass(frozen=True)
+class Run:
+    """The run being published: where its files go and what every figure is titled with."""
+
+    run_dir: Path
+    year: int
+    run_id: str
+    synthetic: bool
+
+
+def overlays_of(run: Run, class_map: Any, ndvi: Any) -> dict[str, Overlay]:
+    """The class map and NDVI as PNG overlays for the interactive map."""
+    overlays: dict[str, Overlay] = {}
+    for kind, raster in (("classes", class_map), ("ndvi", ndvi)):
+        if raster is not None:
+            name = f"overlay_{kind}.png"
+            overlays[kind] = Overlay(name, write_overlay_png(raster, run.run_dir / name, kind=kind))
+    return overlays
+
+
+def choropleths(run: Run, table: gpd.GeoDataFrame, crops: list[str]) -> list[Figure]:
+    """One print map per crop and metric that has values."""
+    figures = []
+    for crop in crops:
+        for metric in METRICS:
+            column = f"{crop}_{metric.key}"
+            if not table[column].notna().any():
+                continue
+            png = choropleth_png(
+                table,
+                crop,
+                metric,
+                colour_scale(table[column], metric),
+                run.run_dir / f"map_{crop}_{metric.key}.png",
+                year=run.year,
+                run_id=run.run_id,
+                synthetic=run.synthetic,
+            )
+            caption = f"{CROP_LABELS[crop]} {run.year}: {metric.title.lower()} ({metric.units})"
+            figures.append(Figure(png.name, caption))
+    return figures
+
+
+def raster_maps(run: Run, districts: gpd.GeoDataFrame, class_map: Any, ndvi: Any) -> list[Figure]:
+    """Print maps of the class map and the NDVI season composite."""
+    figures = []
+    for kind, raster, caption in (
+        ("classes", class_map, "Class map"),
+        ("ndvi", ndvi, "NDVI season composite"),
+    ):
+        if raster is not None:
+            png = raster_png(
+                Path(raster),
+                kind,
+                districts,
+                run.run_dir / f"map_{kind}.png",
+                year=run.year,
+                run_id=run.run_id,
+                synthetic=run.synthetic,
+            )
+            figures.append(Figure(png.name, f"{caption} {run.year}"))
+    return figures
+
+
+def charts(
+    run: Run,
+    crops: list[str],
+    district_estimates: pd.DataFrame,
+    programme_change: pd.DataFrame | None,
+    history: pd.DataFrame | None,
+    programmes: pd.DataFrame | None,
+) -> list[Figure]:
+    """Hectares per district for each crop, and the programmes' series against baseline."""
+    figures = []
+    for crop in crops:
+        png = district_chart(
+            district_estimates,
+            crop,
+            run.run_dir / f"chart_{crop}_districts.png",
+            year=run.year,
+            synthetic=run.synthetic,
+        )
+        caption = f"{CROP_LABELS[crop]} {run.year}: hectares per district, 95% intervals"
+        figures.append(Figure(png.name, caption))
+    if programme_change is not None and len(programme_change):
+        series = programme_district_series(programme_change, history, district_estimates)
+        png = programme_chart(
+            programme_change,
+            series,
+            run.run_dir / "chart_programmes.png",
+            year=run.year,
+            synthetic=run.synthetic,
+            names=_programme_names(programmes),
+        )
+        figures.append(Figure(png.name, "AD programmes: cultivation per year and baseline"))
+    return figures
+
+
+def thumbnail(run: Run, table: gpd.GeoDataFrame, crops: list[str]) -> Path:
+    """The gallery's thumbnail: the first crop's hectares per district."""
+    first = f"{crops[0]}_area_ha" if crops else ""
+    scale = colour_scale(table[first], METRICS[0]) if first else None
+    return thumbnail_png(
+        table,
+        first,
+        scale,
+        run.run_dir / "thumbnail.png",
+        title=f"{run.year} {run.run_id}",
+        synthetic=run.synthetic,
+    )
+
+
+def record(run: Run, district_estimates: pd.DataFrame) -> Path:
+    """The publish record the gallery reads: run, year, totals, files."""
+    totals = crop_totals(district_estimates)
+    summary = [
+        f"{CROP_LABELS[c]}: {t.area_ha:,.0f} ha (95% {t.ci_low_ha:,.0f}–{t.ci_high_ha:,.0f})"
+        for c, t in totals.iterrows()
+    ]
+    files = sorted(
+        p.name for p in run.run_dir.iterdir() if p.is_file() and not p.name.startswith(".")
+    )
+    return atomic_write_json(
+        run.run_dir / PUBLISH_RECORD,
+        {
+            "run_id": run.run_id,
+            "year": run.year,
+            "synthetic": run.synthetic,
+            "summary": summary,
+            "published": datetime.now(UTC).isoformat(timespec="seconds"),
+            "files": files,
+        },
+    )

@@ -1,0 +1,111 @@
+"""What the public publication may show, and the tables cut down to it.
+
+A survey's raw data can put farmers and survey teams at risk: the outline of a
+poppy field, the team that walked it, a household's answers. The public site
+(``published/public/``, what a government may put on its website) therefore
+shows district and programme aggregates, their intervals and verdicts, charts
+and a generalised density map only. The restricted site keeps everything.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.errors import InvalidInputError
+
+__all__ = [
+    "PUBLIC_PARTS",
+    "PublicPolicy",
+    "household_columns",
+    "suppress_small_cells",
+    "public_manifest",
+]
+
+logger = logging.getLogger(__name__)
+
+PUBLIC_PARTS: tuple[str, ...] = ("estimates", "programmes", "density", "charts", "report")
+"""What a public site can carry besides its district map: district estimate downloads and
+maps, programme change (household cells under the minimum withheld), the generalised
+cultivation density, charts, and the printable report."""
+
+
+@dataclass(frozen=True)
+class PublicPolicy:
+    """The rules of the public publication (``[publish]`` in the run configuration)."""
+
+    show: tuple[str, ...] = PUBLIC_PARTS
+    """Parts of :data:`PUBLIC_PARTS` to publish; the district map is always there."""
+    min_households: int = 5
+    """Household feedback of fewer households than this is withheld from a cell."""
+    density_cell_km2: float = 1.0
+    """Area of one cell of the public density map (no finer raster is published)."""
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.show) - set(PUBLIC_PARTS))
+        if unknown:
+            raise InvalidInputError(
+                f"publish.public: {', '.join(unknown)} not known; choose from "
+                f"{', '.join(PUBLIC_PARTS)}"
+            )
+        if self.min_households < 1:
+            raise InvalidInputError("publish.min_households must be at least 1")
+        if not self.density_cell_km2 > 0:
+            raise InvalidInputError("publish.density_cell_km2 must be a positive area")
+
+    def shows(self, part: str) -> bool:
+        """True when ``part`` is published."""
+        return part in self.show
+
+
+_HOUSEHOLD_PREFIXES = ("feedback_", "mean_income", "share_", "mean_satisfaction", "n_households")
+
+
+def household_columns(table: pd.DataFrame) -> list[str]:
+    """Columns of ``table`` that summarise household answers (farmer feedback)."""
+    return [c for c in table.columns if str(c).startswith(_HOUSEHOLD_PREFIXES)]
+
+
+def suppress_small_cells(change: pd.DataFrame | None, min_households: int) -> pd.DataFrame | None:
+    """Programme change with every household cell of fewer than ``min_households`` blanked.
+
+    A cell (programme × district row) answered by fewer households than the
+    minimum could identify them (one household: ``share_growing_poppy = 1.0`` is
+    that household's answer). Its household columns, counts included, become
+    missing and ``feedback_note`` says why; rows of enough households are kept.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"feedback_n_households": [1, 9], "feedback_share_growing": [1.0, 0.2]})
+    >>> suppress_small_cells(t, 5)["feedback_share_growing"].tolist()
+    [nan, 0.2]
+    """
+    if change is None:
+        return None
+    columns = household_columns(change)
+    if not columns:
+        return change.copy()
+    counts = [c for c in ("feedback_n_households", "n_households") if c in change]
+    answers = [c for c in ("feedback_n_answers",) if c in change]
+    sizes = change[counts + answers].apply(pd.to_numeric, errors="coerce")
+    small = (sizes.fillna(0) < min_households).any(axis=1) & sizes.notna().any(axis=1)
+    public = change.copy()
+    public[columns] = public[columns].astype("float64", errors="ignore")
+    public.loc[small, columns] = np.nan
+    note = f"household feedback of fewer than {min_households} households is not published"
+    public["feedback_note"] = np.where(small, note, "")
+    logger.info("public programme change: %d household cells withheld", int(small.sum()))
+    return public
+
+
+def public_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a run manifest the public report shows: when, how, with what software.
+
+    Input files (names and checksums), stage outputs and failures stay restricted.
+    """
+    keep = ("run_id", "year", "created", "parameters", "versions", "accuracy", "sample_sizes")
+    return {k: manifest[k] for k in keep if k in manifest}

@@ -1,0 +1,130 @@
+"""The public set of a run, in ``<run>/public/``: aggregates, intervals, verdicts, coarse maps.
+
+No survey plot, segment, team, survey date, full-resolution raster or input file
+reaches it; household feedback is published only for cells of at least
+``PublicPolicy.min_households`` households.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from core.io import write_table
+from maps.downloads import write_downloads
+from maps.figures import Run, charts, choropleths, record, thumbnail
+from maps.interactive import Overlay, build_interactive_map
+from maps.layers import crops_present, district_table
+from maps.programme_areas import programme_areas
+from maps.public import PublicPolicy, public_manifest, suppress_small_cells
+from maps.rasters import cultivation_density, write_overlay_png
+from maps.report import build_report
+
+__all__ = ["publish_public"]
+
+logger = logging.getLogger(__name__)
+
+
+def publish_public(
+    restricted: Run,
+    policy: PublicPolicy,
+    *,
+    districts: gpd.GeoDataFrame,
+    district_estimates: pd.DataFrame,
+    programme_change: pd.DataFrame | None,
+    class_map: Any,
+    programmes: pd.DataFrame | None,
+    manifest: dict[str, Any],
+    history: pd.DataFrame | None,
+) -> dict[str, Any]:
+    """Write the public set of a run into ``<run_dir>/public/``; return its files by kind.
+
+    Parameters
+    ----------
+    restricted
+        The run being published (its folder holds the restricted set).
+    policy
+        What the public set shows.
+    districts, district_estimates, programme_change, class_map, programmes, manifest, history
+        As given to :func:`maps.publish_run`.
+
+    Returns
+    -------
+    dict
+        ``map``, ``thumbnail``, ``record`` and, as the policy allows, ``report``,
+        ``csv``/``gpkg``/``geojson`` and ``programme_change``.
+    """
+    target = restricted.run_dir / "public"
+    target.mkdir(exist_ok=True)
+    for stale in target.iterdir():  # a part switched off since the last publication
+        if stale.is_file():
+            stale.unlink()
+    run = Run(target, restricted.year, restricted.run_id, restricted.synthetic)
+    change = None
+    if policy.shows("programmes"):
+        change = suppress_small_cells(programme_change, policy.min_households)
+    table = district_table(districts, district_estimates, programme_change=change, history=history)
+    crops = crops_present(district_estimates)
+    density = None
+    if policy.shows("density") and class_map is not None:
+        density = _density_overlay(restricted.run_dir, target, class_map, policy.density_cell_km2)
+    areas = None
+    if change is not None and programmes is not None:
+        areas = programme_areas(programmes, districts, change)
+    out: dict[str, Any] = {
+        "map": build_interactive_map(
+            target,
+            table,
+            year=run.year,
+            run_id=run.run_id,
+            synthetic=run.synthetic,
+            programme_areas=areas,
+            density_overlay=density,
+        )
+    }
+    map_figures = choropleths(run, table, crops) if policy.shows("estimates") else []
+    chart_figures = []
+    if policy.shows("charts"):
+        chart_figures = charts(run, crops, district_estimates, change, history, programmes)
+    downloads: dict[str, Path] = {}
+    if policy.shows("estimates"):
+        downloads = write_downloads(target, districts, district_estimates, overwrite=True)
+    if change is not None and len(change):
+        downloads["programme_change"] = write_table(change, target / "programme_change.csv")
+    out.update(downloads)
+    out["thumbnail"] = thumbnail(run, table, crops)
+    if policy.shows("report"):
+        out["report"] = build_report(
+            target,
+            district_estimates=district_estimates,
+            year=run.year,
+            run_id=run.run_id,
+            maps=map_figures,
+            charts=chart_figures,
+            downloads=downloads,
+            programme_change=change,
+            manifest=public_manifest(manifest),
+            synthetic=run.synthetic,
+        )
+    out["record"] = record(run, district_estimates)
+    logger.info("public set of run %s in %s", run.run_id, target)
+    return out
+
+
+def _density_overlay(run_dir: Path, target: Path, class_map: Any, cell_km2: float) -> Overlay:
+    """The class map generalised to ``cell_km2`` cells, as the public map's only raster."""
+    import rasterio
+
+    grid = cultivation_density(
+        class_map, run_dir / f"density_{cell_km2:g}km2.tif", cell_km2=cell_km2
+    )
+    with rasterio.open(grid) as src:
+        values = src.read(1, masked=True)
+    top = float(values.max()) if values.count() else 0.0
+    name = "overlay_density.png"
+    bounds = write_overlay_png(grid, target / name, kind="density", vmax=top)
+    return Overlay(name, bounds, top=top, cell_km2=cell_km2)
