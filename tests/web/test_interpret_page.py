@@ -16,8 +16,8 @@ import pytest
 import uvicorn
 
 from tests.browser import CHROMIUM_ARGS, chromium_executable
-from tests.web.test_upload_page import sign_in
 from tests.web.interpretation_fixtures import HOSTILE_NAME, RUN_ID, interpretation_workspace
+from tests.web.test_upload_page import sign_in
 from web.app import create_app
 
 pytestmark = pytest.mark.browser
