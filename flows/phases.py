@@ -77,7 +77,22 @@ def _paths_in(value: Any) -> list[str]:
     return []
 
 
-def frozen_stages(previous: dict[str, Any] | None, interpreter: str) -> dict[str, Any]:
+def _absolute(value: Any, root: Path) -> Any:
+    """``value`` with every relative path (as the manifest writes them) under ``root``."""
+    if isinstance(value, str):
+        if ("/" in value or "\\" in value) and not Path(value).is_absolute():
+            return str(root / value)
+        return value
+    if isinstance(value, dict):
+        return {k: _absolute(v, root) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_absolute(v, root) for v in value]
+    return value
+
+
+def frozen_stages(
+    previous: dict[str, Any] | None, interpreter: str, workspace: str | Path = "."
+) -> dict[str, Any]:
     """Outputs of an earlier phase 1 of this run that this run must reuse, by stage.
 
     Once a reference sample has been drawn for interpreters (stage ``sample``
@@ -91,6 +106,8 @@ def frozen_stages(previous: dict[str, Any] | None, interpreter: str) -> dict[str
         The run folder's ``manifest.json`` before this run, if any.
     interpreter
         ``inputs.reference_interpreter``; only ``file`` (people) freezes the map.
+    workspace
+        The workspace the manifest's paths are relative to.
 
     Returns
     -------
@@ -100,8 +117,9 @@ def frozen_stages(previous: dict[str, Any] | None, interpreter: str) -> dict[str
     """
     if interpreter != "file" or not previous:
         return {}
+    root = Path(workspace).resolve()
     done = {
-        s["stage"]: s.get("outputs")
+        s["stage"]: _absolute(s.get("outputs"), root)
         for s in previous.get("stages", [])
         if s.get("status") == "completed"
     }

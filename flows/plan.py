@@ -206,7 +206,7 @@ def plan_run(config: RunConfig, year: int) -> tuple[RunPlan, RunManifest]:
     previous = RunManifest.read(run_dir / "manifest.json") if manifest.path.exists() else None
     if previous:
         manifest.created = previous.get("created", manifest.created)
-    frozen = frozen_stages(previous, config.inputs.reference_interpreter)
+    frozen = frozen_stages(previous, config.inputs.reference_interpreter, config.workspace)
     manifest.save()
     return RunPlan(run_id, year, run_dir, scenes, digest, frozen), manifest
 

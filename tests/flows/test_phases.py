@@ -38,3 +38,17 @@ def test_nothing_is_reused_without_a_drawn_sample_for_people_or_with_a_file_gone
     manifest = _manifest(tmp_path)
     (tmp_path / "classes.tif").unlink()
     assert frozen_stages(manifest, "file") == {}
+
+
+def test_a_manifest_saved_relative_to_the_workspace_is_reused_with_its_files_found(tmp_path):
+    from core.io import relative_paths
+
+    workspace = tmp_path.parent  # the run folder is inside it
+    saved = relative_paths(_manifest(tmp_path), workspace)  # as RunManifest writes it
+    assert saved["stages"][2]["outputs"]["classes"] == f"{tmp_path.name}/classes.tif"
+    assert frozen_stages(saved, "file") == {}  # not found from elsewhere: recomputed
+    frozen = frozen_stages(saved, "file", workspace)
+    assert list(frozen) == list(FROZEN_STAGES)
+    assert frozen["classify"]["classes"] == str(tmp_path.resolve() / "classes.tif")
+    assert frozen["ingest"] == [str(tmp_path.resolve() / "scene.json")]
+    assert frozen["sample"]["n_points"] == 3
