@@ -232,8 +232,15 @@ def _images(config: RunConfig, year: int) -> Iterator[Finding]:
     for key, patterns, files in (("inputs.orthomosaics", config.inputs.orthomosaics, spec.orthomosaics),
                                  ("inputs.vhr", config.inputs.vhr, spec.vhr)):  # fmt: skip
         if patterns and not files:
-            yield _ok(f"{key} ({year})", f"no file matches {patterns}; interpreters will see "
-                                         "the season composite only")  # fmt: skip
+            other = spec.vhr if key == "inputs.orthomosaics" else spec.orthomosaics
+            shown = (
+                "the other images and the season composite"
+                if other
+                else "the season composite only"
+            )
+            yield _ok(
+                f"{key} ({year})", f"no file matches {patterns}; interpreters will see {shown}"
+            )
         for path in files:
             try:
                 with rasterio.open(path) as src:
