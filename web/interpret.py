@@ -55,6 +55,7 @@ logger = logging.getLogger(__name__)
 INTERPRET_API = "/api/v1/interpret"
 _HERE = Path(__file__).parent
 _REVIEW_ROLES = frozenset({"reviewer", "admin"})
+_PRIVATE = {"Cache-Control": "no-store"}  # a point's exact location stays out of caches
 PAGE_POLICY = DEFAULT_POLICY.replace("img-src 'self' data:", "img-src 'self' data: blob:")
 """The page's policy: the service default, plus chips fetched with the session (``blob:``)."""
 
@@ -166,14 +167,15 @@ def interpret_router(workspace: Path, store: Store) -> APIRouter:
         sample_id = next_point(package, labels, who.team)
         if sample_id is None:
             return JSONResponse({"done": True, "progress": progress(package, labels, who.team)})
-        return JSONResponse(_point(package, sample_id, labels, who))
+        return JSONResponse(_point(package, sample_id, labels, who), headers=_PRIVATE)
 
     @router.get(INTERPRET_API + "/{run_id}/points/{sample_id}")
     def point(run_id: str, sample_id: int, request: Request) -> JSONResponse:
         """One point (no label of anyone in it)."""
         who = _interpreter(request, store)
         package = _package(workspace, run_id)
-        return JSONResponse(_point(package, sample_id, store.get_labels(run_id), who))
+        labels = store.get_labels(run_id)
+        return JSONResponse(_point(package, sample_id, labels, who), headers=_PRIVATE)
 
     @router.get(INTERPRET_API + "/{run_id}/points/{sample_id}/chips/{name}.png")
     async def chip(run_id: str, sample_id: int, name: str, request: Request) -> Response:

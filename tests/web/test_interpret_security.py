@@ -88,3 +88,13 @@ def test_a_revoked_interpreter_token_stops_at_once(service):
     assert client.get(f"{API}/runs", headers=headers).status_code == 200
     store.revoke_token(store.list_tokens(team="alice")["token_id"].iloc[0])
     assert client.get(f"{API}/runs", headers=headers).status_code == 401
+
+
+def test_a_point_with_its_exact_location_is_never_cached(service):
+    client, store = service
+    headers = {"Authorization": f"Bearer {store.create_token('alice', 'interpreter')}"}
+    point = client.get(f"{API}/{RUN_ID}/next", headers=headers)
+    assert point.status_code == 200 and "lon" in point.json()
+    assert point.headers["cache-control"] == "no-store"
+    again = client.get(f"{API}/{RUN_ID}/points/{point.json()['sample_id']}", headers=headers)
+    assert again.headers["cache-control"] == "no-store"
