@@ -33,7 +33,12 @@ def init(
     console.print(f"Survey folder: {folder.resolve()}")
     console.print(f"  {written[0]}  (edit it: district columns, years, season)")
     console.print(f"  {written[1]}  (what goes where)")
-    console.print(f"Next: put the districts and imagery in place, then: admon check {written[0]}")
+    console.print(
+        "Next: put the districts, imagery and drone images in place (see the README there), "
+        f"load the field data with: admon upload FILE --team TEAM --config {written[0]}\n"
+        f"then: admon check {written[0]}",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -112,6 +112,9 @@ def test_init_writes_a_survey_folder_whose_paths_all_resolve_inside_it(tmp_path)
     folder = tmp_path / "shan-2025"
     result = runner.invoke(app, ["init", str(folder), "--name", 'Shan "north"', "--year", "2025"])
     assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())  # the console wraps long lines
+    assert "admon upload FILE --team TEAM --config" in said  # the next steps, in order
+    assert said.index("admon upload") < said.index("admon check")
     config = load_config(folder / "survey.toml")
     assert config.survey.name == 'Shan "north"' and config.survey.years == [2025]
     paths = [config.path(config.inputs.districts), config.path(config.inputs.training_plots, 2025),
