@@ -136,11 +136,12 @@ class InputsConfig(_Section):
 
 class GridConfig(_Section):
     crs: str | None = None
-    """Analysis CRS (e.g. 'EPSG:32647'); default the UTM zone of the districts."""
+    """Analysis CRS, projected in metres (e.g. 'EPSG:32647'). Default: the districts' own
+    CRS when it is projected in metres, the UTM zone of their area when they are in degrees."""
     resolution_m: float = Field(10.0, gt=0)
-    """Pixel size of the analysis grid in metres."""
+    """Pixel size of the analysis grid in metres (a grid of fewer than 100 pixels is refused)."""
     equal_area: bool = False
-    """Use an equal-area CRS instead of UTM when crs is not given."""
+    """Use the equal-area CRS EPSG:6933 instead when crs is not given."""
 
 
 class ClassificationConfig(_Section):

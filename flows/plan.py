@@ -23,7 +23,7 @@ from core.io import atomic_write_json, clean_partial, write_table
 from flows.config import RunConfig
 from flows.manifest import RunManifest, fingerprint_inputs
 from flows.phases import InterpretationSpec, frozen_stages, interpretation_spec
-from geo.grid import AnalysisGrid
+from flows.run_grid import MIN_GRID_PIXELS, grid_for, require_crs
 from geo.imagery import search_scenes
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "estimation_spec",
     "normalised_districts",
     "grid_for",
+    "MIN_GRID_PIXELS",
     "baseline_estimates",
     "latest_finished_year",
 ]
@@ -92,6 +93,7 @@ def _stac_scenes(config: RunConfig, year: int) -> list[str]:
     assert stac is not None
     catalog = stac.catalog if "://" in stac.catalog else str(config.path(stac.catalog))
     districts = gpd.read_file(config.path(config.inputs.districts))
+    require_crs(districts, config.path(config.inputs.districts))
     bbox = tuple(float(v) for v in districts.to_crs(4326).total_bounds)
     first, last = config.survey.season(year)
     items = search_scenes(
@@ -262,14 +264,6 @@ def normalised_districts(config: RunConfig, run_dir: Path) -> str:
         dup = districts.loc[districts["district_id"].duplicated(), "district_id"].iloc[0]
         raise ConfigError(f"inputs.districts {source}: district id {dup!r} appears twice")
     return str(write_table(districts, run_dir / "districts.gpkg", layer="districts"))
-
-
-def grid_for(config: RunConfig, districts_path: str | Path) -> AnalysisGrid:
-    """The analysis grid of a run: the districts' extent at ``grid.resolution_m``."""
-    districts = gpd.read_file(districts_path)
-    crs = config.grid.crs or districts.crs
-    bounds = tuple(districts.to_crs(crs).total_bounds)
-    return AnalysisGrid.from_bounds(bounds, crs=crs, resolution=config.grid.resolution_m)
 
 
 def latest_finished_year(config: RunConfig, today: date | None = None) -> int:

@@ -72,6 +72,11 @@ def check_scene(source: str, grid: AnalysisGrid, season: tuple[str, str]) -> dic
         return record
     when = pd.Timestamp(scene["time"].values).tz_localize(None)
     record["datetime"] = when.isoformat()
+    record["sensor"] = scene.attrs.get("sensor")
+    if scene.attrs.get("processing_baseline"):
+        record["processing_baseline"] = scene.attrs["processing_baseline"]
+    # what the reader could not read from the product itself, kept in the manifest
+    record["assumptions"] = list(scene.attrs.get("assumptions", []))
     if not (pd.Timestamp(season[0]) <= when <= pd.Timestamp(season[1]) + pd.Timedelta(days=1)):
         record["reason"] = f"acquired {when.date()}, outside the season {season[0]}..{season[1]}"
         return record

@@ -10,6 +10,12 @@ February-March. The features therefore describe the whole season of each pixel:
   (``ndvi_peak_day``; counting from mid-year keeps a December-March dry season
   from wrapping around 1 January);
 - the median NDMI and NBR (moisture, burnt/cleared ground);
+- where every scene of the season has them (Sentinel-2 only; a season mixing
+  Landsat keeps the shared bands, see ``geo.imagery.read_season``): the median
+  of each red-edge band and of the narrow NIR (``rededge1_median`` ...
+  ``nir08_median``), the median and 90th percentile of NDRE (the catalogue's
+  NDREI, ``(N - RE1) / (N + RE1)``) and the median of IRECI
+  (``(RE3 - R) / (RE1 / RE2)``), the canopy and flowering signal of the red edge;
 - the NDVI profile: one median NDVI per calendar month that has acquisitions
   (``ndvi_month_12``, ``ndvi_month_01``, ...), a month with no clear view of a
   pixel filled with that pixel's season median (``MONTHLY_PROFILES`` adds
@@ -37,6 +43,7 @@ from geo.composite import season_composite, seasonal_metrics
 
 __all__ = [
     "REFLECTANCE_BANDS",
+    "RED_EDGE_BANDS",
     "MONTHLY_PROFILES",
     "build_features",
     "feature_names_for",
@@ -46,6 +53,15 @@ logger = logging.getLogger(__name__)
 
 REFLECTANCE_BANDS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir1", "swir2")
 """Season variables the features are computed from (common band names)."""
+
+RED_EDGE_BANDS: tuple[str, ...] = ("rededge1", "rededge2", "rededge3", "nir08")
+"""Sentinel-2 bands (B05, B06, B07, B8A) used as features when the season has them."""
+
+_RED_EDGE_INDICES = {  # feature -> (catalogue index, composite, bands it needs)
+    "ndre_median": ("NDRE", "median", ("rededge1",)),
+    "ndre_p90": ("NDRE", "p90", ("rededge1",)),
+    "ireci_median": ("IRECI", "median", ("rededge1", "rededge2", "rededge3")),
+}
 
 SEASON_ANCHOR_MONTH = 7
 """``ndvi_peak_day`` counts days from the 1st of this month before the peak."""
@@ -72,25 +88,46 @@ features and time; so NDVI alone.
 """
 
 
-def feature_names_for(months: list[int] | tuple[int, ...]) -> list[str]:
+def feature_names_for(
+    months: list[int] | tuple[int, ...], bands: tuple[str, ...] | list[str] = REFLECTANCE_BANDS
+) -> list[str]:
     """Return the feature names, in order, for a season covering ``months``.
 
     Parameters
     ----------
     months : sequence of int
         Calendar months with acquisitions, in season order (e.g. ``[11, 12, 1]``).
+    bands : sequence of str, default REFLECTANCE_BANDS
+        The season's band variables; red-edge features appear only for the
+        :data:`RED_EDGE_BANDS` among them.
 
     Returns
     -------
     list of str
-        ``<band>_median`` for each reflectance band, the NDVI/NDMI/NBR summaries,
-        then ``<name>_month_MM`` per month for each of ``MONTHLY_PROFILES``.
+        ``<band>_median`` for each reflectance band, then for each red-edge band
+        present, the NDVI/NDMI/NBR summaries, the red-edge index summaries the
+        bands allow, then ``<name>_month_MM`` per month for each of ``MONTHLY_PROFILES``.
+
+    Examples
+    --------
+    >>> feature_names_for([12, 1])[-2:]
+    ['ndvi_month_12', 'ndvi_month_01']
+    >>> with_re1 = feature_names_for([1], [*REFLECTANCE_BANDS, "rededge1"])
+    >>> sorted(set(with_re1) - set(feature_names_for([1])))
+    ['ndre_median', 'ndre_p90', 'rededge1_median']
     """
+    extra = red_edge_bands(bands)
     return (
-        [f"{band}_median" for band in REFLECTANCE_BANDS]
+        [f"{band}_median" for band in (*REFLECTANCE_BANDS, *extra)]
         + list(_SUMMARY_FEATURES)
+        + [name for name, (_, _, need) in _RED_EDGE_INDICES.items() if set(need) <= set(extra)]
         + [f"{name}_month_{m:02d}" for name in MONTHLY_PROFILES for m in months]
     )
+
+
+def red_edge_bands(bands: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The :data:`RED_EDGE_BANDS` among ``bands``, in their order."""
+    return tuple(band for band in RED_EDGE_BANDS if band in bands)
 
 
 def _season_days(times: np.ndarray) -> np.ndarray:
@@ -116,9 +153,11 @@ def _month_bins(times: np.ndarray) -> tuple[list[int], np.ndarray]:
     return months, np.array([index_of[p] for p in periods], dtype=np.int64)
 
 
-def _masked_reflectance(season: xr.Dataset, chunk_px: int) -> xr.Dataset:
-    """The six bands as float32, NaN where ``valid`` is False, whole time axis per chunk."""
-    bands = season[list(REFLECTANCE_BANDS)].astype(np.float32)
+def _masked_reflectance(
+    season: xr.Dataset, chunk_px: int, bands: tuple[str, ...] = REFLECTANCE_BANDS
+) -> xr.Dataset:
+    """The bands as float32, NaN where ``valid`` is False, whole time axis per chunk."""
+    bands = season[list(bands)].astype(np.float32)
     if "valid" in season.data_vars:
         bands = bands.where(season["valid"].astype(bool))
     return bands.chunk({"time": -1, "y": chunk_px, "x": chunk_px})
@@ -151,7 +190,7 @@ def _check_season(season: xr.Dataset) -> None:
             f"season has no variable(s) {missing} (has {sorted(season.data_vars)}); "
             "read it with geo.imagery.read_season and all six reflectance bands"
         )
-    for band in REFLECTANCE_BANDS:
+    for band in (*REFLECTANCE_BANDS, *red_edge_bands(list(season.data_vars))):
         if season[band].dims != ("time", "y", "x"):
             raise InvalidInputError(
                 f"season variable {band!r} has dims {season[band].dims}; "
@@ -163,6 +202,19 @@ def _check_season(season: xr.Dataset) -> None:
         raise InvalidInputError("season has no CRS; write one with .rio.write_crs(...)")
 
 
+def _red_edge_layers(reflectance: xr.Dataset, extra: tuple[str, ...]) -> dict[str, xr.DataArray]:
+    """NDRE and IRECI season summaries, for the red-edge bands the season has."""
+    wanted = {n: spec for n, spec in _RED_EDGE_INDICES.items() if set(spec[2]) <= set(extra)}
+    if not wanted:
+        return {}
+    catalogue = sorted({index for index, _, _ in wanted.values()})
+    indices = geo.indices.compute(reflectance, catalogue)
+    return {
+        name: season_composite(indices[[index]], method)[index]
+        for name, (index, method, _) in wanted.items()
+    }
+
+
 def build_features(season: xr.Dataset, *, chunk_px: int = 512) -> xr.DataArray:
     """Stack the season features of every pixel into one lazy ``(feature, y, x)`` array.
 
@@ -170,8 +222,8 @@ def build_features(season: xr.Dataset, *, chunk_px: int = 512) -> xr.DataArray:
     ----------
     season : xarray.Dataset
         A season of surface reflectance as returned by ``geo.imagery.read_season``:
-        variables ``blue, green, red, nir, swir1, swir2`` with dims ``(time, y, x)``,
-        NaN where invalid, optionally a boolean ``valid`` (False masks the date);
+        variables ``blue, green, red, nir, swir1, swir2`` (and, when every scene has
+        them, ``rededge1-3``/``nir08``) with dims ``(time, y, x)``, NaN where invalid, optionally a boolean ``valid`` (False masks the date);
         rioxarray CRS and transform.
     chunk_px : int, default 512
         Side of the ``(y, x)`` chunks the features are computed in. A chunk holds
@@ -200,13 +252,14 @@ def build_features(season: xr.Dataset, *, chunk_px: int = 512) -> xr.DataArray:
     season = season.sortby("time")
     times = season["time"].values
     months, month_index = _month_bins(times)
-    reflectance = _masked_reflectance(season, chunk_px)
+    extra = red_edge_bands(list(season.data_vars))
+    reflectance = _masked_reflectance(season, chunk_px, (*REFLECTANCE_BANDS, *extra))
     indices = geo.indices.compute(reflectance, ["NDVI", "NDMI", "NBR"])
     per_date = {band: reflectance[band] for band in REFLECTANCE_BANDS}
     per_date |= {"ndvi": indices["NDVI"], "ndmi": indices["NDMI"], "nbr": indices["NBR"]}
 
     band_median = season_composite(reflectance, "median")
-    layers = {f"{band}_median": band_median[band] for band in REFLECTANCE_BANDS}
+    layers = {f"{band}_median": band_median[band] for band in (*REFLECTANCE_BANDS, *extra)}
     ndvi = indices[["NDVI"]]
     p10 = season_composite(ndvi, "p10")["NDVI"]
     p90 = season_composite(ndvi, "p90")["NDVI"]
@@ -221,10 +274,11 @@ def build_features(season: xr.Dataset, *, chunk_px: int = 512) -> xr.DataArray:
     other_medians = season_composite(indices[["NDMI", "NBR"]], "median")
     layers["ndmi_median"] = other_medians["NDMI"]
     layers["nbr_median"] = other_medians["NBR"]
+    layers |= _red_edge_layers(reflectance, extra)
     for name in MONTHLY_PROFILES:
         layers |= _monthly_profile(name, per_date[name], months, month_index, layers)
 
-    names = feature_names_for(months)
+    names = feature_names_for(months, (*REFLECTANCE_BANDS, *extra))
     if list(layers) != names:  # pragma: no cover - guards feature_names_for against drift
         raise AssertionError(f"feature order {list(layers)} differs from {names}")
     features = xr.concat(

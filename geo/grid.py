@@ -8,6 +8,11 @@ size (so two grids with the same CRS and resolution always share pixel edges).
 By default the grid of an area is in the UTM zone of its centre; with
 ``equal_area=True`` it uses the global cylindrical equal-area CRS
 EPSG:6933 (metres), whose pixels all cover the same ground area.
+
+A grid is always metric: a geographic CRS (degrees) is refused, because a
+``resolution`` of 10 would then mean 10-degree pixels. Districts shipped in
+WGS 84 (HDX, geoBoundaries, MIMU) get the UTM zone of their area from
+:meth:`AnalysisGrid.for_area`.
 """
 
 from __future__ import annotations
@@ -20,14 +25,24 @@ from typing import Any
 import numpy as np
 from affine import Affine
 from rasterio.crs import CRS
+from rasterio.errors import CRSError
 from rasterio.warp import transform_bounds, transform_geom
 
-__all__ = ["AnalysisGrid", "utm_crs_for", "EQUAL_AREA_CRS"]
+from core.errors import InvalidInputError
+
+__all__ = ["AnalysisGrid", "utm_crs_for", "EQUAL_AREA_CRS", "NEAR_SQUARE_TOLERANCE"]
 
 logger = logging.getLogger(__name__)
 
 EQUAL_AREA_CRS = CRS.from_epsg(6933)
 """Default equal-area CRS: WGS 84 / NSIDC EASE-Grid 2.0 Global (metres)."""
+
+NEAR_SQUARE_TOLERANCE = 1e-3
+"""Relative difference of pixel width and height below which pixels count as square.
+
+Real GeoTIFFs carry float noise in their transforms (rasterio's ``RGB.byte.tif``
+has 300.038 x 300.042 m pixels); such a file gets a grid of its pixel width.
+"""
 
 Bounds = tuple[float, float, float, float]
 
@@ -77,18 +92,32 @@ class AnalysisGrid:
     """Outer edges ``(left, bottom, right, top)`` of the grid."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "crs", CRS.from_user_input(self.crs))
+        try:
+            crs = CRS.from_user_input(self.crs)
+        except CRSError as exc:
+            raise InvalidInputError(
+                f"AnalysisGrid crs {self.crs!r} is not a CRS ({exc}); give e.g. 'EPSG:32647'"
+            ) from exc
+        if crs.is_geographic:
+            raise InvalidInputError(
+                f"AnalysisGrid crs {crs.to_string()} is geographic (degrees): a resolution of "
+                f"{self.resolution} would be {self.resolution}-degree pixels; use a metric CRS "
+                "(AnalysisGrid.for_area picks the UTM zone of an area, or equal_area=True)"
+            )
+        object.__setattr__(self, "crs", crs)
         object.__setattr__(self, "resolution", float(self.resolution))
         object.__setattr__(self, "bounds", tuple(float(b) for b in self.bounds))
         left, bottom, right, top = self.bounds
-        if self.resolution <= 0:
-            raise ValueError(f"AnalysisGrid resolution must be positive, got {self.resolution}")
-        if right <= left or top <= bottom:
-            raise ValueError(f"AnalysisGrid bounds {self.bounds} are empty or inverted")
+        if not self.resolution > 0 or not math.isfinite(self.resolution):
+            raise InvalidInputError(
+                f"AnalysisGrid resolution must be positive, got {self.resolution}"
+            )
+        if not all(math.isfinite(b) for b in self.bounds) or right <= left or top <= bottom:
+            raise InvalidInputError(f"AnalysisGrid bounds {self.bounds} are empty or inverted")
         for extent, name in ((right - left, "width"), (top - bottom, "height")):
             pixels = extent / self.resolution
             if abs(pixels - round(pixels)) > 1e-6:
-                raise ValueError(
+                raise InvalidInputError(
                     f"AnalysisGrid {name} {extent} is not a whole number of {self.resolution} "
                     "pixels; build the grid with AnalysisGrid.from_bounds to snap it"
                 )
@@ -143,11 +172,32 @@ class AnalysisGrid:
 
     @classmethod
     def from_transform(cls, crs: Any, transform: Affine, width: int, height: int) -> AnalysisGrid:
-        """Grid of an existing north-up raster with square pixels (e.g. a scene's own grid)."""
-        if abs(abs(transform.a) - abs(transform.e)) > 1e-9 or transform.b or transform.d:
-            raise ValueError(f"grid needs square north-up pixels, got transform {transform}")
+        """Grid of an existing north-up raster with (nearly) square pixels, e.g. a scene's own.
+
+        Pixels whose width and height differ by less than
+        :data:`NEAR_SQUARE_TOLERANCE` (relative) get a grid of the pixel width;
+        the file is then warped onto it when read.
+
+        Raises
+        ------
+        InvalidInputError
+            The raster is rotated, not north-up, or its pixels are not square.
+        """
+        size_x, size_y = abs(transform.a), abs(transform.e)
+        if transform.b or transform.d or transform.e >= 0 or transform.a <= 0:
+            raise InvalidInputError(
+                f"the raster is rotated or not north-up (transform {tuple(transform)[:6]}); "
+                "warp it north-up first (gdalwarp) or pass an explicit grid"
+            )
+        if abs(size_x - size_y) > NEAR_SQUARE_TOLERANCE * max(size_x, size_y):
+            raise InvalidInputError(
+                f"the raster's pixels are {size_x:g} x {size_y:g} (not square); pass an "
+                "explicit grid (AnalysisGrid.for_area / from_bounds) to resample it onto"
+            )
+        if size_x != size_y:
+            logger.info("pixels %g x %g taken as square %g", size_x, size_y, size_x)
         left, top = transform.c, transform.f
-        res = abs(transform.a)
+        res = size_x
         return cls(
             crs=crs, resolution=res, bounds=(left, top - height * res, left + width * res, top)
         )

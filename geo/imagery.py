@@ -3,10 +3,17 @@
 One entry point, :func:`read_scene`, detects what ``source`` is and hands it
 to the adapter for that kind (``geo/readers/``):
 
-- a STAC item (JSON file or :class:`pystac.Item`): ``eo:bands`` + ``raster:bands``;
+- a STAC item (JSON file, dict or :class:`pystac.Item`) from Planetary Computer,
+  Earth Search v0/v1, Copernicus Data Space or USGS, STAC 0.7 to 1.1;
 - a Sentinel-2 L2A product directory (SAFE or a folder of band files);
-- a Landsat 8/9 Collection 2 Level-2 scene (folder, MTL or band file);
+- a Landsat 4/5 TM, 7 ETM+ or 8/9 OLI Collection 2 Level-2 scene (folder, MTL
+  as ``.txt``/``.json``/``.xml``, or band file);
 - a drone orthomosaic GeoTIFF (or a :class:`DroneOrtho` with its band layout).
+
+What an adapter could not read from the product's own metadata is warned
+about (:class:`ImageryAssumptionWarning`) and listed in the scene's
+``attrs["assumptions"]``, which the run manifest keeps. ``docs/imagery.md``
+tabulates every family: metadata read, scale/offset source, mask.
 
 Every adapter returns the same shape of result: a lazily dask-chunked
 :class:`xarray.Dataset` of float32 reflectance (0-1) with one variable per
@@ -26,7 +33,6 @@ from typing import Any
 
 import dask
 import numpy as np
-import pystac
 import xarray as xr
 from rasterio.enums import Resampling
 
@@ -42,10 +48,11 @@ from geo.readers.base import (
     clear_check,
     load_scene,
 )
-from geo.readers.drone import PROFILES, DroneOrtho, SensorProfile, drone_spec
-from geo.readers.landsat import is_landsat, landsat_spec
-from geo.readers.sentinel2 import is_sentinel2_dir, sentinel2_spec
-from geo.readers.stac import search_scenes, stac_spec
+from geo.readers.drone import PROFILES, DroneOrtho, DroneReader, SensorProfile
+from geo.readers.landsat import LandsatReader
+from geo.readers.sentinel2 import Sentinel2Reader
+from geo.readers.spec import ImageryAssumptionWarning, SceneReader
+from geo.readers.stac import StacItemReader, search_scenes
 
 __all__ = [
     "read_scene",
@@ -59,9 +66,20 @@ __all__ = [
     "COMMON_BANDS",
     "NoOverlapError",
     "AllMaskedError",
+    "ImageryAssumptionWarning",
+    "READERS",
 ]
 
 logger = logging.getLogger(__name__)
+
+
+READERS: tuple[SceneReader, ...] = (
+    StacItemReader(),
+    LandsatReader(),
+    Sentinel2Reader(),
+    DroneReader(),
+)
+"""The adapters, one per product family, in the order they are asked to claim a source."""
 
 
 def describe_source(source: Any, bands: Sequence[str] | None = None) -> SceneSpec:
@@ -70,30 +88,20 @@ def describe_source(source: Any, bands: Sequence[str] | None = None) -> SceneSpe
     Raises
     ------
     ImageryError
-        The source does not exist or is of no known kind.
+        The source does not exist, is of no known kind, or its adapter cannot read it.
     """
     wanted = list(bands) if bands is not None else None
     unknown = [b for b in wanted or [] if b not in COMMON_BANDS]
     if unknown:
         raise ImageryError(f"unknown band name(s) {unknown}; admon's names are {COMMON_BANDS}")
-    if isinstance(source, pystac.Item):
-        return stac_spec(source, wanted)
-    if isinstance(source, DroneOrtho):
-        return drone_spec(source, wanted)
-    path = Path(source)
-    if not path.exists():
-        raise ImageryError(f"{path}: no such file or directory")
-    if path.suffix.lower() == ".json":
-        return stac_spec(path, wanted)
-    if is_landsat(path):
-        return landsat_spec(path, wanted)
-    if is_sentinel2_dir(path):
-        return sentinel2_spec(path, wanted)
-    if path.is_file() and path.suffix.lower() in (".tif", ".tiff"):
-        return drone_spec(path, wanted)
+    if isinstance(source, str | Path) and not Path(source).exists():
+        raise ImageryError(f"{source}: no such file or directory")
+    for reader in READERS:
+        if reader.accepts(source):
+            return reader.describe(source, wanted)
     raise ImageryError(
-        f"{path}: not a STAC item, Sentinel-2 L2A product, Landsat C2 L2 scene or "
-        "orthomosaic GeoTIFF; see geo.imagery for the layouts read"
+        f"{source}: not a STAC item, Sentinel-2 L2A product, Landsat C2 L2 scene or "
+        "orthomosaic GeoTIFF; see docs/imagery.md for the layouts read"
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import dask.array as da
@@ -26,9 +26,10 @@ from affine import Affine
 from rasterio.enums import Resampling
 from rasterio.warp import transform_bounds
 
-from core.errors import AllMaskedError, ImageryError, NoOverlapError
+from core.errors import AllMaskedError, ImageryError, InvalidInputError, NoOverlapError
 from geo.grid import AnalysisGrid
 from geo.readers.blocks import clear_block, lazy_blocks, scene_block
+from geo.readers.spec import COMMON_BANDS, BandFile, MaskFile, SceneSpec
 
 __all__ = [
     "BandFile",
@@ -47,70 +48,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-COMMON_BANDS = (
-    "coastal",
-    "blue",
-    "green",
-    "red",
-    "rededge1",
-    "rededge2",
-    "rededge3",
-    "nir",
-    "nir08",
-    "swir1",
-    "swir2",
-)
-"""admon's band names, in spectral order."""
-
 DEFAULT_CHUNK_PX = 512
-
-
-@dataclass(frozen=True)
-class BandFile:
-    """Where one band lives and how its numbers become reflectance."""
-
-    name: str
-    """Common band name (one of :data:`COMMON_BANDS`)."""
-    path: str
-    """Local path or URL of the raster file."""
-    band: int = 1
-    """1-based band index inside the file."""
-    scale: float = 1.0
-    """Reflectance = DN * scale + offset."""
-    offset: float = 0.0
-    """Added after scaling."""
-    nodata: float | None = None
-    """DN that marks a missing pixel (``None``: none)."""
-
-
-@dataclass(frozen=True)
-class MaskFile:
-    """A quality band and how to read it."""
-
-    path: str
-    """Local path or URL of the mask raster."""
-    kind: str
-    """``"scl"`` (Sentinel-2), ``"qa_pixel"`` (Landsat C2) or ``"alpha"`` (0 = transparent)."""
-    band: int = 1
-    """1-based band index inside the file."""
-
-
-@dataclass(frozen=True)
-class SceneSpec:
-    """A scene as an adapter describes it; no pixels read yet."""
-
-    source: str
-    """What the user passed (for messages)."""
-    sensor: str
-    """``sentinel-2``, ``landsat``, ``drone`` or what the STAC item says."""
-    time: np.datetime64 | None
-    """Acquisition time (UTC), or ``None`` when the source does not say."""
-    bands: tuple[BandFile, ...]
-    """One entry per available band."""
-    mask: MaskFile | None = None
-    """Quality band, if any."""
-    attrs: dict[str, Any] = field(default_factory=dict)
-    """Extra metadata copied to the Dataset attributes."""
 
 
 @dataclass(frozen=True)
@@ -140,9 +78,21 @@ def inspect_file(path: str) -> FileInfo:
         ) from exc
 
 
-def native_grid(info: FileInfo) -> AnalysisGrid:
-    """The grid of a file itself (used when the caller gives no grid)."""
-    return AnalysisGrid.from_transform(info.crs, info.transform, info.width, info.height)
+def native_grid(info: FileInfo, path: str = "") -> AnalysisGrid:
+    """The grid of a file itself (used when the caller gives no grid).
+
+    Raises
+    ------
+    ImageryError
+        The file is in degrees, rotated or has non-square pixels: it needs an explicit grid.
+    """
+    try:
+        return AnalysisGrid.from_transform(info.crs, info.transform, info.width, info.height)
+    except InvalidInputError as exc:
+        raise ImageryError(
+            f"{path}: cannot be read on its own grid: {exc}; pass "
+            "grid=AnalysisGrid.for_area(...) to read it onto a metric grid"
+        ) from exc
 
 
 def _check_overlap(spec: SceneSpec, infos: dict[str, FileInfo], grid: AnalysisGrid) -> None:
@@ -195,7 +145,12 @@ def _mask_native_grid(mask: MaskFile, grid: AnalysisGrid) -> AnalysisGrid | None
     info = inspect_file(mask.path)
     if info.crs != grid.crs or info.transform.b or info.transform.d:
         return None
-    own = native_grid(info)
+    if info.crs.is_geographic:
+        return None
+    try:
+        own = native_grid(info, mask.path)
+    except ImageryError:
+        return None
     left, bottom = max(own.bounds[0], grid.bounds[0]), max(own.bounds[1], grid.bounds[1])
     right, top = min(own.bounds[2], grid.bounds[2]), min(own.bounds[3], grid.bounds[3])
     if left >= right or bottom >= top:
@@ -254,7 +209,7 @@ def load_scene(
         )
     if grid is None:
         finest = min(spec.bands, key=lambda b: abs(infos[b.path].transform.a))
-        grid = native_grid(infos[finest.path])
+        grid = native_grid(infos[finest.path], finest.path)
     _check_overlap(spec, infos, grid)
 
     if spec.mask is not None and require_clear:
@@ -281,6 +236,7 @@ def load_scene(
     data_vars["valid"] = (dims, valid)
     scene = xr.Dataset(data_vars, coords=coords)
     scene.attrs.update({"source": spec.source, "sensor": spec.sensor, **spec.attrs})
+    scene.attrs["assumptions"] = list(spec.assumptions)
     for name in reflectance:
         scene[name].attrs.update({"units": "1", "long_name": f"{name} surface reflectance"})
     scene = scene.rio.write_crs(grid.crs).rio.write_transform(grid.transform)

@@ -27,7 +27,7 @@ from geo.grid import AnalysisGrid
 from geo.readers.masks import clear_from_mask
 
 if TYPE_CHECKING:
-    from geo.readers.base import BandFile, MaskFile
+    from geo.readers.spec import BandFile, MaskFile
 
 __all__ = [
     "read_raw",

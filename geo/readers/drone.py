@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -19,9 +20,9 @@ import rasterio.errors
 from rasterio.enums import ColorInterp
 
 from core.errors import ImageryError
-from geo.readers.base import COMMON_BANDS, BandFile, MaskFile, SceneSpec
+from geo.readers.spec import COMMON_BANDS, BandFile, MaskFile, SceneSpec, assume
 
-__all__ = ["SensorProfile", "PROFILES", "DroneOrtho", "drone_spec"]
+__all__ = ["SensorProfile", "PROFILES", "DroneOrtho", "DroneReader", "drone_spec"]
 
 logger = logging.getLogger(__name__)
 
@@ -130,10 +131,17 @@ def drone_spec(source: DroneOrtho | str | Path, bands: list[str] | None = None) 
     alpha = next((i + 1 for i, ci in enumerate(interp) if ci == ColorInterp.alpha), None)
     image_bands = [i + 1 for i in range(len(interp)) if i + 1 != alpha]
     profile = _profile_for(ortho, len(image_bands))
+    assumptions: list[str] = []
     if profile.scale is not None:
         scale = profile.scale
     elif np.issubdtype(dtype, np.integer):
         scale = 1.0 / float(np.iinfo(dtype).max)
+        assume(
+            assumptions,
+            path,
+            f"no radiometric calibration given: {dtype.name} values divided by "
+            f"{np.iinfo(dtype).max} (relative brightness, not surface reflectance)",
+        )
     else:
         scale = 1.0
     wanted = bands if bands is not None else list(profile.bands)
@@ -149,4 +157,21 @@ def drone_spec(source: DroneOrtho | str | Path, bands: list[str] | None = None) 
     )
     mask = MaskFile(path, "alpha", alpha) if alpha is not None else None
     attrs = {"sensor_profile": profile.name}
-    return SceneSpec(path, "drone", _flight_time(tags, ortho), band_files, mask, attrs)
+    return SceneSpec(
+        path, "drone", _flight_time(tags, ortho), band_files, mask, attrs, tuple(assumptions)
+    )
+
+
+class DroneReader:
+    """Adapter for drone orthomosaic GeoTIFFs (or a :class:`DroneOrtho`)."""
+
+    name = "drone-ortho"
+
+    def accepts(self, source: Any) -> bool:
+        if isinstance(source, DroneOrtho):
+            return True
+        path = Path(source) if isinstance(source, str | Path) else None
+        return path is not None and path.is_file() and path.suffix.lower() in (".tif", ".tiff")
+
+    def describe(self, source: Any, bands: list[str] | None) -> SceneSpec:
+        return drone_spec(source, bands)

@@ -1,117 +1,84 @@
-"""STAC items: band identity from ``eo:bands``, scaling from ``raster:bands``.
+"""STAC items from any catalogue admon knows: one adapter, product-family rules behind it.
 
-Works for a local item JSON file, a :class:`pystac.Item` (e.g. returned by
-:func:`search_scenes`) and assets whose hrefs are URLs (GDAL reads those
-through ``/vsicurl/``). ``raster:bands`` ``scale``, ``offset`` and ``nodata``
-are honoured exactly. An asset keyed ``scl`` (Sentinel-2) or ``qa_pixel``
-(Landsat C2) is used as the mask.
+Reads a local item JSON file, an item dict or a :class:`pystac.Item` (e.g. from
+:func:`search_scenes`); asset hrefs may be URLs (GDAL reads them through
+``/vsicurl/``). Works for STAC 1.0 items (``eo:bands``, ``raster:bands``),
+STAC 1.1 items (``bands``, asset-level ``raster:scale``/``raster:offset``) and
+the 0.7.0 / 1.0.0-beta items of older USGS and Earth Search v0 catalogues
+(integer ``eo:bands`` indices, or no ``eo:bands`` at all). Asset fields are
+read by :mod:`geo.readers.stac_assets`; which band is which and how it scales
+is decided by :mod:`geo.readers.stac_rules` for the item's product family
+(Sentinel-2 L2A, Landsat C2 L2, other).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pystac
 
 from core.errors import ImageryError
-from geo.readers.base import BandFile, MaskFile, SceneSpec
+from geo.readers.spec import COMMON_BANDS, BandFile, MaskFile, SceneSpec, assume
+from geo.readers.stac_assets import AssetBand, asset_band
+from geo.readers.stac_rules import (
+    band_name,
+    item_family,
+    landsat_sensor_of,
+    mask_kind,
+    s2_baseline,
+    scaling,
+)
 
-__all__ = ["stac_spec", "load_item", "search_scenes"]
+__all__ = ["StacItemReader", "stac_spec", "load_item", "search_scenes"]
 
 logger = logging.getLogger(__name__)
 
-_COMMON_NAME = {
-    "coastal": "coastal",
-    "blue": "blue",
-    "green": "green",
-    "red": "red",
-    "nir": "nir",
-    "nir08": "nir08",
-    "nir09": "nir09",
-    "swir16": "swir1",
-    "swir1": "swir1",
-    "swir22": "swir2",
-    "swir2": "swir2",
-}
-# eo:bands gives all three Sentinel-2 red-edge bands the common name "rededge";
-# they are told apart by centre wavelength (µm).
-_REDEDGE_BY_WAVELENGTH = ((0.72, "rededge1"), (0.76, "rededge2"), (0.80, "rededge3"))
-_MASK_KEYS = {"scl": "scl", "qa_pixel": "qa_pixel", "qa": "qa_pixel"}
 
+def load_item(source: str | Path | dict | pystac.Item) -> pystac.Item:
+    """Read a STAC item from a file or dict (or pass an Item through).
 
-def load_item(source: str | Path | pystac.Item) -> pystac.Item:
-    """Read a STAC item from a file (or pass an Item through)."""
+    Raises
+    ------
+    ImageryError
+        The file is not JSON, holds several items, or is not a STAC Item.
+    """
     if isinstance(source, pystac.Item):
         return source
+    href = None
+    if isinstance(source, dict):
+        document: Any = source
+    else:
+        href = str(Path(source).absolute())
+        try:
+            document = json.loads(Path(source).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ImageryError(
+                f"{source}: not a readable STAC item (not valid JSON: {exc})"
+            ) from exc
+    if isinstance(document, list) or (
+        isinstance(document, dict) and document.get("type") == "FeatureCollection"
+    ):
+        count = len(document if isinstance(document, list) else document.get("features") or [])
+        raise ImageryError(
+            f"{source}: holds {count} items (a search result), not one STAC Item; save each "
+            "item in its own file, or pass the pystac Items themselves"
+        )
     try:
-        return pystac.Item.from_file(str(source))
-    except Exception as exc:  # pystac raises many kinds (JSON, KeyError, STACTypeError...)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pystac's notes on migrating old STAC versions
+            return pystac.Item.from_dict(document, href=href, migrate=True, preserve_dict=True)
+    except Exception as exc:  # pystac raises many kinds (KeyError, STACTypeError, ValueError...)
         raise ImageryError(
             f"{source}: not a readable STAC item ({type(exc).__name__}: {exc}); "
             "check that the file is a complete STAC Item JSON"
         ) from exc
-
-
-def _asset_band_name(key: str, asset: pystac.Asset) -> str | None:
-    fields = asset.extra_fields
-    eo = fields.get("eo:bands") or fields.get("bands") or []
-    common = None
-    wavelength = None
-    if eo:
-        common = eo[0].get("common_name") or eo[0].get("eo:common_name")
-        wavelength = eo[0].get("center_wavelength") or eo[0].get("eo:center_wavelength")
-    if common == "rededge":
-        match = key.lower() if key.lower().startswith("rededge") else None
-        if match in ("rededge1", "rededge2", "rededge3"):
-            return match
-        if wavelength is not None:
-            return next(name for edge, name in _REDEDGE_BY_WAVELENGTH if wavelength < edge)
-        return None
-    if common is not None:
-        return _COMMON_NAME.get(common)
-    return None
-
-
-def _raster_scaling(asset: pystac.Asset) -> tuple[float, float, float | None, bool]:
-    fields = asset.extra_fields
-    raster = fields.get("raster:bands")
-    if raster:
-        first = raster[0]
-        return (
-            float(first.get("scale", 1.0)),
-            float(first.get("offset", 0.0)),
-            first.get("nodata"),
-            "scale" in first or "offset" in first,
-        )
-    bands = fields.get("bands") or []
-    if bands and any(k.startswith("raster:") for k in bands[0]):  # STAC 1.1
-        first = bands[0]
-        return (
-            float(first.get("raster:scale", 1.0)),
-            float(first.get("raster:offset", 0.0)),
-            first.get("nodata"),
-            "raster:scale" in first or "raster:offset" in first,
-        )
-    return 1.0, 0.0, fields.get("nodata"), False
-
-
-def _sensor_default_scaling(item: pystac.Item) -> tuple[float, float, str]:
-    """Published scaling of the sensor when the item does not declare one."""
-    props = item.properties
-    platform = str(props.get("platform") or props.get("constellation") or "").lower()
-    if platform.startswith("sentinel-2"):
-        baseline = str(props.get("s2:processing_baseline") or "0")
-        offset_applied = bool(props.get("earthsearch:boa_offset_applied", False))
-        major = int(baseline.split(".")[0]) if baseline.split(".")[0].isdigit() else 0
-        offset = -0.1 if major >= 4 and not offset_applied else 0.0
-        return 1e-4, offset, f"using Sentinel-2 L2A DN / 10000 {offset:+g} (baseline {baseline})"
-    if platform.startswith("landsat"):
-        return 2.75e-5, -0.2, "using Landsat C2 L2 DN x 0.0000275 - 0.2"
-    return 1.0, 0.0, "values are returned as stored (unknown platform)"
 
 
 def _item_time(item: pystac.Item) -> np.datetime64 | None:
@@ -121,52 +88,124 @@ def _item_time(item: pystac.Item) -> np.datetime64 | None:
     return np.datetime64(when.replace(tzinfo=None), "ns")
 
 
-def stac_spec(source: str | Path | pystac.Item, bands: list[str] | None = None) -> SceneSpec:
+def _href(asset: pystac.Asset) -> Any:
+    try:
+        return asset.get_absolute_href() or asset.href
+    except (TypeError, ValueError, AttributeError):
+        return asset.href
+
+
+def _best(candidates: list[AssetBand]) -> AssetBand:
+    """Finest resolution first, then GeoTIFF over JPEG 2000, then item order."""
+    return min(candidates, key=lambda b: (b.resolution_m or math.inf, not b.is_geotiff))
+
+
+class StacItemReader:
+    """Adapter for STAC items (JSON file, dict or :class:`pystac.Item`)."""
+
+    name = "stac-item"
+
+    def accepts(self, source: Any) -> bool:
+        if isinstance(source, pystac.Item | dict):
+            return True
+        if not isinstance(source, str | Path):
+            return False
+        name = Path(source).name.lower()
+        return name.endswith(".json") and not name.endswith("_mtl.json")  # Landsat's MTL
+
+    def describe(self, source: Any, bands: list[str] | None) -> SceneSpec:
+        return stac_spec(source, bands)
+
+
+def _assets(item: pystac.Item, family: str, label: str) -> tuple[dict, list]:
+    """Band candidates by admon name, and mask candidates, of an item."""
+    props = item.properties
+    sensor = landsat_sensor_of(props, item.id) if family == "landsat" else None
+    by_name: dict[str, list[AssetBand]] = {}
+    masks: list[tuple[str, AssetBand]] = []
+    for key, asset in item.assets.items():
+        fields = asset.extra_fields if isinstance(asset.extra_fields, dict) else {}
+        record = asset_band(
+            str(key), fields, _href(asset), asset.media_type, props.get("eo:bands"), label
+        )
+        if record is None:
+            continue
+        kind = mask_kind(family, str(key))
+        if kind is not None:
+            masks.append((kind, record))
+        elif (name := band_name(family, record, sensor)) is not None:
+            by_name.setdefault(name, []).append(record)
+    return by_name, masks
+
+
+def stac_spec(source: Any, bands: list[str] | None = None) -> SceneSpec:
     """Describe a STAC item as a :class:`SceneSpec`.
 
     Raises
     ------
     ImageryError
-        The item cannot be read, or a requested band has no asset.
+        The item cannot be read, a field is malformed, or a requested band has no asset.
     """
     item = load_item(source)
-    label = str(source) if not isinstance(source, pystac.Item) else f"STAC item {item.id}"
-    by_name: dict[str, tuple[str, pystac.Asset]] = {}
-    mask = None
-    for key, asset in item.assets.items():
-        if key.lower() in _MASK_KEYS:
-            mask = MaskFile(asset.get_absolute_href() or asset.href, _MASK_KEYS[key.lower()])
-            continue
-        name = _asset_band_name(key, asset)
-        if name is not None and name not in by_name:
-            by_name[name] = (key, asset)
-    # Landsat's NIR (band 5) is "nir08" in STAC; admon's indices want "nir".
-    if "nir" not in by_name and "nir08" in by_name:
-        by_name["nir"] = by_name.pop("nir08")
-    by_name.pop("nir09", None)
-    wanted = bands if bands is not None else list(by_name)
+    label = str(source) if isinstance(source, str | Path) else f"STAC item {item.id}"
+    props = item.properties
+    if not isinstance(props, dict) or not isinstance(item.assets, dict):
+        raise ImageryError(f"{label}: properties and assets must be JSON objects")
+    collection = item.collection_id if isinstance(item.collection_id, str) else None
+    family = item_family(props, str(item.id), collection)
+    by_name, masks = _assets(item, family, label)
+    if not by_name:
+        raise ImageryError(
+            f"{label}: no asset of this {family} item is a reflectance band admon reads "
+            f"(assets: {sorted(map(str, item.assets))}); is it a Level-2 surface reflectance item?"
+        )
+    wanted = bands if bands is not None else [n for n in COMMON_BANDS if n in by_name]
     missing = [name for name in wanted if name not in by_name]
     if missing:
         raise ImageryError(
-            f"{label}: band(s) {missing} have no asset (assets with eo:bands common names: "
+            f"{label}: band(s) {missing} have no asset (the {family} item has "
             f"{sorted(by_name)}); pick bands the item has"
         )
+    time = _item_time(item)
+    notes: set[str] = set()
     band_files = []
     for name in wanted:
-        key, asset = by_name[name]
-        scale, offset, nodata, declared = _raster_scaling(asset)
-        if not declared:
-            scale, offset, how = _sensor_default_scaling(item)
-            warnings.warn(
-                f"{label}: asset {key!r} has no raster:bands scale/offset; {how}", stacklevel=3
-            )
-        href = asset.get_absolute_href() or asset.href
-        band_files.append(BandFile(name, href, 1, scale, offset, nodata))
-    sensor = str(item.properties.get("platform") or item.properties.get("constellation") or "stac")
-    attrs = {"stac_id": item.id}
-    if "eo:cloud_cover" in item.properties:
-        attrs["eo:cloud_cover"] = float(item.properties["eo:cloud_cover"])
-    return SceneSpec(label, sensor, _item_time(item), tuple(band_files), mask, attrs)
+        chosen = _best(by_name[name])
+        scale, offset, nodata = scaling(
+            family, chosen, props, str(item.id), collection, time, label, notes
+        )
+        band_files.append(BandFile(name, chosen.href, 1, scale, offset, nodata))
+    mask = None
+    if masks:
+        kind, chosen = min(masks, key=lambda m: m[1].resolution_m or math.inf)
+        mask = MaskFile(chosen.href, kind)
+    else:
+        notes.add("no quality asset (SCL / qa_pixel): clouds and shadows are not masked")
+    assumptions: list[str] = []
+    for text in sorted(notes):
+        assume(assumptions, label, text)
+    return SceneSpec(
+        label,
+        str(props.get("platform") or props.get("constellation") or family),
+        time,
+        tuple(band_files),
+        mask,
+        _attrs(item, family, label),
+        tuple(assumptions),
+    )
+
+
+def _attrs(item: pystac.Item, family: str, label: str) -> dict[str, Any]:
+    props = item.properties
+    attrs: dict[str, Any] = {"stac_id": str(item.id), "product_family": family}
+    if isinstance(item.collection_id, str):
+        attrs["collection"] = item.collection_id
+    if family == "sentinel-2":
+        attrs["processing_baseline"] = s2_baseline(props, str(item.id), label) or ""
+    cloud = props.get("eo:cloud_cover")
+    if isinstance(cloud, int | float) and not isinstance(cloud, bool):
+        attrs["eo:cloud_cover"] = float(cloud)
+    return attrs
 
 
 def search_scenes(

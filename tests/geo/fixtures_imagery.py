@@ -20,12 +20,27 @@ from rasterio.enums import ColorInterp
 
 CRS = "EPSG:32647"
 LEFT, TOP = 600000.0, 2200000.0
-S2_IDS = {"blue": "B02", "green": "B03", "red": "B04", "nir": "B08", "swir1": "B11", "swir2": "B12"}
+S2_IDS = {
+    "blue": "B02",
+    "green": "B03",
+    "red": "B04",
+    "rededge1": "B05",
+    "rededge2": "B06",
+    "rededge3": "B07",
+    "nir": "B08",
+    "nir08": "B8A",
+    "swir1": "B11",
+    "swir2": "B12",
+}
 S2_STAC_KEYS = {
     "blue": ("blue", 0.49),
     "green": ("green", 0.56),
     "red": ("red", 0.665),
+    "rededge1": ("rededge1", 0.704),
+    "rededge2": ("rededge2", 0.740),
+    "rededge3": ("rededge3", 0.783),
     "nir": ("nir", 0.842),
+    "nir08": ("nir08", 0.865),
     "swir1": ("swir16", 1.61),
     "swir2": ("swir22", 2.19),
 }

@@ -6,6 +6,7 @@ import pytest
 from affine import Affine
 from shapely.geometry import box
 
+from core.errors import InvalidInputError
 from geo.grid import AnalysisGrid, utm_crs_for
 
 
@@ -65,3 +66,29 @@ def test_from_transform_round_trip():
     assert grid.bounds == (600000.0, 2199940.0, 600080.0, 2200000.0)
     with pytest.raises(ValueError, match="square"):
         AnalysisGrid.from_transform("EPSG:32647", Affine(20, 0, 0, 0, -10, 0), 4, 3)
+
+
+def test_a_geographic_crs_is_refused_because_pixels_would_be_degrees():
+    with pytest.raises(InvalidInputError, match=r"EPSG:4326 is geographic .*10-degree pixels"):
+        AnalysisGrid("EPSG:4326", 10, (90, 10, 110, 30))
+    with pytest.raises(InvalidInputError, match=r"EPSG:4326 is geographic"):
+        AnalysisGrid.from_bounds((97.0, 20.7, 97.2, 20.8), "EPSG:4326", 10)
+    with pytest.raises(InvalidInputError, match="not a CRS"):
+        AnalysisGrid("EPSG:999999", 10, (0, 0, 10, 10))
+
+
+def test_wgs84_area_gets_a_metric_grid():
+    grid = AnalysisGrid.for_area((97.0, 20.7, 97.2, 20.8), "EPSG:4326", resolution=10)
+    assert grid.crs.to_epsg() == 32647 and grid.crs.linear_units == "metre"
+    assert grid.width > 2000  # ten-metre pixels, not ten-degree ones
+
+
+def test_near_square_pixels_of_a_real_geotiff_give_a_grid_of_the_pixel_width():
+    # rasterio's tests/data/RGB.byte.tif: 300.0379266750948 x 300.041782729805 m, 791 x 718
+    transform = Affine(300.0379266750948, 0.0, 101985.0, 0.0, -300.041782729805, 2826915.0)
+    grid = AnalysisGrid.from_transform("EPSG:32618", transform, 791, 718)
+    assert grid.resolution == pytest.approx(300.0379266750948)
+    assert grid.bounds[0] == 101985.0 and grid.bounds[3] == 2826915.0
+    assert grid.shape == (718, 791)
+    with pytest.raises(InvalidInputError, match="rotated or not north-up"):
+        AnalysisGrid.from_transform("EPSG:32618", Affine(30, 1, 0, 1, -30, 0), 4, 3)

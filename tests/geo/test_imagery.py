@@ -384,7 +384,7 @@ def test_stac_item_without_raster_bands_uses_sensor_scaling(s2_folder):
     for asset in payload["assets"].values():
         asset.pop("raster:bands")
     item_path.write_text(json.dumps(payload))
-    with pytest.warns(UserWarning, match=r"no raster:bands.*DN / 10000 -0.1"):
+    with pytest.warns(UserWarning, match=r"no raster scale/offset declared: DN / 10000 -0.1"):
         scene = read_scene(item_path, ["red"])
     assert scene["red"].values[4, 4] == pytest.approx(0.25, abs=1e-6)
 
@@ -495,15 +495,38 @@ def test_reads_the_demo_generator_layout(tmp_path):
     assert np.all(np.diff(season["time"].values) > np.timedelta64(0, "s"))
 
 
-def test_s2_plain_band_file_names_without_mtd_use_date_rule(tmp_path):
+def test_s2_plain_band_file_names_without_mtd_take_the_baseline_from_the_name(tmp_path):
     arrays = _s2_known()
     folder = tmp_path / "S2B_MSIL2A_20250112T040519_N0511_R004_T47QNA_20250112T071523"
     write_tif(folder / "B04.tif", arrays["red"])
     write_tif(folder / "B08.tif", arrays["nir"])
     write_tif(folder / "SCL.tif", arrays["scl"], res=20)
-    with pytest.warns(UserWarning, match="no MTD_MSIL2A.xml; assuming BOA_ADD_OFFSET -1000"):
+    with pytest.warns(UserWarning, match="no MTD_MSIL2A.xml.*-1000 assumed for baseline 05.11"):
         scene = read_scene(folder)
+    assert any("baseline 05.11" in text for text in scene.attrs["assumptions"])
     assert set(scene.data_vars) == {"red", "nir", "valid"}
     assert scene["time"].values == np.datetime64("2025-01-12T04:05:19", "ns")
     assert scene["red"].values[4, 4] == pytest.approx(0.25, abs=1e-6)
     np.testing.assert_array_equal(~scene["valid"].values, _expected_invalid_10m())
+
+
+def test_near_square_geotiff_reads_on_its_own_grid_and_non_square_names_the_file(tmp_path):
+    """A 3-band uint8 GeoTIFF with the pixel size of rasterio's RGB.byte.tif (300.038 x 300.042 m)."""
+    rgb = np.arange(3 * 4 * 5, dtype=np.uint8).reshape(3, 4, 5) + 1
+    path = tmp_path / "RGB.byte.tif"
+    profile = dict(driver="GTiff", width=5, height=4, count=3, dtype="uint8", crs="EPSG:32618")
+    transform = rasterio.Affine(300.0379266750948, 0.0, 101985.0, 0.0, -300.041782729805, 2826915.0)
+    with rasterio.open(path, "w", transform=transform, **profile) as dst:
+        dst.write(rgb)
+    scene = read_scene(DroneOrtho(path, profile="rgb"), require_clear=False)
+    assert scene.rio.resolution()[0] == pytest.approx(300.0379266750948)
+    assert scene["red"].values[2, 3] == pytest.approx(rgb[0, 2, 3] / 255, abs=1e-4)
+    squashed = tmp_path / "squashed.tif"
+    with rasterio.open(
+        squashed, "w", transform=rasterio.Affine(300, 0, 101985, 0, -150, 2826915), **profile
+    ) as dst:
+        dst.write(rgb)
+    with pytest.raises(
+        ImageryError, match=r"squashed.tif: cannot be read on its own grid.*300 x 150"
+    ):
+        read_scene(DroneOrtho(squashed, profile="rgb"), require_clear=False)
