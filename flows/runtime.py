@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "quiet_libraries",
     "configure_environment",
     "prefect_api",
     "task_runner",
@@ -37,22 +38,40 @@ DEFAULT_STARTUP_TIMEOUT_S = "180"
 """A loaded 2-core machine can need well over Prefect's default 20 s to start a server."""
 
 
+QUIET_DEFAULTS = {
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    # Read by dask when it is first imported: set before anything imports it (the run
+    # configuration imports geo, which imports dask), or every worker start, stop and
+    # heartbeat prints an INFO line.
+    "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "warning",
+}
+"""Library logging settings every command applies first, before any library is imported."""
+
+
+def quiet_libraries() -> None:
+    """Keep library INFO chatter out of the terminal; call before dask or Prefect is imported.
+
+    Explicit settings in the environment win. Warnings the user can act on still show.
+    """
+    for key, value in QUIET_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+
+
 def configure_environment(workspace: Path) -> None:
     """Point Prefect at the workspace; call before Prefect is imported by the command.
 
     Explicit settings in the environment win, so a user's own Prefect profile or server
     is respected.
     """
+    quiet_libraries()
     prefect_home = Path(workspace).resolve() / ".prefect"
     defaults = {
         "PREFECT_HOME": str(prefect_home),
         "PREFECT_LOCAL_STORAGE_PATH": str(prefect_home / "storage"),
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": DEFAULT_STARTUP_TIMEOUT_S,
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-        "DO_NOT_TRACK": "1",
-        "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "warning",
         # GDAL's block cache defaults to 5% of the machine's memory in every process
         # (1.2 GB per Dask worker on 24 GB) and fills with the blocks of each raster a
         # stage writes; capped, the run's memory stops growing with the area.
@@ -207,6 +226,10 @@ def task_runner(
         return ThreadPoolTaskRunner(max_workers=1)
     from prefect_dask import DaskTaskRunner
 
+    # On a loaded machine a worker can take more than the nanny's 4 s to exit when the
+    # cluster closes after the run; the nanny then stops it and warns, though every
+    # result is already written. Nothing for the user to do, so not shown.
+    logging.getLogger("distributed.nanny").setLevel(logging.ERROR)
     if address:
         return DaskTaskRunner(address=address)
     workers, threads = local_cluster_shape(n_workers)

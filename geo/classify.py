@@ -20,6 +20,7 @@ and a pixel split would report the accuracy of recognising fields already seen.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,11 @@ def split_plots(
 
 def _make_estimator(estimator: str, seed: int) -> Any:
     if estimator == "random_forest":
-        return RandomForestClassifier(n_estimators=100, n_jobs=2, random_state=seed)
+        # A Dask worker is a daemon process, which cannot start joblib's workers:
+        # scikit-learn would fall back to one job and warn on every fit. Ask for
+        # that one job directly there; elsewhere use two cores.
+        n_jobs = 1 if multiprocessing.current_process().daemon else 2
+        return RandomForestClassifier(n_estimators=100, n_jobs=n_jobs, random_state=seed)
     if estimator == "hist_gradient_boosting":
         return HistGradientBoostingClassifier(random_state=seed, early_stopping=False)
     raise InvalidInputError(f"unknown estimator {estimator!r}; choose one of {ESTIMATORS}")
@@ -158,7 +163,8 @@ def train_classifier(
         Side of the pixel square a point plot labels (see
         :func:`geo.features.training_samples`).
     estimator : {"random_forest", "hist_gradient_boosting"}
-        The scikit-learn model (100 trees, ``n_jobs=2``, or gradient boosting).
+        The scikit-learn model (100 trees, ``n_jobs=2``, one job inside a Dask worker;
+        or gradient boosting).
 
     Returns
     -------

@@ -177,6 +177,16 @@ class Banner(MacroElement):
           #admon-synthetic { position: absolute; top: 0; left: 50%; transform: translateX(-50%); z-index: 1001;
                              background: #b30000; color: #fff; font: 700 14px/1.2 sans-serif; padding: 6px 16px;
                              border-radius: 0 0 6px 6px; letter-spacing: 0.06em; pointer-events: none; }
+          /* a phone: controls fold into small scrolling boxes, the banner clears the title */
+          @media (max-width: 500px) {
+            #admon-title { top: 30px; font-size: 12px; max-width: 45vw; }
+            #admon-synthetic { font-size: 11px; padding: 3px 8px; }
+            .leaflet-control-layers-expanded { max-height: 30vh; max-width: 48vw; overflow-y: auto; font-size: 11px; }
+            .admon-legend { max-height: 24vh; max-width: 48vw; overflow-y: auto; font-size: 11px; }
+          }
+          @media print {
+            .leaflet-control-layers, .leaflet-control-zoom, .leaflet-control-fullscreen { display: none; }
+          }
         </style>
         {% endmacro %}
         {% macro html(this, kwargs) %}

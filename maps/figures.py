@@ -145,8 +145,14 @@ def thumbnail(run: Run, table: gpd.GeoDataFrame, crops: list[str]) -> Path:
     )
 
 
-def record(run: Run, district_estimates: pd.DataFrame) -> Path:
-    """The publish record the gallery reads: run, year, totals, files."""
+def record(
+    run: Run,
+    district_estimates: pd.DataFrame,
+    *,
+    survey_name: str = "",
+    programmes: pd.DataFrame | None = None,
+) -> Path:
+    """The publish record the gallery reads: survey, run, year, totals, programmes, files."""
     totals = crop_totals(district_estimates)
     summary = [
         f"{CROP_LABELS[c]}: {t.area_ha:,.0f} ha (95% {t.ci_low_ha:,.0f}–{t.ci_high_ha:,.0f})"
@@ -161,8 +167,31 @@ def record(run: Run, district_estimates: pd.DataFrame) -> Path:
             "run_id": run.run_id,
             "year": run.year,
             "synthetic": run.synthetic,
+            "survey_name": survey_name,
             "summary": summary,
+            "programmes": _programme_records(programmes),
             "published": datetime.now(UTC).isoformat(timespec="seconds"),
             "files": files,
         },
     )
+
+
+def _programme_records(programmes: pd.DataFrame | None) -> list[dict[str, str]]:
+    """Id, name and agency of each programme: what the front page calls them."""
+    if programmes is None or "programme_id" not in programmes:
+        return []
+    out = []
+    for row in programmes.to_dict("records"):
+        out.append(
+            {
+                key: str(row.get(key)) if pd.notna(row.get(key)) else ""
+                for key in ("programme_id", "name", "agency")
+            }
+        )
+    return out
+
+
+def survey_name_of(manifest: dict) -> str:
+    """``[survey] name`` of the run configuration, as recorded in the manifest."""
+    survey = (manifest.get("parameters") or {}).get("survey") or {}
+    return str(survey.get("name") or "")

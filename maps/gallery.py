@@ -19,6 +19,7 @@ import jinja2
 
 from core.errors import InvalidInputError
 from core.io import atomic_write_text
+from maps.front import front_page
 from maps.site import AUDIENCES, site_root, sync_published_runs
 
 __all__ = ["PUBLISH_RECORD", "GalleryEntry", "list_runs", "build_gallery"]
@@ -31,6 +32,16 @@ PUBLISH_RECORD = "publish.json"
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=jinja2.select_autoescape(["html"]),
+)
+
+_ENV.filters["ha"] = lambda v: (
+    "–" if v is None or v != v else f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.1f}"
+)
+_ENV.filters["signed"] = lambda v: (
+    "–"
+    if v is None or v != v
+    else ("+" if v > 0 else "−" if v < 0 else "±")
+    + (f"{abs(v):,.0f}" if abs(v) >= 100 else f"{abs(v):,.1f}")
 )
 
 GalleryEntry = dict[str, Any]
@@ -71,6 +82,12 @@ def _entry(run_dir: Path, workspace: Path, audience: str = "restricted") -> Gall
         "created": str(manifest.get("created", record.get("published", ""))),
         "synthetic": bool(record.get("synthetic", manifest.get("synthetic", False))),
         "summary": [str(line) for line in record.get("summary", [])],
+        "survey_name": str(
+            record.get("survey_name")
+            or ((manifest.get("parameters") or {}).get("survey") or {}).get("name")
+            or ""
+        ),
+        "programmes": [p for p in record.get("programmes", []) if isinstance(p, dict)],
         "folder": rel.as_posix() + "/",
         "run_dir": run_dir,
         "map": link("map.html"),
@@ -134,6 +151,7 @@ def build_gallery(workspace: str | Path) -> Path:
         page = _ENV.get_template("gallery.html").render(
             runs=runs,
             years=years,
+            front=front_page(runs, audience),
             audience=audience,
             built=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         )

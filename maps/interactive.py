@@ -193,6 +193,7 @@ def build_interactive_map(
     segments: gpd.GeoDataFrame | None = None,
     programme_areas: gpd.GeoDataFrame | None = None,
     density_overlay: Overlay | None = None,
+    survey_name: str = "",
 ) -> Path:
     """Write ``run_dir/map.html`` and its ``static/`` assets; return the page path.
 
@@ -215,6 +216,8 @@ def build_interactive_map(
     density_overlay
         Generalised cultivation density (the public map's raster, see
         :func:`maps.rasters.cultivation_density`).
+    survey_name
+        ``[survey] name`` of the run configuration: the map's title.
 
     Returns
     -------
@@ -231,8 +234,12 @@ def build_interactive_map(
         prefer_canvas=True,
         control_scale=True,
         zoom_snap=0.25,
+        # from a whole country down to field level (about 2 m per pixel); no further
+        min_zoom=5,
+        max_zoom=17,
     )
-    title, subtitle = f"admon – cultivation survey {year}", f"run {run_id}"
+    title = f"{survey_name or 'Cultivation survey'} {year}"
+    subtitle = f"run {run_id}"
     fmap.add_child(Banner(html.escape(title), html.escape(subtitle), synthetic))
     scales = {}
     layer_specs = []
@@ -284,7 +291,6 @@ def build_interactive_map(
             group, legend = adder(fmap, frame)
             overlays.append((group.layer_name, group.get_name()))
             legends[group.layer_name] = legend
-            initial.append(group.layer_name)
     if programme_areas is not None and len(programme_areas):
         group = add_programme_layer(fmap, programme_areas)
         overlays.append((group.layer_name, group.get_name()))

@@ -79,7 +79,8 @@ def add_plot_layer(fmap: folium.Map, plots: gpd.GeoDataFrame) -> tuple[folium.Fe
             "radius": 4,
         }
 
-    group = folium.FeatureGroup(name="Survey plots", overlay=True, show=True)
+    # off at first: the districts are the answer; plots are there to check it
+    group = folium.FeatureGroup(name="Survey plots", overlay=True, show=False)
     folium.GeoJson(
         shown.__geo_interface__,
         style_function=style,
@@ -110,7 +111,7 @@ def add_segment_layer(
     data = _wgs84(segments[columns + ["geometry"]], "segments")
     for column in columns:
         data[column] = _labels(data[column]).map(html.escape)  # tooltips are HTML
-    group = folium.FeatureGroup(name="Drone segments", overlay=True, show=True)
+    group = folium.FeatureGroup(name="Drone segments", overlay=True, show=False)
     style = {"color": "#000000", "weight": 2, "fillOpacity": 0.0, "dashArray": "4 3"}
     folium.GeoJson(
         data.__geo_interface__,

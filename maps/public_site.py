@@ -14,9 +14,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from core.io import write_table
-from maps.downloads import write_downloads
-from maps.figures import Run, charts, choropleths, record, thumbnail
+from maps.downloads import write_downloads, write_published_table
+from maps.figures import Run, charts, choropleths, record, survey_name_of, thumbnail
 from maps.interactive import Overlay, build_interactive_map
 from maps.layers import crops_present, district_table
 from maps.programme_areas import programme_areas
@@ -64,6 +63,11 @@ def publish_public(
         if stale.is_file():
             stale.unlink()
     run = Run(target, restricted.year, restricted.run_id, restricted.synthetic)
+    label = {
+        "run_id": run.run_id,
+        "synthetic": run.synthetic,
+        "survey_name": survey_name_of(manifest),
+    }
     change = None
     if policy.shows("programmes"):
         change = suppress_small_cells(programme_change, policy.min_households)
@@ -83,6 +87,7 @@ def publish_public(
             run_id=run.run_id,
             synthetic=run.synthetic,
             programme_areas=areas,
+            survey_name=survey_name_of(manifest),
             density_overlay=density,
         )
     }
@@ -92,10 +97,15 @@ def publish_public(
         chart_figures = charts(run, crops, district_estimates, change, history, programmes)
     downloads: dict[str, Path] = {}
     if policy.shows("estimates"):
-        downloads = write_downloads(target, districts, district_estimates, overwrite=True)
+        downloads = write_downloads(
+            target, districts, district_estimates, overwrite=True, label=label
+        )
     if change is not None and len(change):
-        downloads["programme_change"] = write_table(change, target / "programme_change.csv")
+        downloads["programme_change"] = write_published_table(
+            change, target / "programme_change.csv", **label
+        )
     out.update(downloads)
+    out["tables"] = _aggregate_tables(restricted, target, policy, label)
     out["thumbnail"] = thumbnail(run, table, crops)
     if policy.shows("report"):
         out["report"] = build_report(
@@ -110,9 +120,36 @@ def publish_public(
             manifest=public_manifest(manifest),
             synthetic=run.synthetic,
         )
-    out["record"] = record(run, district_estimates)
+    out["record"] = record(
+        run, district_estimates, survey_name=survey_name_of(manifest), programmes=programmes
+    )
     logger.info("public set of run %s in %s", run.run_id, target)
     return out
+
+
+AGGREGATE_TABLES: dict[str, str] = {
+    "region_estimates.csv": "estimates",
+    "segment_estimates.csv": "estimates",
+    "production.csv": "estimates",
+    "eradication.csv": "estimates",
+    "programme_vs_other.csv": "programmes",
+    "programme_series.csv": "programmes",
+}
+"""Derived tables of the run folder that are aggregates (district, programme or region), by
+the policy part that publishes them. Household feedback reaches the public only through the
+suppressed ``programme_change.csv``."""
+
+
+def _aggregate_tables(
+    restricted: Run, target: Path, policy: PublicPolicy, label: dict[str, Any]
+) -> list[Path]:
+    written = []
+    for name, part in AGGREGATE_TABLES.items():
+        source = restricted.run_dir / name
+        if policy.shows(part) and source.is_file():
+            table = pd.read_csv(source, dtype={"district_id": str, "programme_id": str})
+            written.append(write_published_table(table, target / name, **label))
+    return written
 
 
 def _density_overlay(run_dir: Path, target: Path, class_map: Any, cell_km2: float) -> Overlay:

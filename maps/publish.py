@@ -18,7 +18,16 @@ import pandas as pd
 
 from core.errors import InvalidInputError
 from maps.downloads import write_downloads
-from maps.figures import Run, charts, choropleths, overlays_of, raster_maps, record, thumbnail
+from maps.figures import (
+    Run,
+    charts,
+    choropleths,
+    overlays_of,
+    raster_maps,
+    record,
+    survey_name_of,
+    thumbnail,
+)
 from maps.interactive import build_interactive_map
 from maps.layers import crops_present, district_table
 from maps.programme_areas import programme_areas
@@ -131,6 +140,7 @@ def publish_run(
         plots=plots,
         segments=segments,
         programme_areas=areas,
+        survey_name=survey_name_of(manifest),
     )
     map_figures = choropleths(run, table, crops) + raster_maps(run, districts, class_map, ndvi)
     out["pngs"] = [run_dir / f.file for f in map_figures]
@@ -151,7 +161,9 @@ def publish_run(
         manifest=manifest,
         synthetic=synthetic,
     )
-    out["record"] = record(run, district_estimates)
+    out["record"] = record(
+        run, district_estimates, survey_name=survey_name_of(manifest), programmes=programmes
+    )
     if public is not None:
         out["public"] = publish_public(
             run,

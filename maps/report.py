@@ -304,7 +304,7 @@ def build_report(
         "interpretation": _interpretation(manifest),
         "has_manifest": bool(manifest),
         "inputs": [
-            {"path": str(i.get("path", "?")), "sha256": str(i.get("sha256", "–"))}
+            {"path": _relative(i.get("path", "?"), run_dir), "sha256": str(i.get("sha256", "–"))}
             for i in manifest.get("inputs", [])
             if isinstance(i, dict)
         ],
@@ -315,4 +315,25 @@ def build_report(
         "versions": sorted((manifest.get("versions") or {}).items()),
     }
     page = _ENV.get_template("report.html").render(**context)
+    provenance = _ENV.get_template("provenance.html").render(**context)
+    atomic_write_text(run_dir / "provenance.html", provenance)
     return atomic_write_text(run_dir / "report.html", page)
+
+
+def _relative(path: Any, run_dir: Path) -> str:
+    """``path`` relative to the workspace (``runs/<year>/<run_id>/`` up three), never absolute.
+
+    A file outside the workspace is shown by its name alone: the analyst's own folders
+    are no part of the publication.
+    """
+    text = str(path)
+    candidate = Path(text)
+    if not candidate.is_absolute():
+        return candidate.as_posix()
+    run_dir = Path(run_dir).resolve()
+    # runs/<year>/<run_id>/ (or its public/ set) lives in the workspace
+    workspace = next((p.parent for p in run_dir.parents if p.name == "runs"), run_dir)
+    try:
+        return candidate.resolve().relative_to(workspace).as_posix()
+    except (ValueError, OSError):
+        return f"…/{candidate.name}"

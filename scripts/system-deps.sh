@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs: a real browser for the published pages
-# and a real PostgreSQL + PostGIS for the PostGIS store. Installed once; a
+# Debian packages the test suite needs: a real browser for the published pages,
+# a real PostgreSQL + PostGIS for the PostGIS store, and Noto fonts so maps and
+# charts draw district names in Myanmar, Thai, Khmer and Lao script (DejaVu has
+# Latin and Vietnamese only; without Noto the maps fall back to it quietly). Installed once; a
 # machine that already has them pays nothing.
 set -euo pipefail
 
@@ -8,6 +10,7 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || need+=(postgresql-15-postgis-3)
+ls /usr/share/fonts/truetype/noto/NotoSansMyanmar-Regular.ttf >/dev/null 2>&1 || need+=(fonts-noto-core)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

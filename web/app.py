@@ -124,7 +124,7 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(StoreBusyError, lambda _request, exc: busy(exc))
 
-    _add_api(app, store)
+    _add_api(app, store, root)
     pool = UploadPool(upload_workers, upload_queue)
     app.include_router(uploads_router(store, root, on_upload, max_upload_bytes, pool))
     app.include_router(login_router(store, login_page()))
@@ -175,7 +175,36 @@ class UploadSizeLimit:
         await self.app(scope, receive, send)
 
 
-def _add_api(app: FastAPI, store: Store) -> None:
+def _run_label(workspace: Path, run_id: str) -> dict:
+    """Survey name and synthetic flag of a published run (its ``publish.json``), if found."""
+    for record in sorted(workspace.glob(f"runs/*/{run_id}/publish.json")):
+        try:
+            payload = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        return {
+            "survey_name": str(payload.get("survey_name") or ""),
+            "synthetic": bool(payload.get("synthetic", False)),
+        }
+    return {"survey_name": "", "synthetic": False}
+
+
+def _labelled(table, workspace: Path):  # type: ignore[no-untyped-def]
+    """Estimates as published: rounded, each row naming its survey, run and synthetic flag."""
+    import pandas as pd
+
+    from maps.downloads import published_table
+
+    if table.empty or "run_id" not in table:
+        return table
+    parts = [
+        published_table(rows, run_id=str(run_id), **_run_label(workspace, str(run_id)))
+        for run_id, rows in table.groupby("run_id", sort=False)
+    ]
+    return pd.concat(parts).sort_index()
+
+
+def _add_api(app: FastAPI, store: Store, workspace: Path) -> None:
     @app.get("/healthz", tags=["service"], responses={503: READ_ERRORS[503]})
     def healthz() -> JSONResponse:
         """Liveness and store reachability (reads only: a busy writer does not make it wait)."""
@@ -196,8 +225,12 @@ def _add_api(app: FastAPI, store: Store) -> None:
             str | None, Query(max_length=80, pattern=r"^[A-Za-z0-9._-]+$", description="a run")
         ] = None,
     ) -> JSONResponse:
-        """Published district estimates (latest run of each year unless ``run_id``)."""
-        table = store.get_estimates(year=year, crop=crop, run_id=run_id)
+        """Published district estimates (latest run of each year unless ``run_id``).
+
+        Hectares are rounded to 0.1 ha; every row names its ``survey``, ``run_id`` and
+        ``synthetic`` flag, and rows of synthetic demo runs carry a SYNTHETIC ``data_note``.
+        """
+        table = _labelled(store.get_estimates(year=year, crop=crop, run_id=run_id), workspace)
         return JSONResponse(json.loads(table.to_json(orient="records", date_format="iso")))
 
     @app.get(

@@ -38,10 +38,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Click's own help layout: rich's panels print a "<bool>" type after every flag.
+    rich_markup_mode=None,
 )
 token_app = typer.Typer(
     help="Access tokens for survey teams, interpreters and reviewers: create, list, revoke, rotate.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(token_app, name="token")
 
@@ -84,6 +87,33 @@ WorkersOption = Annotated[
     int | None,  # noqa: UP007 - typer needs Optional here
     typer.Option(help="Local Dask workers, sharing the cores as threads (default: sized by Dask)."),
 ]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("admon")
+        except PackageNotFoundError:  # a source tree that was never installed
+            number = "unknown (not installed)"
+        console.print(f"admon {number}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print admon's version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Monitor illicit opium poppy and cannabis cultivation and Alternative Development programmes."""
+    from flows.runtime import quiet_libraries
+
+    quiet_libraries()
 
 
 def fail(exc: Exception) -> NoReturn:

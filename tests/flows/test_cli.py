@@ -169,3 +169,33 @@ def test_upload_with_a_config_exports_the_years_plots_for_the_run(small_region, 
     assert f"field plots 2025: {target}" in result.output.replace("\n", "")
     plots, report = load_plots(target)  # what the run's classify stage reads
     assert len(plots) == len(pd.read_csv(export, sep=";")) and report.rejected == 0
+
+
+def test_version_prints_the_installed_version():
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"admon {version('admon')}"
+
+
+@pytest.mark.parametrize("command", [[], ["demo"], ["run"], ["upload"], ["token", "create"]])
+def test_help_texts_have_no_type_placeholders(command):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage: admon" in result.output
+    assert "<bool>" not in result.output and "BOOLEAN" not in result.output
+    if command == ["demo"]:
+        assert "--serial / --no-serial" in result.output and "Run without a Dask" in result.output
+
+
+def test_commands_quiet_library_logging_before_dask_is_imported(monkeypatch):
+    """The run configuration imports dask: its logging settings must already be set."""
+    import os
+
+    monkeypatch.delenv("DASK_DISTRIBUTED__LOGGING__DISTRIBUTED", raising=False)
+    result = runner.invoke(app, ["token", "list", "--help"])
+    assert result.exit_code == 0
+    # --help exits before the callback; a real command runs it first
+    runner.invoke(app, ["token", "list", "--store", "/nonexistent/dir/store.gpkg"])
+    assert os.environ.get("DASK_DISTRIBUTED__LOGGING__DISTRIBUTED") == "warning"

@@ -29,11 +29,23 @@ def demo(tmp_path_factory):
         timeout=1800,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return workspace, done.stdout
+    return workspace, done.stdout, done.stderr
+
+
+def test_demo_prints_no_warnings_and_no_library_info_lines(demo):
+    """A clean run shows progress and results only: nothing the user cannot act on."""
+    _, output, errors = demo
+    lines = [line for line in (output + errors).splitlines() if line.strip()]
+    noisy = [
+        line
+        for line in lines
+        if re.search(r"warning|\| INFO \||\bINFO\b|distributed\.|Traceback", line, re.I)
+    ]
+    assert noisy == [], "\n".join(noisy[:20])
 
 
 def test_demo_prints_the_gallery_path_and_its_truth_check(demo):
-    workspace, output = demo
+    workspace, output, _ = demo
     gallery = re.search(r"Published gallery: (\S+)", output)
     published = workspace.resolve() / "published"
     assert gallery and Path(gallery.group(1)) == published / "restricted" / "index.html"
@@ -49,7 +61,7 @@ def test_demo_prints_the_gallery_path_and_its_truth_check(demo):
 
 
 def test_programme_verdicts_match_the_effect_the_generator_built_in(demo):
-    workspace, _ = demo
+    workspace, _, _ = demo
     change = pd.read_csv(
         next((workspace / "runs" / "2025").glob("*/programme_change.csv")),
         dtype={"district_id": str},
@@ -73,7 +85,7 @@ def test_programme_verdicts_match_the_effect_the_generator_built_in(demo):
 
 
 def test_programme_districts_fell_more_than_the_others(demo):
-    workspace, _ = demo
+    workspace, _, _ = demo
     did = pd.read_csv(next((workspace / "runs" / "2025").glob("*/programme_vs_other.csv")))
     poppy = did[did["crop"] == "opium_poppy"].iloc[0]
     assert poppy["did_ci_high_ha"] < 0, "the difference in differences shows the programme effect"

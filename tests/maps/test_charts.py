@@ -82,3 +82,64 @@ def test_a_year_missing_a_district_is_left_out_of_the_total():
     poppy = series[series["crop"] == "opium_poppy"]
     gap = poppy.drop(poppy[(poppy["year"] == 2024)].index[:1])
     assert _programme_totals(gap, 6)["year"].tolist() == [2025]
+
+
+LOCAL_NAMES = {
+    "Myanmar": "ကျောက်တော",
+    "Thai": "เชียงราย",
+    "Khmer": "បាត់ដំបង",
+    "Lao": "ຫຼວງພະບາງ",
+    "Vietnamese": "Điện Biên Phủ",
+}
+
+
+def test_district_names_in_every_script_draw_without_missing_glyphs(tmp_path):
+    import os
+
+    from maps.fonts import installed_families
+    from maps.static import choropleth_png
+
+    families = installed_families()
+    needed = {"Noto Sans Myanmar", "Noto Sans Thai", "Noto Sans Khmer", "Noto Sans Lao"}
+    if not needed <= set(families):
+        reason = f"Noto fonts missing ({sorted(needed - set(families))}): scripts/system-deps.sh"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    districts = make_districts(5, 1)
+    districts["district_name"] = list(LOCAL_NAMES.values())
+    estimates = make_estimates(districts, 2025)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = district_chart(estimates, "opium_poppy", tmp_path / "c.png", year=2025)
+        from maps.layers import METRICS, colour_scale, district_table
+
+        table = district_table(districts, estimates)
+        metric = METRICS[0]
+        choropleth_png(
+            table,
+            "opium_poppy",
+            metric,
+            colour_scale(table["opium_poppy_area_ha"], metric),
+            tmp_path / "m.png",
+            year=2025,
+            run_id="r1",
+        )
+    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+    assert missing == []
+    with Image.open(png) as image:
+        assert image.size[0] > 0
+
+
+def test_district_labels_only_where_the_name_fits():
+    import matplotlib.pyplot as plt
+
+    from maps.static import label_districts
+
+    for districts, expected in ((make_districts(3, 2), 6), (make_districts(40, 26, 1_000.0), 0)):
+        fig, ax = plt.subplots(figsize=(9, 6))
+        districts.plot(ax=ax)
+        ax.set_aspect("equal")
+        fig.canvas.draw()
+        assert label_districts(ax, districts) == expected
+        plt.close(fig)

@@ -88,11 +88,25 @@ def test_report_names_year_totals_methods_and_provenance(published_run):
     assert "42.0 ha" in text and "38.3 – 45.7 ha" in text
     assert "Olofsson" in text and "stratified" in text
     assert "0.912" in text and "0.850" in text  # overall and poppy user's accuracy
-    assert "ab" * 32 in text and "imagery/2025/S2A.json" in text
+    provenance = (inputs.run_dir / "provenance.html").read_text(encoding="utf-8")
+    assert 'href="provenance.html"' in text and "ab" * 32 not in text
+    assert "ab" * 32 in provenance and "imagery/2025/S2A.json" in provenance
     assert "reference points" in text and "600" in text
     # every image and download the report links to exists in the run folder
     for link in _links(paths["report"]):
         assert (inputs.run_dir / link).is_file(), link
+
+
+def test_provenance_shows_workspace_paths_never_the_analysts_folders(tmp_path):
+    from maps.report import _relative
+
+    run_dir = tmp_path / "ws" / "runs" / "2025" / "r1"
+    run_dir.mkdir(parents=True)
+    inside = tmp_path / "ws" / "demo_region" / "plots.csv"
+    assert _relative(str(inside), run_dir) == "demo_region/plots.csv"
+    assert _relative(str(inside), run_dir / "public") == "demo_region/plots.csv"
+    assert _relative("/home/analyst/secret/plots.csv", run_dir) == "…/plots.csv"
+    assert _relative("imagery/a.json", run_dir) == "imagery/a.json"
 
 
 def test_map_page_is_offline_and_embeds_districts_once(published_run):

@@ -322,6 +322,33 @@ def test_estimates_api_serves_the_latest_run(client, app):
     assert [(r["run_id"], r["area_ha"]) for r in rows] == [("run-b", 6.5)]
     assert len(client.get("/api/v1/estimates").json()) == 2
     assert client.get("/api/v1/estimates", params={"crop": "cannabis"}).json() == []
+    assert rows[0]["synthetic"] is False and "data_note" not in rows[0]
+
+
+def test_estimates_api_marks_synthetic_runs_and_rounds_hectares(client, app, tmp_path):
+    import json
+
+    store = app.state.store
+    row = {
+        "district_id": "D01",
+        "district_name": "Hopong",
+        "crop": "opium_poppy",
+        "year": 2025,
+        "area_ha": 7.22416666666655,
+        "ci_low_ha": 1.0,
+        "ci_high_ha": 13.448333333,
+        "method": "stratified",
+        "n_reference": 30,
+    }
+    store.put_estimates(pd.DataFrame([row]), "2025-demo")
+    run_dir = app.state.workspace / "runs" / "2025" / "2025-demo"
+    run_dir.mkdir(parents=True)
+    record = {"run_id": "2025-demo", "synthetic": True, "survey_name": "Demo region"}
+    (run_dir / "publish.json").write_text(json.dumps(record))
+    (got,) = client.get("/api/v1/estimates", params={"year": 2025}).json()
+    assert (got["area_ha"], got["ci_high_ha"]) == (7.2, 13.4)
+    assert got["synthetic"] is True and got["survey"] == "Demo region"
+    assert got["run_id"] == "2025-demo" and "SYNTHETIC" in got["data_note"]
 
 
 def test_healthz(client):
