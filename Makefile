@@ -13,10 +13,11 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_LOGGING_LEVEL ?= WARNING
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test bench lint system-deps clean help
+.PHONY: demo install test bench lint system-deps clean help
 
 help:
 	@echo "make demo    run the annual survey on the built-in synthetic demo region"
+	@echo "make install install admon into .venv (then: source .venv/bin/activate)"
 	@echo "make test    run the test suite (sets up .venv, PostGIS and chromium as needed)"
 	@echo "make bench   run the benchmarks in tests/benchmarks/"
 	@echo "make lint    ruff check"
@@ -31,6 +32,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[test]' \
 	  || $(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
 	touch $@
+
+install: $(STAMP)
+	@echo "admon is installed in $(VENV): run 'source $(BIN)/activate' to put it on your PATH"
 
 demo: $(STAMP)
 	$(BIN)/admon demo --workspace $(WORKSPACE)

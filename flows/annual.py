@@ -1,7 +1,9 @@
 """The annual survey flow: a season of imagery and the field data in, hectares per district out.
 
 ``annual_survey`` is the parent flow and reads as its list of stages: ingest,
-composite, classify, estimate, link (with programmes), publish. Each stage is a
+composite, classify, sample and labels (a survey labelled by people), estimate,
+link (with programmes), publish. A year whose sample is not labelled yet stops
+after ``labels`` in the state ``awaiting_reference`` (``flows.phases``). Each stage is a
 task of ``flows.stages`` or ``flows.outputs`` submitted to the flow's task runner
 (on a Dask cluster it runs on a worker, and the dask arrays inside it use the
 whole cluster); ``manifest.stage`` records its time, outputs or failure. The
@@ -13,6 +15,7 @@ one (``admon run``/``admon demo`` start a temporary server by themselves).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +23,13 @@ import pandas as pd
 from prefect import flow, get_run_logger, unmapped
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
-from flows import outputs, stages
-from flows.config import load_config
+from flows import outputs, reference, stages
+from flows.config import RunConfig, load_config
+from flows.manifest import StageRecord
+from flows.phases import next_steps
 from flows.plan import (
     RunContext,
+    RunPlan,
     baseline_estimates,
     grid_for,
     latest_finished_year,
@@ -31,6 +37,7 @@ from flows.plan import (
     plan_run,
     run_context,
 )
+from geo.grid import AnalysisGrid
 from models.change import artifact_table
 
 __all__ = ["annual_survey", "summary_markdown"]
@@ -53,30 +60,59 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
     Returns
     -------
     dict
-        run_id, run_dir and the paths of the main outputs.
+        run_id, run_dir, outcome (``completed`` or ``awaiting_reference``, then with
+        ``reference``: the state of the interpretation) and the paths of the main outputs.
     """
     logger = get_run_logger()
     config = load_config(config_path)
     year = year or latest_finished_year(config)
     plan, manifest = plan_run(config, year)
+    frozen = plan.frozen
     logger.info("run %s: %d scenes, outputs in %s", plan.run_id, len(plan.scenes), plan.run_dir)
 
     with manifest.stage("ingest") as stage:
         context = run_context(config_path, config, plan, normalised_districts(config, plan.run_dir))
         grid = grid_for(config, context.districts)
-        season = tuple(day.isoformat() for day in config.survey.season(year))
-        checks = stages.check_scene.map(plan.scenes, grid=unmapped(grid), season=unmapped(season))
-        records = [check.result() for check in checks]
-        stage.note(scenes=records)
-        scenes = stages.usable_scenes(records, year)
+        scenes = stage.outputs(
+            stage.reused(frozen, "ingest") or _usable_scenes(stage, plan, grid, config, year)
+        )
     with manifest.stage("composite") as stage:
-        products = stage.outputs(stages.season_products.submit(context, scenes, grid).result())
+        products = stage.outputs(
+            stage.reused(frozen, "composite")
+            or stages.season_products.submit(context, scenes, grid).result()
+        )
     with manifest.stage("classify") as stage:
         classified = stage.outputs(
-            stages.train_and_classify.submit(context, products["features"]).result()
+            stage.reused(frozen, "classify")
+            or stages.train_and_classify.submit(context, products["features"]).result()
         )
+    labelled: str | None = None
+    if context.estimation.interpreter == "file":
+        with manifest.stage("sample") as stage:
+            drawn = stage.outputs(
+                stage.reused(frozen, "sample")
+                or reference.draw_sample.submit(
+                    context, classified["classes"], products["composite_median"], scenes, grid
+                ).result()
+            )
+        with manifest.stage("labels") as stage:
+            state = stage.outputs(
+                reference.collect_labels.submit(context, drawn, classified["classes"]).result()
+            )
+            manifest.results["interpretation"] = state
+        if not state["complete"]:
+            manifest.await_reference()
+            steps = next_steps(config_path, year, state)
+            logger.info(steps)
+            create_markdown_artifact(
+                key=f"awaiting-reference-{year}", markdown=f"```\n{steps}\n```"
+            )
+            return {"run_id": plan.run_id, "year": year, "run_dir": str(plan.run_dir),
+                    "outcome": manifest.outcome, "reference": state}  # fmt: skip
+        labelled = state["labelled_sample"]
+        context = replace(context, reference_sha256=state["labelled_sha256"])
     with manifest.stage("estimate") as stage:
-        estimated = stage.outputs(_estimate(context, classified["classes"]))
+        estimated = stage.outputs(_estimate(context, classified["classes"], labelled))
     linked: dict[str, Any] = {}
     if context.programmes:
         with manifest.stage("link") as stage:
@@ -100,22 +136,39 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
     _publish_artifacts(context, estimated, linked, published)
     return {
         "run_id": plan.run_id,
+        "year": year,
         "run_dir": str(plan.run_dir),
+        "outcome": manifest.outcome,
         **published,
         "district_estimates": estimated["district_estimates"],
     }
 
 
-def _estimate(context: RunContext, classes: str) -> dict[str, Any]:
+def _usable_scenes(
+    stage: StageRecord, plan: RunPlan, grid: AnalysisGrid, config: RunConfig, year: int
+) -> list[str]:
+    """Check every scene of the year on the grid (in parallel) and keep the usable ones."""
+    season = tuple(day.isoformat() for day in config.survey.season(year))
+    checks = stages.check_scene.map(plan.scenes, grid=unmapped(grid), season=unmapped(season))
+    records = [check.result() for check in checks]
+    stage.note(scenes=records)
+    return stages.usable_scenes(records, year)
+
+
+def _estimate(context: RunContext, classes: str, labelled: str | None) -> dict[str, Any]:
     """The estimate stage: map area per batch of districts (in parallel), then the
     sample-based estimates, then what the field data add."""
     map_area_parts = stages.district_map_area.map(
         unmapped(classes), unmapped(context.districts), stages.district_batches(context.districts)
     )
     estimated = stages.estimate_areas.submit(
-        context, classes, [part.result() for part in map_area_parts]
+        context, classes, [part.result() for part in map_area_parts], labelled
     ).result()
-    estimated.update(stages.field_estimates.submit(context, estimated["map_area"]).result())
+    estimated.update(
+        stages.field_estimates.submit(
+            context, estimated["map_area"], estimated["reference_sample"]
+        ).result()
+    )
     return estimated
 
 

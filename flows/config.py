@@ -26,6 +26,7 @@ __all__ = [
     "GridConfig",
     "ClassificationConfig",
     "EstimationConfig",
+    "InterpretationConfig",
     "OutputConfig",
     "PublishConfig",
     "ScheduleConfig",
@@ -101,9 +102,17 @@ class InputsConfig(_Section):
     training_plots: str
     """Field survey plots used to train the classifier, may contain {year}."""
     reference: str | None = None
-    """Labelled reference sample (points with reference_class) for the estimates, may contain {year}."""
+    """A labelled reference sample file (points with reference_class and the design columns),
+    may contain {year}; without it, the labels interpreters make on ``/interpret`` (or import
+    from Collect Earth Online) for the run's own sample are used."""
     reference_interpreter: Literal["file", "synthetic_truth"] = "file"
-    """Where reference labels come from: a labelled file, or (demo only) the generator's truth."""
+    """Who labels the sample: people (``file``: the store's labels or ``reference``), or (demo
+    only) the generator's truth."""
+    orthomosaics: list[str] = Field(default_factory=list)
+    """Drone orthomosaic GeoTIFFs (glob patterns, may contain {year}) shown to interpreters
+    where they cover a sample point."""
+    vhr: list[str] = Field(default_factory=list)
+    """Very-high-resolution GeoTIFFs (glob patterns, may contain {year}) shown to interpreters."""
     truth_landcover: str | None = None
     """Demo only: the true land cover raster that stands in for photo-interpreters."""
     programmes: Path | None = None
@@ -159,6 +168,15 @@ class EstimationConfig(_Section):
     """Seed of the reference sample draw."""
 
 
+class InterpretationConfig(_Section):
+    overlap_share: float = Field(0.1, ge=0, le=1)
+    """Share of sample points a second interpreter labels, blind (agreement is measured on them)."""
+    min_labelled_share: float = Field(1.0, gt=0, le=1)
+    """Share of the sample that must be labelled before the next run estimates from it."""
+    detail_chip_m: float = Field(30.0, gt=0)
+    """Edge on the ground (m) of the drone and VHR chips centred on each point."""
+
+
 class OutputConfig(_Section):
     workspace: Path = Path("workspace")
     """Workspace folder: store, runs and published gallery."""
@@ -204,6 +222,7 @@ class RunConfig(_Section):
     grid: GridConfig = GridConfig()
     classification: ClassificationConfig = ClassificationConfig()
     estimation: EstimationConfig = EstimationConfig()
+    interpretation: InterpretationConfig = InterpretationConfig()
     output: OutputConfig = OutputConfig()
     publish: PublishConfig = PublishConfig()
     schedule: ScheduleConfig = ScheduleConfig()

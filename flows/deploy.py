@@ -34,7 +34,7 @@ NO_SERVER_HELP = (
     "Schedules need a Prefect server. Start one in another terminal with\n"
     "    .venv/bin/prefect server start --host 127.0.0.1 --port 4200\n"
     "then run\n"
-    "    PREFECT_API_URL=http://127.0.0.1:4200/api admon serve\n"
+    "    PREFECT_API_URL=http://127.0.0.1:4200/api admon serve --config survey.toml\n"
     "Until then uploads, the API and the maps are served, but nothing runs on a schedule."
 )
 
@@ -51,14 +51,30 @@ def prefect_server_reachable(api_url: str | None = None, timeout_s: float = 3.0)
 
 
 def build_deployments(
-    config_path: Path, workspace: Path, *, cron: str | None = None, store_url: str | None = None
+    config_path: Path | None,
+    workspace: Path,
+    *,
+    cron: str | None = None,
+    store_url: str | None = None,
 ) -> list[Any]:
-    """The annual survey deployment (on its cron) and the ingest deployment (on demand)."""
+    """The annual survey deployment (on its cron) and the ingest deployment (on demand).
+
+    Without a configuration there is no survey to schedule: the ingest deployment only.
+    """
+    from flows.ingest import ingest_upload
+
+    ingest = ingest_upload.to_deployment(
+        name="ingest-upload",
+        parameters={"workspace": str(Path(workspace).resolve()), "store_url": store_url},
+        description="Exports the field plots of an accepted upload for the annual run.",
+        tags=["admon", "ingest"],
+    )
+    if config_path is None:
+        return [ingest]
     from prefect.schedules import Cron
 
     from flows.annual import annual_survey
     from flows.config import load_config
-    from flows.ingest import ingest_upload
 
     config = load_config(config_path)
     schedule = cron or config.schedule.cron
@@ -68,12 +84,6 @@ def build_deployments(
         parameters={"config_path": str(Path(config_path).resolve())},
         description=f"Annual survey of {config.survey.name}, every year at '{schedule}' ({config.schedule.timezone}).",
         tags=["admon", "annual"],
-    )
-    ingest = ingest_upload.to_deployment(
-        name="ingest-upload",
-        parameters={"workspace": str(Path(workspace).resolve()), "store_url": store_url},
-        description="Exports the field plots of an accepted upload for the annual run.",
-        tags=["admon", "ingest"],
     )
     return [annual, ingest]
 
@@ -105,15 +115,11 @@ def _trigger_ingest(workspace: Path, store_url: str | None, with_server: bool) -
                 timeout=0,
             )
             return
-        from flows.ingest import export_field_plots
+        from flows.ingest import export_field_plots, upload_years
         from models.store import open_store
 
         store = open_store(store_url or workspace / "store.gpkg", workspace=workspace)
-        plots = store.get_plots()
-        years = (
-            plots.loc[plots["upload_id"] == result.upload_id, "year"].dropna().astype(int).unique()
-        )
-        export_field_plots(store, workspace, list(years))
+        export_field_plots(store, workspace, upload_years(store, result.upload_id))
 
     return on_upload
 
@@ -154,22 +160,26 @@ def serve_all(
         on_upload=_trigger_ingest(workspace, store_url, with_server),
     )
     web = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
-    console.print(f"admon service on http://{host}:{port}/ (gallery), /upload, /api/v1, /docs")
+    console.print(
+        f"admon service on http://{host}:{port}/ (gallery), /upload, /interpret, /api/v1, /docs"
+    )
     if not with_server:
         console.print(f"[yellow]{NO_SERVER_HELP}[/]")
         web.run()
         return
-    if config is None:
-        from flows.demo import prepare_demo
-
-        config, _ = prepare_demo(workspace)
     deployments = build_deployments(config, workspace, cron=cron, store_url=store_url)
     thread = threading.Thread(target=web.run, name="admon-web", daemon=True)
     thread.start()
-    console.print(
-        f"Prefect server {os.environ['PREFECT_API_URL']}: serving deployments {ANNUAL_DEPLOYMENT} "
-        f"(cron '{cron or 'from config'}') and {INGEST_DEPLOYMENT}"
-    )
+    if config is None:
+        console.print(
+            f"Prefect server {os.environ['PREFECT_API_URL']}: serving {INGEST_DEPLOYMENT} only; "
+            "no survey is scheduled without --config survey.toml"
+        )
+    else:
+        console.print(
+            f"Prefect server {os.environ['PREFECT_API_URL']}: serving deployments "
+            f"{ANNUAL_DEPLOYMENT} (cron '{cron or 'from config'}') and {INGEST_DEPLOYMENT}"
+        )
     try:
         prefect.serve(*deployments)
     finally:

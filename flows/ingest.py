@@ -32,6 +32,7 @@ __all__ = [
     "rebuild_field_exports",
     "field_plots_path",
     "is_field_export",
+    "upload_years",
 ]
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,13 @@ def export_field_plots(store: Any, workspace: Path, years: list[int]) -> dict[in
     return written
 
 
+def upload_years(store: Any, upload_id: str) -> list[int]:
+    """The survey years of the plots an upload stored."""
+    plots = store.get_plots()
+    years = plots.loc[plots["upload_id"] == upload_id, "year"].dropna().astype(int)
+    return sorted(years.unique().tolist())
+
+
 def _read_state(sidecar: Path) -> dict[str, Any] | None:
     try:
         return json.loads(sidecar.read_text(encoding="utf-8"))
@@ -102,8 +110,7 @@ def rebuild_field_exports(store: Any, workspace: Path) -> dict[int, str]:
 def _export(store_url: str, workspace: str, upload_id: str) -> dict[str, Any]:
     store = open_store(store_url, workspace=workspace)
     upload = store.get_upload(upload_id)
-    plots = store.get_plots()
-    years = sorted(plots.loc[plots["upload_id"] == upload_id, "year"].dropna().astype(int).unique())
+    years = upload_years(store, upload_id)
     return {"upload": upload, "files": export_field_plots(store, Path(workspace), years)}
 
 

@@ -13,7 +13,7 @@ import json
 import logging
 import platform
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -77,19 +77,24 @@ def _files_of(path: Path) -> list[Path]:
     return [path]
 
 
-def fingerprint_inputs(inputs: dict[str, list[Path]]) -> tuple[list[dict[str, Any]], str]:
+def fingerprint_inputs(
+    inputs: dict[str, list[Path]], *, outside_digest: Collection[str] = ()
+) -> tuple[list[dict[str, Any]], str]:
     """Hash every input file.
 
     Parameters
     ----------
     inputs
         Role of the input (``imagery``, ``training_plots`` ...) to the files or folders.
+    outside_digest
+        Roles recorded but left out of the digest: inputs that do not make the map
+        (the labelled reference sample is made *on* the run's map, after it).
 
     Returns
     -------
     records, digest
-        One record per file (role, path, bytes, sha256), and one sha256 over all of them,
-        which names the run: the same inputs give the same run id.
+        One record per file (role, path, bytes, sha256), and one sha256 over the
+        others, which names the run: the same inputs give the same run id.
     """
     records = []
     for role, paths in sorted(inputs.items()):
@@ -105,6 +110,8 @@ def fingerprint_inputs(inputs: dict[str, list[Path]]) -> tuple[list[dict[str, An
                 )
     overall = hashlib.sha256()
     for record in records:
+        if record["role"] in outside_digest:
+            continue
         overall.update(
             f"{record['role']}:{Path(record['path']).name}:{record['sha256']}\n".encode()
         )
@@ -125,6 +132,17 @@ class StageRecord:
         """Record the stage's outputs and hand them back."""
         self.details["outputs"] = outputs
         return outputs
+
+    def reused(self, frozen: dict[str, Any], name: str) -> Any:
+        """The outputs an earlier phase of this run recorded for stage ``name``, or None.
+
+        Phase 2 of a survey year reuses the map its reference sample was drawn on
+        (see :func:`flows.phases.frozen_stages`) instead of computing it again.
+        """
+        if name not in frozen:
+            return None
+        self.details["reused"] = True
+        return frozen[name]
 
     def note(self, **details: Any) -> None:
         """Record other details of the stage (e.g. the scenes it checked)."""
@@ -204,6 +222,13 @@ class RunManifest:
         self.outcome = "failed"
         self.failure = {"stage": stage, "reason": reason}
         self.stages.append({"stage": stage, "status": "failed", "reason": reason})
+        self.save()
+
+    def await_reference(self, **results: Any) -> None:
+        """Phase 1 done: the reference sample is drawn and waits for its labels (not a failure)."""
+        self.outcome = "awaiting_reference"
+        self.failure = None
+        self.results.update(results)
         self.save()
 
     def complete(self, **results: Any) -> None:

@@ -11,7 +11,7 @@ import glob
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from core.errors import ConfigError, ImageryError
 from core.io import atomic_write_json, clean_partial, write_table
 from flows.config import RunConfig
 from flows.manifest import RunManifest, fingerprint_inputs
+from flows.phases import InterpretationSpec, frozen_stages, interpretation_spec
 from flows.run_grid import MIN_GRID_PIXELS, grid_for, require_crs
 from geo.imagery import search_scenes
 
@@ -53,6 +54,8 @@ class RunPlan:
     run_dir: Path
     scenes: list[str]
     inputs_digest: str
+    frozen: dict[str, Any] = field(default_factory=dict)
+    """Outputs of this run's phase 1 that phase 2 reuses (``flows.phases.frozen_stages``)."""
 
 
 def find_scenes(config: RunConfig, year: int) -> list[str]:
@@ -133,16 +136,31 @@ def _input_files(config: RunConfig, year: int, scenes: list[str]) -> dict[str, l
     for role, template in optional.items():
         if template:
             roles[role] = [config.path(template, year)]
-    for role, paths in roles.items():
-        for path in paths:
-            if not path.exists():
-                raise ConfigError(f"inputs.{role}: {path} does not exist")
+    if "reference" in roles and not roles["reference"][0].exists():
+        # not labelled yet: this run draws the sample (phase 1)
+        log.info("inputs.reference %s does not exist (yet)", roles.pop("reference")[0])
+    missing = [f"inputs.{role}: {p} does not exist" for role, ps in roles.items() for p in ps
+               if not p.exists()]  # fmt: skip
+    if missing:
+        raise ConfigError("; ".join(missing))
     return roles
 
 
 def check_inputs(config: RunConfig, year: int) -> None:
-    """Raise a clear error now if a configured input of ``year`` is missing."""
-    _input_files(config, year, find_scenes(config, year))
+    """Raise one clear error now naming every configured input of ``year`` that is missing."""
+    problems = []
+    try:
+        scenes = find_scenes(config, year)
+    except ImageryError as exc:
+        problems.append(str(exc))
+        scenes = []
+    try:
+        _input_files(config, year, scenes)
+    except ConfigError as exc:
+        problems.append(str(exc))
+    if problems:
+        kind = ImageryError if len(problems) == 1 and not scenes else ConfigError
+        raise kind("; ".join(problems) + " ('admon check CONFIG' checks every input of every year)")
 
 
 def _parameters(config: RunConfig) -> dict[str, Any]:
@@ -164,7 +182,10 @@ def plan_run(config: RunConfig, year: int) -> tuple[RunPlan, RunManifest]:
     """
     scenes = find_scenes(config, year)
     _refresh_field_export(config, year)
-    records, digest = fingerprint_inputs(_input_files(config, year, scenes))
+    # the labelled sample is made on this run's map: it does not name the run
+    records, digest = fingerprint_inputs(
+        _input_files(config, year, scenes), outside_digest=("reference",)
+    )
     parameters = _parameters(config)
     named = hashlib.sha256((digest + json.dumps(parameters, sort_keys=True)).encode()).hexdigest()
     run_id = f"{year}-{named[:10]}"
@@ -184,11 +205,12 @@ def plan_run(config: RunConfig, year: int) -> tuple[RunPlan, RunManifest]:
         synthetic=config.survey.synthetic,
         root=config.workspace,
     )
-    previous = run_dir / "manifest.json"
-    if previous.exists():
-        manifest.created = RunManifest.read(previous).get("created", manifest.created)
+    previous = RunManifest.read(run_dir / "manifest.json") if manifest.path.exists() else None
+    if previous:
+        manifest.created = previous.get("created", manifest.created)
+    frozen = frozen_stages(previous, config.inputs.reference_interpreter, config.workspace)
     manifest.save()
-    return RunPlan(run_id, year, run_dir, scenes, digest), manifest
+    return RunPlan(run_id, year, run_dir, scenes, digest, frozen), manifest
 
 
 def _refresh_field_export(config: RunConfig, year: int) -> None:
@@ -330,8 +352,15 @@ class RunContext:
     """Share of field plots held out for the classifier's confusion matrix."""
     estimation: EstimationSpec
     """How the reference sample is drawn, labelled and used."""
+    interpretation: InterpretationSpec
+    """What interpreters are shown, and how much of the sample must be labelled."""
     synthetic: bool
     """The built-in demo: every output is labelled SYNTHETIC."""
+    reference_sha256: str | None = None
+    """sha256 of the labelled sample the estimates use, set once the labels are collected.
+
+    People's labels can change within one run folder (a third look after phase 2), so
+    the stages after ``labels`` carry it: a changed label is a changed input to them."""
     publish: dict[str, Any] | None = None
     """``[publish]`` of the configuration: what the public site shows."""
 
@@ -357,6 +386,7 @@ def run_context(
         seed=config.classification.seed,
         holdout_fraction=config.classification.holdout_fraction,
         estimation=estimation_spec(config, year),
+        interpretation=interpretation_spec(config, year),
         synthetic=config.survey.synthetic,
         publish=config.publish.model_dump(mode="json"),
     )

@@ -13,7 +13,22 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 __all__ = ["SurveyProgress", "STAGES"]
 
-STAGES = ("ingest", "composite", "classify", "estimate", "link", "publish")
+STAGES = ("ingest", "composite", "classify", "sample", "labels", "estimate", "link", "publish")
+"""Every stage a year can have; ``sample`` and ``labels`` only with interpreters' labels."""
+
+_INTERPRETED = frozenset({"sample", "labels"})
+
+
+def _stages_of(manifest: dict) -> tuple[str, ...]:
+    """The stages this run has: ``link`` only with programmes, ``sample``/``labels`` with people."""
+    interpreter = (manifest.get("parameters") or {}).get("reference_interpreter", "file")
+    roles = {i.get("role") for i in manifest.get("inputs", []) if isinstance(i, dict)}
+    return tuple(
+        s
+        for s in STAGES
+        if (interpreter == "file" or s not in _INTERPRETED)
+        and (s != "link" or "programmes" in roles)
+    )
 
 
 class SurveyProgress:
@@ -63,11 +78,18 @@ class SurveyProgress:
             manifest = self._latest_manifest(year)
             if manifest is None:
                 continue
+            stages = _stages_of(manifest)
             done = [
                 s["stage"] for s in manifest.get("stages", []) if s.get("status") == "completed"
             ]
+            self.progress.update(task_id, total=len(stages))
             if manifest.get("outcome") == "completed":
-                self.progress.update(task_id, completed=len(STAGES), description="done")
+                self.progress.update(task_id, completed=len(stages), description="done")
+                continue
+            if manifest.get("outcome") == "awaiting_reference":
+                self.progress.update(
+                    task_id, completed=len(done), description="[yellow]awaiting reference labels[/]"
+                )
                 continue
             if manifest.get("outcome") == "failed":
                 failure = manifest.get("failure") or {}
@@ -75,7 +97,7 @@ class SurveyProgress:
                     task_id, description=f"[red]failed in {failure.get('stage')}[/]"
                 )
                 continue
-            following = next((s for s in STAGES if s not in done), "publish")
+            following = next((s for s in stages if s not in done), "publish")
             self.progress.update(task_id, completed=len(done), description=f"{following}...")
 
     def _watch(self) -> None:

@@ -18,9 +18,10 @@ import pandas as pd
 import rioxarray
 from prefect import task
 
-from core.errors import AllMaskedError, ImageryError, NoOverlapError
+from core.errors import AllMaskedError, EstimationError, ImageryError, NoOverlapError
 from core.io import write_table
-from flows.plan import EstimationSpec, RunContext
+from flows.plan import RunContext
+from flows.reference import draw
 from flows.tasking import COMPUTE_OPTIONS, IO_RETRIES, cluster_compute, computes_in_process
 from geo import composite, indices
 from geo.classify import build_features, classify, save_model, train_classifier
@@ -28,11 +29,9 @@ from geo.estimation import (
     check_overlap,
     combine_zone_class_rows,
     district_estimates,
-    draw_reference_sample,
     eradication_by_district,
     open_class_map,
     production_estimates,
-    reference_units,
     region_estimate,
     segment_estimate,
     zone_class_rows,
@@ -185,29 +184,25 @@ def train_and_classify(context: RunContext, features_path: str) -> dict[str, Any
 
 
 def _reference_sample(
-    classes: str, districts: gpd.GeoDataFrame, spec: EstimationSpec
+    classes: str, districts: gpd.GeoDataFrame, context: RunContext, labelled: str | None
 ) -> gpd.GeoDataFrame:
-    """Draw the stratified reference sample on the map and label it.
+    """The labelled reference sample the estimates come from.
 
-    Labels come from a labelled reference file (a real survey: interpreters label the
-    drawn points on very-high-resolution imagery and return the file) or, for the
-    synthetic demo only, from the generator's true land cover standing in for them.
+    In a real survey it is the sample drawn in phase 1 with the labels interpreters
+    made since (``flows.reference.collect_labels`` wrote it). For the synthetic demo
+    only, the sample is drawn here and labelled from the generator's true land
+    cover, standing in for the interpreters.
     """
-    if spec.interpreter == "synthetic_truth":
-        from synthetic import interpret_reference  # the demo's stand-in interpreter only
-
-        sample = draw_reference_sample(
-            classes,
-            districts,
-            "district_id",
-            n_per_stratum=spec.n_per_stratum,
-            seed=spec.seed,
-            buffer_px=spec.buffer_px,
+    if labelled is not None:
+        return gpd.read_file(labelled)
+    if context.estimation.interpreter != "synthetic_truth":
+        raise EstimationError(
+            f"run {context.run_id}: no labelled reference sample to estimate from"
         )
-        return interpret_reference(sample, Path(spec.truth_landcover))
-    labelled = gpd.read_file(spec.reference)
-    sample, _ = reference_units(labelled, open_class_map(classes), districts, "district_id")
-    return sample
+    from synthetic import interpret_reference  # the demo's stand-in interpreter only
+
+    sample = draw(classes, districts, context)
+    return interpret_reference(sample, Path(context.estimation.truth_landcover))
 
 
 DISTRICTS_PER_TASK = 8
@@ -236,11 +231,16 @@ def district_map_area(classes: str, districts_path: str, district_ids: list[str]
 @task(name="estimate", **COMPUTE_OPTIONS)
 @computes_in_process
 def estimate_areas(
-    context: RunContext, classes: str, map_area_parts: list[pd.DataFrame]
+    context: RunContext,
+    classes: str,
+    map_area_parts: list[pd.DataFrame],
+    labelled: str | None = None,
 ) -> dict[str, Any]:
-    """Mapped area per district, a stratified reference sample, and sample-based estimates with intervals.
+    """Mapped area per district and sample-based estimates with intervals.
 
-    ``map_area_parts`` are the ``district-map-area`` tables of every batch of districts.
+    ``map_area_parts`` are the ``district-map-area`` tables of every batch of districts;
+    ``labelled`` is the labelled sample of a survey labelled by people (None for the demo,
+    whose sample is drawn and labelled here).
     """
     out = Path(context.run_dir)
     spec = context.estimation
@@ -249,8 +249,10 @@ def estimate_areas(
     check_overlap(districts.to_crs(class_map.rio.crs), class_map)
     map_area = combine_zone_class_rows(map_area_parts, districts, "district_id")
     write_table(map_area, out / "map_area.csv")
-    sample = _reference_sample(classes, districts, spec)
-    write_table(sample, out / "reference_sample.gpkg", layer="reference_sample")
+    sample = _reference_sample(classes, districts, context, labelled)
+    sample_path = Path(labelled) if labelled else out / "reference_sample.gpkg"
+    if labelled is None:
+        write_table(sample, sample_path, layer="reference_sample")
     estimates = district_estimates(
         map_area,
         sample,
@@ -268,20 +270,20 @@ def estimate_areas(
     return {
         "district_estimates": str(out / "district_estimates.csv"),
         "map_area": str(out / "map_area.csv"),
-        "reference_sample": str(out / "reference_sample.gpkg"),
+        "reference_sample": str(sample_path),
         "n_reference": int(len(sample)),
     }
 
 
 @task(name="field-estimates", **COMPUTE_OPTIONS)
 @computes_in_process
-def field_estimates(context: RunContext, map_area_path: str) -> dict[str, str]:
+def field_estimates(context: RunContext, map_area_path: str, sample_path: str) -> dict[str, str]:
     """What the field data add: region totals, area-frame (segment) estimates, eradication, production."""
     out = Path(context.run_dir)
     year, confidence = context.year, context.estimation.confidence
     districts = gpd.read_file(context.districts)
     estimates = pd.read_csv(out / "district_estimates.csv", dtype={"district_id": str})
-    sample = gpd.read_file(out / "reference_sample.gpkg")
+    sample = gpd.read_file(sample_path)
     map_area = pd.read_csv(map_area_path, dtype={"district_id": str})
     region = region_estimate(map_area, sample, districts, year=year, confidence=confidence)
     outputs = {"region_estimates": str(write_table(region, out / "region_estimates.csv"))}

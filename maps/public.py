@@ -102,10 +102,27 @@ def suppress_small_cells(change: pd.DataFrame | None, min_households: int) -> pd
     return public
 
 
+_PUBLIC_INTERPRETATION = (
+    "source", "n_points", "n_labelled", "labelled_share", "min_share", "complete", "n_unsure",
+    "n_unresolved_disagreements", "overlap_total", "overlap_done", "interpreters", "adjudicated",
+)  # fmt: skip
+"""Counts of the interpretation a public report may show (no point, path or name)."""
+
+
 def public_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
     """The parts of a run manifest the public report shows: when, how, with what software.
 
-    Input files (names and checksums), stage outputs and failures stay restricted.
+    Input files (names and checksums), stage outputs and failures stay restricted. Of the
+    interpretation only counts and agreement figures go out: the disagreements name sample
+    points, which stay restricted with the sample and its labels.
     """
     keep = ("run_id", "year", "created", "parameters", "versions", "accuracy", "sample_sizes")
-    return {k: manifest[k] for k in keep if k in manifest}
+    public = {k: manifest[k] for k in keep if k in manifest}
+    state = (manifest.get("results") or {}).get("interpretation")
+    if isinstance(state, dict):
+        shown = {k: state[k] for k in _PUBLIC_INTERPRETATION if k in state}
+        agreement = {
+            k: v for k, v in (state.get("agreement") or {}).items() if k != "disagreements"
+        }
+        public["results"] = {"interpretation": {**shown, "agreement": agreement}}
+    return public

@@ -162,6 +162,32 @@ def _sample_sizes(
     return sizes
 
 
+def _interpretation(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """How the reference labels were made: share labelled, agreement between interpreters."""
+    state = (manifest.get("results") or {}).get("interpretation")
+    if not isinstance(state, dict):
+        return None
+    agreement = state.get("agreement") or {}
+    return {
+        "source": "a labelled file" if state.get("source") == "file" else "interpreters",
+        "labelled": _fmt(state.get("n_labelled"), 0),
+        "points": _fmt(state.get("n_points"), 0),
+        "double": _fmt(agreement.get("n_points", 0), 0),
+        "has_double": bool(agreement.get("n_points")),
+        "overall": _fmt(100 * agreement["overall"], 1) if agreement.get("overall") is not None else "–",
+        "kappa": _fmt(agreement.get("kappa"), 3),
+        "disagreements": _fmt(agreement.get("n_disagreements", 0), 0),
+        "unresolved": _fmt(state.get("n_unresolved_disagreements", 0), 0),
+        "unsure": _fmt(state.get("n_unsure", 0), 0),
+        "rows": [
+            {"label": CROP_LABELS.get(r.get("class"), str(r.get("class"))),
+             "agreement": _fmt(r.get("agreement"), 3), "kappa": _fmt(r.get("kappa"), 3),
+             "n": _fmt((r.get("n_first") or 0) + (r.get("n_second") or 0), 0)}
+            for r in agreement.get("per_class", [])
+        ],
+    }  # fmt: skip
+
+
 def _programme_rows(programme_change: pd.DataFrame | None) -> list[dict[str, str]]:
     if programme_change is None or not len(programme_change):
         return []
@@ -275,6 +301,7 @@ def build_report(
         "accuracy_overall": overall,
         "accuracy_source": accuracy_source,
         "accuracy_rows": accuracy_rows,
+        "interpretation": _interpretation(manifest),
         "has_manifest": bool(manifest),
         "inputs": [
             {"path": _relative(i.get("path", "?"), run_dir), "sha256": str(i.get("sha256", "–"))}

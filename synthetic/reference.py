@@ -10,7 +10,7 @@ import numpy as np
 import rasterio
 
 from core.errors import InvalidInputError
-from core.legend import NODATA, name_of
+from core.legend import LEGEND, NODATA, name_of
 
 __all__ = ["interpret_reference"]
 
@@ -18,12 +18,19 @@ logger = logging.getLogger(__name__)
 
 
 def interpret_reference(
-    sample: gpd.GeoDataFrame, landcover: str | os.PathLike[str]
+    sample: gpd.GeoDataFrame,
+    landcover: str | os.PathLike[str],
+    *,
+    error_rate: float = 0.0,
+    seed: int = 0,
 ) -> gpd.GeoDataFrame:
     """Label reference points with the true land cover under them.
 
     Stands in for the photo interpreters who label a reference sample on
-    very-high-resolution imagery in a real survey.
+    very-high-resolution imagery in a real survey. With ``error_rate`` the
+    stand-in errs like a person: each label is, with that probability, another
+    class of the legend chosen uniformly (two such interpreters with rate ``e``
+    agree on a point with probability ``(1 - e)² + e² / (K - 1)``, K classes).
 
     Parameters
     ----------
@@ -31,6 +38,10 @@ def interpret_reference(
         Points in any CRS (e.g. ``geo.estimation.draw_reference_sample`` output).
     landcover
         A ``truth/landcover_<year>.tif`` of a demo region.
+    error_rate
+        Probability (0..1) that a label is wrong.
+    seed
+        Seed of the errors.
 
     Returns
     -------
@@ -72,5 +83,19 @@ def interpret_reference(
     if (codes == NODATA).any():
         bad = sample.index[codes == NODATA][:5].tolist()
         raise InvalidInputError(f"reference sample rows {bad}: no data in {landcover}")
+    if not 0 <= error_rate <= 1:
+        raise InvalidInputError(f"error_rate {error_rate} must be within 0..1")
+    if error_rate:
+        codes = _mislabel(codes, error_rate, np.random.default_rng(seed))
     labelled["reference_class"] = [name_of(c) for c in codes]
     return labelled
+
+
+def _mislabel(codes: np.ndarray, error_rate: float, rng: np.random.Generator) -> np.ndarray:
+    """Replace each code, with probability ``error_rate``, by another legend class."""
+    legend = np.array([c.code for c in LEGEND])
+    wrong = rng.random(len(codes)) < error_rate
+    shifted = codes.copy()
+    for i in np.flatnonzero(wrong):
+        shifted[i] = rng.choice(legend[legend != codes[i]])
+    return shifted

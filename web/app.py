@@ -38,6 +38,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from core.errors import ConfigError, StoreBusyError
 from models.store import Store, UploadLimits, default_workspace, open_store
 from web.auth import caller, login_router
+from web.interpret import interpret_router
 from web.pages import docs_router, login_page, pages_router, published_router
 from web.responses import READ_ERRORS, busy, error, too_large
 from web.security import SecurityHeaders
@@ -129,6 +130,7 @@ def create_app(
     app.include_router(login_router(store, login_page()))
     app.include_router(docs_router(app.openapi_url or "/openapi.json", app.title))
     app.include_router(pages_router())
+    app.include_router(interpret_router(root, store))
     app.include_router(published_router(root / "published", store))
     return app
 

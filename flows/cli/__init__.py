@@ -1,11 +1,14 @@
 """The ``admon`` command line.
 
 admon demo [--workspace DIR]               the synthetic demo, end to end
+admon init DIR                             a survey folder to fill in (survey.toml)
+admon check CONFIG.toml                    every input checked, all problems at once
 admon run CONFIG.toml [--year Y] [--dask-address ADDR]
-admon upload FILE --team TEAM              ingest a field data file into the store
-admon estimate --map CLASSMAP.tif --reference PLOTS --zones DISTRICTS
-admon serve                                web service + scheduled deployments
-admon token create --team TEAM --role uploader|reviewer|admin [--expires-days N]
+admon estimate --map CLASSMAP.tif --reference PLOTS --zones DISTRICTS | --config CONFIG.toml
+admon upload FILE --team TEAM [--config CONFIG.toml]
+admon interpret status|export|import-ceo --config CONFIG.toml
+admon serve [--config CONFIG.toml]         web service (/upload, /interpret) + schedules
+admon token create --team TEAM --role uploader|reviewer|admin|interpreter [--expires-days N]
 admon token list | revoke ID | rotate ID
 """
 
@@ -14,7 +17,7 @@ from __future__ import annotations
 # The commands register on ``app`` when their modules are imported, in this order (--help's).
 # isort: off
 from flows.cli.common import app
-from flows.cli import demo, survey, upload, serve, tokens  # noqa: F401, E402
+from flows.cli import demo, folder, survey, upload, interpret, serve, tokens  # noqa: F401, E402
 # isort: on
 
 __all__ = ["app"]

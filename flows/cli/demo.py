@@ -26,6 +26,13 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic region.")] = 42,
     serial: SerialOption = False,
     n_workers: WorkersOption = None,
+    region_only: Annotated[
+        bool,
+        typer.Option(
+            help="Build the synthetic region and stop: its files can stand in for a real "
+            "survey's (README, 'Using it on real data')."
+        ),
+    ] = False,
 ) -> None:
     """Build the synthetic demo region, run the annual survey for its years, publish.
 
@@ -42,6 +49,8 @@ def demo(
         with console.status("Building the synthetic demo region (once per workspace)..."):
             config_path, region = prepare_demo(workspace, scale=scale, seed=seed)
         console.print(f"Demo region (SYNTHETIC): {region.root}")
+        if region_only:
+            return
         with SurveyProgress(workspace, list(region.years), console=console):
             results = run_survey(config_path, serial=serial, n_workers=n_workers)
     except AdmonError as exc:

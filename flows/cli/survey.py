@@ -10,19 +10,26 @@ from rich.table import Table
 
 from core.errors import AdmonError
 from flows.cli.common import (
+    ConfigOption,
     SerialOption,
     WorkersOption,
+    YearOption,
     app,
     console,
     fail,
+    workspace_for,
 )
 
 
 @app.command()
 def run(
-    config: Annotated[
-        Path, typer.Argument(help="Run configuration (TOML); see data/example_run.toml.")
-    ],
+    config_file: Annotated[
+        Path | None,  # noqa: UP007
+        typer.Argument(
+            metavar="CONFIG", help="Survey configuration (TOML); see data/example_run.toml."
+        ),
+    ] = None,
+    config: ConfigOption = None,
     year: Annotated[
         list[int] | None, typer.Option(help="Survey year(s); default all in the config.")
     ] = None,  # noqa: UP007
@@ -32,48 +39,92 @@ def run(
     serial: SerialOption = False,
     n_workers: WorkersOption = None,
 ) -> None:
-    """Run the annual survey flow on real inputs described by a configuration file."""
+    """Run the annual survey flow on real inputs described by a configuration file.
+
+    A year whose reference sample is not labelled yet stops after drawing it
+    (awaiting_reference, exit 0) and says how to label it; run again afterwards.
+    """
     from flows.config import load_config
+    from flows.phases import next_steps
     from flows.runtime import configure_environment
 
+    config_path = config_file or config
+    if config_path is None:
+        fail(ValueError("give the survey configuration: admon run survey.toml"))
     try:
-        cfg = load_config(config)
+        cfg = load_config(config_path)
         configure_environment(cfg.workspace)
         from flows.progress import SurveyProgress
         from flows.runner import run_survey
 
         with SurveyProgress(cfg.workspace, year or cfg.survey.years, console=console):
             results = run_survey(
-                config, years=year, dask_address=dask_address, serial=serial, n_workers=n_workers
+                config_path,
+                years=year,
+                dask_address=dask_address,
+                serial=serial,
+                n_workers=n_workers,
             )
     except AdmonError as exc:
         fail(exc)
     for result in results:
-        console.print(f"{result['run_id']}: {result['run_dir']}")
-    published = cfg.workspace.resolve() / "published"
-    console.print(f"Published gallery: [bold]{published / 'restricted' / 'index.html'}[/]")
-    console.print(f"Public site: [bold]{published / 'public' / 'index.html'}[/] (aggregates only)")
+        console.print(f"{result['run_id']}: {result['run_dir']} ({result['outcome']})")
+    for result in results:
+        if result["outcome"] == "awaiting_reference":
+            console.print(
+                next_steps(config_path, result["year"], result["reference"]), highlight=False
+            )
+    if any(r["outcome"] == "completed" for r in results):
+        published = cfg.workspace.resolve() / "published"
+        console.print(f"Published gallery: [bold]{published / 'restricted' / 'index.html'}[/]")
+        console.print(
+            f"Public site: [bold]{published / 'public' / 'index.html'}[/] (aggregates only)"
+        )
 
 
 @app.command()
 def estimate(
     map_path: Annotated[
-        Path, typer.Option("--map", exists=True, help="Class map GeoTIFF (legend codes).")
-    ],
+        Path | None,  # noqa: UP007
+        typer.Option("--map", exists=True, help="Class map GeoTIFF (legend codes)."),
+    ] = None,
     reference: Annotated[
-        Path, typer.Option(exists=True, help="Labelled reference points or plots.")
-    ],
-    zones: Annotated[Path, typer.Option(exists=True, help="Districts (zones) file.")],
+        Path | None,  # noqa: UP007
+        typer.Option(exists=True, help="Labelled reference points or plots."),
+    ] = None,
+    zones: Annotated[
+        Path | None,  # noqa: UP007
+        typer.Option(exists=True, help="Districts (zones) file."),
+    ] = None,
     zone_id: Annotated[str | None, typer.Option(help="Zone identifier column.")] = None,  # noqa: UP007
+    config: ConfigOption = None,
+    year: YearOption = None,
     out: Annotated[Path, typer.Option(help="CSV to write the table to.")] = Path(
         "district_estimates.csv"
     ),
     confidence: Annotated[float, typer.Option(min=0.5, max=0.999)] = 0.95,
 ) -> None:
-    """Area estimates with confidence intervals from a class map and a reference sample."""
+    """Area estimates with confidence intervals from a class map and a reference sample.
+
+    With --config (and --year), the map, districts and labelled sample default to
+    those of the year's newest run in the survey's workspace.
+    """
     from core.io import write_table
     from geo.estimation import estimate_from_files
 
+    if config is not None:
+        from flows.runs import run_inputs
+
+        where = workspace_for(config, None, None)
+        try:
+            found = run_inputs(where.root, year)
+        except AdmonError as exc:
+            fail(exc)
+        map_path, zones = map_path or found["classes"], zones or found["districts"]
+        reference = reference or found["reference"]
+        zone_id = zone_id or "district_id"
+    if map_path is None or reference is None or zones is None:
+        fail(ValueError("give --map, --reference and --zones, or --config survey.toml"))
     try:
         table = estimate_from_files(
             map_path, reference, zones, zone_id=zone_id, confidence=confidence

@@ -1,4 +1,4 @@
-"""``admon token``: access tokens for survey teams and reviewers, with a life.
+"""``admon token``: access tokens for survey teams, interpreters and reviewers, with a life.
 
 ``create`` prints a new token once; ``list`` shows every token by its id (never the
 secret) with its team, role, expiry, last use and state; ``revoke`` stops one at
@@ -14,13 +14,14 @@ import typer
 
 from core.errors import AdmonError
 from flows.cli.common import (
+    ConfigOption,
     StoreOption,
     WorkspaceOption,
     console,
     err_console,
     fail,
-    store_url_for,
     token_app,
+    workspace_for,
 )
 
 ExpiryOption = Annotated[
@@ -29,25 +30,29 @@ ExpiryOption = Annotated[
 ]
 
 
-def _store(workspace: Path, store: str | None):
+def _store(config: Path | None, workspace: Path | None, store: str | None):
     from models.store import open_store
 
-    return open_store(store_url_for(workspace, store), workspace=workspace)
+    where = workspace_for(config, workspace, store)
+    return open_store(where.store_url, workspace=where.root)
 
 
 @token_app.command("create")
 def token_create(
     team: Annotated[str, typer.Option(help="Team the token belongs to.")],
-    role: Annotated[str, typer.Option(help="uploader, reviewer or admin.")],
+    role: Annotated[str, typer.Option(help="uploader, reviewer, admin or interpreter.")],
     expires_days: ExpiryOption = None,
-    workspace: WorkspaceOption = Path("workspace"),
+    config: ConfigOption = None,
+    workspace: WorkspaceOption = None,
     store: StoreOption = None,
 ) -> None:
     """Create a token and print it once; only its hash is stored."""
-    if role not in ("uploader", "reviewer", "admin"):
-        fail(ValueError(f"--role {role!r}: use uploader, reviewer or admin"))
+    from models.store import ROLES
+
+    if role not in ROLES:
+        fail(ValueError(f"--role {role!r}: use {', '.join(ROLES)}"))
     try:
-        with _store(workspace, store) as opened:
+        with _store(config, workspace, store) as opened:
             token = opened.create_token(team, role, expires_in_days=expires_days)
     except AdmonError as exc:
         fail(exc)
@@ -59,14 +64,15 @@ def token_create(
 @token_app.command("list")
 def token_list(
     team: Annotated[str | None, typer.Option(help="Only this team's tokens.")] = None,  # noqa: UP007
-    workspace: WorkspaceOption = Path("workspace"),
+    config: ConfigOption = None,
+    workspace: WorkspaceOption = None,
     store: StoreOption = None,
 ) -> None:
     """List tokens by id: team, role, created, expires, last used, state (never the secret)."""
     from rich.table import Table
 
     try:
-        with _store(workspace, store) as opened:
+        with _store(config, workspace, store) as opened:
             tokens = opened.list_tokens(team=team)
     except AdmonError as exc:
         fail(exc)
@@ -87,12 +93,13 @@ def token_list(
 @token_app.command("revoke")
 def token_revoke(
     token_id: Annotated[str, typer.Argument(help="Token id from 'admon token list'.")],
-    workspace: WorkspaceOption = Path("workspace"),
+    config: ConfigOption = None,
+    workspace: WorkspaceOption = None,
     store: StoreOption = None,
 ) -> None:
     """Revoke a token: it stops working at once, browser sessions made with it too."""
     try:
-        with _store(workspace, store) as opened:
+        with _store(config, workspace, store) as opened:
             who = opened.revoke_token(token_id)
     except AdmonError as exc:
         fail(exc)
@@ -103,12 +110,13 @@ def token_revoke(
 def token_rotate(
     token_id: Annotated[str, typer.Argument(help="Token id from 'admon token list'.")],
     expires_days: ExpiryOption = None,
-    workspace: WorkspaceOption = Path("workspace"),
+    config: ConfigOption = None,
+    workspace: WorkspaceOption = None,
     store: StoreOption = None,
 ) -> None:
     """Replace a token with a new one for the same team and role; print the new one once."""
     try:
-        with _store(workspace, store) as opened:
+        with _store(config, workspace, store) as opened:
             token = opened.rotate_token(token_id, expires_in_days=expires_days)
     except AdmonError as exc:
         fail(exc)

@@ -59,7 +59,8 @@ def reference_units(
     Returns
     -------
     (geopandas.GeoDataFrame, str)
-        Columns ``sample_id, map_class, reference_class, <design columns>, <zone_id>``
+        Columns ``sample_id`` (the unit's ``sample_id``, else ``plot_id``, else its row),
+        ``map_class, reference_class, <design columns>, <zone_id>``
         with point geometry in the map's CRS, and the name of the column the
         reference class was read from.
 
@@ -76,7 +77,8 @@ def reference_units(
         )
     if reference.crs is None:
         raise InvalidInputError("reference file has no CRS; GeoJSON is EPSG:4326, set it if lost")
-    ids = reference["plot_id"] if "plot_id" in reference.columns else pd.Series(reference.index)
+    id_column = next((c for c in ("sample_id", "plot_id") if c in reference.columns), None)
+    ids = reference[id_column] if id_column else pd.Series(reference.index)
     points = reference.geometry.representative_point().to_crs(class_map.rio.crs)
     transform = class_map.rio.transform()
     cols = np.floor((points.x.to_numpy() - transform.c) / transform.a).astype("int64")

@@ -274,8 +274,9 @@ def _reject_duplicates(records: list[dict[str, Any]], report: ValidationReport, 
 
 def _assemble(raw, records, geometry, keep, columns, source_upload: str) -> gpd.GeoDataFrame:
     table = pd.DataFrame.from_records(records, index=raw.attributes.index)[keep]
-    # columns turned into plot fields are dropped; the crop label as written is kept
-    used = set(raw.consumed_columns) | set(PLOT_COLUMNS) | set(columns.values())
+    # columns turned into plot fields are dropped; the crop label as written is kept; a
+    # source_row of a file admon wrote (the store's export) is replaced by this file's rows
+    used = set(raw.consumed_columns) | set(PLOT_COLUMNS) | set(columns.values()) | {"source_row"}
     extras = raw.attributes.loc[keep, [c for c in raw.attributes.columns if c not in used]]
     if "crop_label" not in extras.columns:
         extras = extras.assign(crop_label=table["crop_label"])

@@ -1,4 +1,4 @@
-"""The admon store: districts, survey plots, uploads, programmes, estimates and tokens.
+"""The admon store: districts, survey plots, uploads, programmes, estimates, labels and tokens.
 
 Two backends behind one interface: a GeoPackage file in the workspace (the
 default, nothing to start) and PostGIS, chosen by a ``postgresql://`` URL.
@@ -16,7 +16,8 @@ import os
 from pathlib import Path
 
 from models.store.base import PlotLoader, Store
-from models.store.records import ROLES, UPLOAD_ROLES, TokenInfo, UploadResult
+from models.store.labels import LABEL_COLUMNS, LABEL_KINDS
+from models.store.records import INTERPRET_ROLES, ROLES, UPLOAD_ROLES, TokenInfo, UploadResult
 from models.store.screening import UploadLimits, UploadTooLargeError
 
 __all__ = [
@@ -30,6 +31,9 @@ __all__ = [
     "PlotLoader",
     "ROLES",
     "UPLOAD_ROLES",
+    "INTERPRET_ROLES",
+    "LABEL_COLUMNS",
+    "LABEL_KINDS",
 ]
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgresql+psycopg://", "postgres://")

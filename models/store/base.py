@@ -22,6 +22,7 @@ from sqlalchemy.types import TypeEngine
 
 from models.store.forms import TeamForms
 from models.store.frames import clean_value, geometry_srid, json_records, to_int
+from models.store.labels import LabelStore
 from models.store.schema import PLOT_COLUMNS, WGS84, build_metadata
 from models.store.screening import UploadLimits
 from models.store.tables import ReferenceTables
@@ -43,8 +44,8 @@ def _default_plot_loader(path: Path, **kwargs: Any) -> tuple[gpd.GeoDataFrame, A
     return load_plots(path, **kwargs)
 
 
-class Store(UploadStore, ReferenceTables, TokenStore, TeamForms):
-    """Districts, survey plots, uploads, programmes, estimates and tokens.
+class Store(UploadStore, ReferenceTables, TokenStore, LabelStore, TeamForms):
+    """Districts, survey plots, uploads, programmes, estimates, reference labels, team forms and tokens.
 
     Do not instantiate directly; use :func:`models.store.open_store`.
     """

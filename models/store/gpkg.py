@@ -45,7 +45,13 @@ _DEFAULT_LOCK_TIMEOUT_S = 30.0
 _LOCK_POLL_S = 0.05
 
 _FEATURE_TABLES = {"survey_plots": WGS84, "districts": 0, "programmes": 0}
-_ATTRIBUTE_TABLES = ("uploads", "estimates", "programme_change", "refused_uploads")
+_ATTRIBUTE_TABLES = (
+    "uploads",
+    "estimates",
+    "programme_change",
+    "refused_uploads",
+    "reference_labels",
+)
 
 _CORE_DDL = [
     """CREATE TABLE IF NOT EXISTS gpkg_spatial_ref_sys (

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["UploadResult", "TokenInfo", "ROLES", "UPLOAD_ROLES"]
+__all__ = ["UploadResult", "TokenInfo", "ROLES", "UPLOAD_ROLES", "INTERPRET_ROLES"]
 
-#: Roles a token may carry. ``reviewer`` reads; ``uploader`` and ``admin`` may upload.
-ROLES: tuple[str, ...] = ("uploader", "reviewer", "admin")
+#: Roles a token may carry. ``reviewer`` reads; ``uploader`` and ``admin`` may upload;
+#: ``interpreter`` labels the reference sample (and nothing else).
+ROLES: tuple[str, ...] = ("uploader", "reviewer", "admin", "interpreter")
 UPLOAD_ROLES: frozenset[str] = frozenset({"uploader", "admin"})
+INTERPRET_ROLES: frozenset[str] = frozenset({"interpreter", "reviewer", "admin"})
 
 
 @dataclass(frozen=True)
@@ -53,3 +55,8 @@ class TokenInfo:
     def may_upload(self) -> bool:
         """True for roles allowed to upload field data."""
         return self.role in UPLOAD_ROLES
+
+    @property
+    def may_interpret(self) -> bool:
+        """True for roles allowed to label reference sample points."""
+        return self.role in INTERPRET_ROLES

@@ -143,6 +143,20 @@ def build_metadata(geometry: Callable[[int | None], TypeEngine]) -> MetaData:
         Column("kind", Text, nullable=False),
     )
     Table(
+        "reference_labels",
+        metadata,
+        Column("fid", Integer, primary_key=True, autoincrement=True),
+        Column("run_id", Text, nullable=False),
+        Column("sample_id", Integer, nullable=False),
+        Column("interpreter", Text, nullable=False),
+        Column("kind", Text, nullable=False),
+        Column("reference_class", Text, nullable=False),
+        Column("unsure", Integer, nullable=False),
+        Column("source", Text, nullable=False),
+        Column("labelled_at", Text, nullable=False),
+        UniqueConstraint("run_id", "sample_id", "interpreter", "kind"),
+    )
+    Table(
         "team_forms",
         metadata,
         Column("team", Text, primary_key=True),

@@ -73,7 +73,9 @@ def run_stages(config_path: Path, year: int) -> list[dict]:
             for batch in stages.district_batches(context.districts)
         ]
         estimated = stages.estimate_areas.fn(context, classes, parts)
-        estimated |= stages.field_estimates.fn(context, estimated["map_area"])
+        estimated |= stages.field_estimates.fn(
+            context, estimated["map_area"], estimated["reference_sample"]
+        )
         return estimated
 
     estimated = stage("estimate", estimate, classified["classes"])

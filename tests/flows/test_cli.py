@@ -33,7 +33,7 @@ def test_token_create_refuses_an_unknown_role(tmp_path):
         app, ["token", "create", "--team", "t", "--role", "owner", "-w", str(tmp_path)]
     )
     assert result.exit_code == 2
-    assert "use uploader, reviewer or admin" in result.output
+    assert "use uploader, reviewer, admin, interpreter" in result.output
 
 
 def test_upload_prints_the_report_and_a_repeat_is_stored_once(small_region, tmp_path):
@@ -104,6 +104,71 @@ def test_the_ingest_flow_exports_the_uploaded_plots_for_the_annual_run(
     exported = gpd.read_file(field_plots_path(tmp_path, 2025))
     assert len(exported) == result.accepted
     assert outcome["files"] == {"2025": str(field_plots_path(tmp_path, 2025))}
+
+
+def test_init_writes_a_survey_folder_whose_paths_all_resolve_inside_it(tmp_path):
+    from flows.config import load_config
+
+    folder = tmp_path / "shan-2025"
+    result = runner.invoke(app, ["init", str(folder), "--name", 'Shan "north"', "--year", "2025"])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())  # the console wraps long lines
+    assert "admon upload FILE --team TEAM --config" in said  # the next steps, in order
+    assert said.index("admon upload") < said.index("admon check")
+    config = load_config(folder / "survey.toml")
+    assert config.survey.name == 'Shan "north"' and config.survey.years == [2025]
+    paths = [config.path(config.inputs.districts), config.path(config.inputs.training_plots, 2025),
+             config.workspace, *(config.path(p, 2025) for p in config.inputs.imagery),
+             *(config.path(p, 2025) for p in config.inputs.orthomosaics + config.inputs.vhr)]  # fmt: skip
+    for path in paths:
+        assert path.resolve().is_relative_to(folder.resolve()), path
+    # upload writes the file the run trains on
+    assert (
+        config.path(config.inputs.training_plots, 2025)
+        == config.workspace / "field" / "2025" / "survey_plots.gpkg"
+    )
+    for sub in ("districts", "imagery/2025", "drone/2025", "vhr/2025", "field"):
+        assert (folder / sub).is_dir() and sub.split("/")[0] in (folder / "README.md").read_text()
+    again = runner.invoke(app, ["init", str(folder)])
+    assert again.exit_code == 2 and "never overwrites" in again.output
+
+
+def test_a_config_and_a_different_workspace_are_refused_together(tmp_path):
+    runner.invoke(app, ["init", str(tmp_path / "s"), "--year", "2025"])
+    config = str(tmp_path / "s" / "survey.toml")
+    result = runner.invoke(app, ["token", "create", "--team", "t", "--role", "interpreter",
+                                 "--config", config, "-w", str(tmp_path / "elsewhere")])  # fmt: skip
+    assert result.exit_code == 2 and "is not the workspace of" in result.output
+    made = runner.invoke(app, ["token", "create", "--team", "ann", "--role", "interpreter",
+                               "--config", config])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    from models.store import open_store
+
+    with open_store(tmp_path / "s" / "workspace" / "store.gpkg") as store:
+        assert store.verify_token(made.stdout.split()[-1]).role == "interpreter"
+
+
+def test_serve_without_a_config_schedules_no_survey(tmp_path):
+    from flows.deploy import build_deployments
+
+    assert [d.name for d in build_deployments(None, tmp_path / "ws")] == ["ingest-upload"]
+
+
+def test_upload_with_a_config_exports_the_years_plots_for_the_run(small_region, tmp_path):
+    from flows.config import load_config
+    from models.survey import load_plots
+
+    runner.invoke(app, ["init", str(tmp_path / "s"), "--year", "2025"])
+    config = tmp_path / "s" / "survey.toml"
+    export = small_region.kobo_exports[2025]
+    result = runner.invoke(
+        app, ["upload", str(export), "--team", "shan-north", "--config", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+    target = load_config(config).path(load_config(config).inputs.training_plots, 2025)
+    assert f"field plots 2025: {target}" in result.output.replace("\n", "")
+    plots, report = load_plots(target)  # what the run's classify stage reads
+    assert len(plots) == len(pd.read_csv(export, sep=";")) and report.rejected == 0
 
 
 def test_version_prints_the_installed_version():

@@ -91,13 +91,13 @@ def test_not_toml_and_missing_file_are_clear(tmp_path):
         load_config(tmp_path / "absent.toml")
 
 
-def test_missing_input_files_fail_before_any_server_starts(tmp_path):
-    from core.errors import ImageryError
+def test_missing_input_files_fail_before_any_server_starts_all_named_at_once(tmp_path):
     from flows.plan import check_inputs
 
     config = load_config(_write(tmp_path, MINIMAL))
-    with pytest.raises(ImageryError, match="no scene matches inputs.imagery"):
+    with pytest.raises(ConfigError, match="no scene matches inputs.imagery") as raised:
         check_inputs(config, 2025)
+    assert "inputs.districts" in str(raised.value) and "inputs.training_plots" in str(raised.value)
 
 
 def test_districts_with_their_own_column_names_are_normalised_for_the_run(tmp_path):
@@ -121,3 +121,13 @@ def test_districts_with_their_own_column_names_are_normalised_for_the_run(tmp_pa
     written = gpd.read_file(normalised_districts(config, tmp_path))
     assert list(written.columns) == ["district_id", "district_name", "geometry"]
     assert list(written["district_id"]) == ["MMR014001", "MMR014002"]
+
+
+def test_the_example_trains_on_the_file_admon_upload_writes():
+    from flows.ingest import field_plots_path
+
+    config = load_config(EXAMPLE)
+    assert config.path(config.inputs.training_plots, 2025) == field_plots_path(
+        config.workspace, 2025
+    )
+    assert config.inputs.reference is None and config.interpretation.overlap_share == 0.1

@@ -47,3 +47,25 @@ def test_totals_fall_back_to_interval_width_without_se():
     assert totals.loc["opium_poppy", "area_ha"] == 30
     assert abs(totals.loc["opium_poppy", "ci_high_ha"] - (30 + 1.96 * 5**0.5)) < 1e-9
     assert totals.loc["opium_poppy", "n_reference"] == 21 + 22
+
+
+def test_the_report_says_how_far_the_interpreters_agreed(tmp_path):
+    state = {
+        "source": "store", "n_points": 500, "n_labelled": 500, "n_unsure": 3,
+        "n_unresolved_disagreements": 2,
+        "agreement": {"n_points": 50, "overall": 0.88, "kappa": 0.8279, "n_disagreements": 6,
+                      "per_class": [{"class": "opium_poppy", "n_first": 6, "n_second": 5,
+                                     "n_both": 5, "agreement": 0.909, "kappa": 0.898},
+                                    {"class": "water", "n_first": 0, "n_second": 2,
+                                     "n_both": 0, "agreement": 0.0, "kappa": None}]},
+    }  # fmt: skip
+    text = _report(tmp_path, {"results": {"interpretation": state}})
+    assert "500 of 500 sample points" in text and "labelled by interpreters" in text
+    assert "agreed on <b>88.0%</b>" in text and "kappa\n<b>0.828</b>" in text
+    assert "6 disagreements, 2\nnot settled" in text and "3 labels marked unsure" in text
+    assert '<td>Opium poppy</td><td class="num">11</td><td class="num">0.909</td>' in text
+    assert (
+        '<td>Water</td><td class="num">2</td><td class="num">0.000</td><td class="num">–</td>'
+        in text
+    )
+    assert "Reference labels" not in _report(tmp_path, {})
