@@ -317,6 +317,7 @@ class DistrictSearch(JSCSSMixin, MacroElement):
                 setTimeout(function () { if (outline) { map.removeLayer(outline); outline = null; } }, 6000);
             });
             map.addControl(control);
+            map.removeLayer(index);  // the plugin adds its layer to the map: keep it off
             window.admonSearch = control;
         })();
         {% endmacro %}

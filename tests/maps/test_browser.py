@@ -311,6 +311,10 @@ def test_search_box_finds_a_district_and_zooms_to_it_offline(published_run, open
     )
     lat, lng = page.evaluate("[window.admon.map.getCenter().lat, window.admon.map.getCenter().lng]")
     assert south <= lat <= north and west <= lng <= east
+    # the searched index is never drawn: only the choropleth and the found outline
+    drawn = _drawn(page, len(inputs.districts))
+    assert drawn["total"] == len(inputs.districts)
+    assert page.evaluate("window.admon.map.hasLayer(window.admonSearch._layer)") is False
     assert log.console_errors() == []
     assert log.off_machine_requests() == []
     assert log.failed == []
