@@ -303,7 +303,7 @@ def build_interactive_map(
         overlays.append((group.layer_name, group.get_name()))
         legends[group.layer_name] = (
             '<h4>AD programme areas</h4><div class="row"><span class="sw" '
-            'style="border:3px solid #08519c"></span>click an outline: baseline vs current</div>'
+            'style="border:3px solid #08519c"></span>click inside an area: baseline vs current</div>'
         )
         initial.append(group.layer_name)
     folium.TileLayer(

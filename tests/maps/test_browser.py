@@ -315,6 +315,8 @@ def test_search_box_finds_a_district_and_zooms_to_it_offline(published_run, open
     drawn = _drawn(page, len(inputs.districts))
     assert drawn["total"] == len(inputs.districts)
     assert page.evaluate("window.admon.map.hasLayer(window.admonSearch._layer)") is False
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "map_search.png"))
     assert log.console_errors() == []
     assert log.off_machine_requests() == []
     assert log.failed == []
