@@ -13,10 +13,19 @@ import json
 from typing import Any
 
 from branca.element import MacroElement
+from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
 
-__all__ = ["DistrictData", "DistrictLayer", "Legends", "Banner", "Registry"]
+__all__ = [
+    "DistrictData",
+    "DistrictLayer",
+    "DistrictSearch",
+    "ProgrammeClick",
+    "Legends",
+    "Banner",
+    "Registry",
+]
 
 
 class DistrictData(MacroElement):
@@ -256,3 +265,115 @@ class Registry(MacroElement):
         self.districts = districts
         self.overlays = overlays
         self.count = count
+
+
+class DistrictSearch(JSCSSMixin, MacroElement):
+    """A search box (Leaflet Search, shipped offline) that zooms to a district by name.
+
+    It searches the shared ``admon_districts`` payload, whose names are
+    already HTML-escaped, so a tip never renders markup from a user file. The
+    found district is outlined for a few seconds.
+    """
+
+    default_js = [
+        (
+            "Leaflet.Search.js",
+            "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js",
+        )
+    ]
+    default_css = [
+        (
+            "Leaflet.Search.css",
+            "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css",
+        )
+    ]
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+          .leaflet-control-search .search-input { width: 150px; font: 12.5px sans-serif; }
+          /* the plugin's loader.gif is not shipped: no spinner (the search is local and instant) */
+          .leaflet-container .leaflet-control-search.search-load .search-input { background: #fff; }
+          @media (max-width: 500px) { .leaflet-control-search .search-input { width: 100px; } }
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var index = L.geoJSON(admon_districts);  // never drawn: only searched
+            var outline = null;
+            var control = new L.Control.Search({
+                layer: index, propertyName: "name", position: "topleft",
+                initial: false, marker: false, autoCollapse: false, collapsed: false,
+                textPlaceholder: "Find a district…", textErr: "No such district",
+                moveToLocation: function (latlng, title, m) {}
+            });
+            control.on("search:locationfound", function (e) {
+                map.fitBounds(e.layer.getBounds());
+                if (outline) { map.removeLayer(outline); }
+                outline = L.geoJSON(e.layer.feature, {interactive: false,
+                    style: {color: "#ff7f00", weight: 4, fill: false}}).addTo(map);
+                setTimeout(function () { if (outline) { map.removeLayer(outline); outline = null; } }, 6000);
+            });
+            map.addControl(control);
+            map.removeLayer(index);  // the plugin adds its layer to the map: keep it off
+            window.admonSearch = control;
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self):
+        super().__init__()
+        self._name = "AdmonDistrictSearch"
+
+
+class ProgrammeClick(MacroElement):
+    """Open a programme's popup on a click anywhere inside its area, not only on the outline.
+
+    The areas stay drawn as outlines so the districts under them keep their
+    hover tooltips (one canvas hit-tests only its topmost shape); a map click
+    is tested against the programme polygons here instead (even–odd rule, so
+    holes are outside). ``popup_html`` is built escaped by
+    :mod:`maps.programme_areas`. Nothing happens while the layer is off.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }}, group = {{ this.group }};
+            var areas = {{ this.payload }};
+            function inRings(x, y, rings) {
+                var inside = false;
+                rings.forEach(function (ring) {
+                    for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+                        var xi = ring[i][0], yi = ring[i][1], xj = ring[j][0], yj = ring[j][1];
+                        if ((yi > y) !== (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi) { inside = !inside; }
+                    }
+                });
+                return inside;
+            }
+            function contains(geometry, x, y) {
+                var polygons = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
+                return polygons.some(function (rings) { return inRings(x, y, rings); });
+            }
+            map.on("click", function (e) {
+                if (!map.hasLayer(group)) { return; }
+                var hit = areas.features.filter(function (f) { return contains(f.geometry, e.latlng.lng, e.latlng.lat); });
+                if (!hit.length) { return; }
+                L.popup({maxWidth: 480}).setLatLng(e.latlng)
+                    .setContent(hit.map(function (f) { return f.properties.popup_html; }).join("<hr>"))
+                    .openOn(map);
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, feature_collection: dict[str, Any], group: str):
+        super().__init__()
+        self._name = "AdmonProgrammeClick"
+        self.payload = json.dumps(feature_collection, separators=(",", ":"), allow_nan=False)
+        self.group = group

@@ -12,6 +12,7 @@ import geopandas as gpd
 import pandas as pd
 
 from core.io import atomic_write_json
+from maps.change_map import change_verdict_png
 from maps.charts import district_chart, programme_chart, programme_district_series
 from maps.gallery import PUBLISH_RECORD
 from maps.interactive import Overlay
@@ -53,6 +54,12 @@ def overlays_of(run: Run, class_map: Any, ndvi: Any) -> dict[str, Overlay]:
     return overlays
 
 
+_CHANGE_CAPTION = (
+    "{} change since baseline (ha): fill is the verdict from the 95% interval, "
+    "circle area the size of the change"
+)
+
+
 def choropleths(run: Run, table: gpd.GeoDataFrame, crops: list[str]) -> list[Figure]:
     """One print map per crop and metric that has values."""
     figures = []
@@ -60,6 +67,17 @@ def choropleths(run: Run, table: gpd.GeoDataFrame, crops: list[str]) -> list[Fig
         for metric in METRICS:
             column = f"{crop}_{metric.key}"
             if not table[column].notna().any():
+                continue
+            if metric.key == "change_ha":  # verdict colours, circle size = how much
+                png = change_verdict_png(
+                    table,
+                    crop,
+                    run.run_dir / f"map_{crop}_{metric.key}.png",
+                    year=run.year,
+                    run_id=run.run_id,
+                    synthetic=run.synthetic,
+                )
+                figures.append(Figure(png.name, _CHANGE_CAPTION.format(CROP_LABELS[crop])))
                 continue
             png = choropleth_png(
                 table,
@@ -142,6 +160,7 @@ def thumbnail(run: Run, table: gpd.GeoDataFrame, crops: list[str]) -> Path:
         run.run_dir / "thumbnail.png",
         title=f"{run.year} {run.run_id}",
         synthetic=run.synthetic,
+        caption=f"{CROP_LABELS[crops[0]]} {run.year} (ha)" if crops else "",
     )
 
 

@@ -27,7 +27,14 @@ from core.errors import AdmonError
 from core.io import atomic_write_text
 from core.legend import LEGEND
 from maps.assets import localise_assets, remote_references
-from maps.elements import Banner, DistrictData, DistrictLayer, Legends, Registry
+from maps.elements import (
+    Banner,
+    DistrictData,
+    DistrictLayer,
+    DistrictSearch,
+    Legends,
+    Registry,
+)
 from maps.layers import CROP_LABELS, METRICS, NO_DATA_COLOUR, ColourScale, Metric, colour_scale
 from maps.overlays import add_plot_layer, add_programme_layer, add_segment_layer, swatch_rows
 from maps.rasters import DENSITY_CMAP, NDVI_CMAP, NDVI_RANGE
@@ -296,13 +303,14 @@ def build_interactive_map(
         overlays.append((group.layer_name, group.get_name()))
         legends[group.layer_name] = (
             '<h4>AD programme areas</h4><div class="row"><span class="sw" '
-            'style="border:3px solid #08519c"></span>click an outline: baseline vs current</div>'
+            'style="border:3px solid #08519c"></span>click inside an area: baseline vs current</div>'
         )
         initial.append(group.layer_name)
     folium.TileLayer(
         "OpenStreetMap", name="OpenStreetMap (online only)", overlay=True, show=False
     ).add_to(fmap)
     Fullscreen(position="topleft").add_to(fmap)
+    fmap.add_child(DistrictSearch())
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     fmap.add_child(Legends(legends, base_names, initial))
     field = [name for name, _ in overlays if name not in rasters]

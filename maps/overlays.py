@@ -11,6 +11,7 @@ import geopandas as gpd
 import pandas as pd
 
 from core.legend import LEGEND
+from maps.elements import ProgrammeClick
 from maps.layers import CROP_LABELS
 
 __all__ = [
@@ -131,6 +132,9 @@ def add_programme_layer(fmap: folium.Map, areas: gpd.GeoDataFrame) -> folium.Fea
     # outline only: the districts inside keep their tooltips; the outline opens the popup
     style = {"color": "#08519c", "weight": 4}
     web = areas[areas.geometry.notna() & ~areas.geometry.is_empty].to_crs("EPSG:4326")
+    # a click inside the area opens the popup too (the polygons are tested in JS)
+    polygons = web[web.geom_type.isin(["Polygon", "MultiPolygon"])]
+    inside = polygons[["popup_html", "geometry"]].__geo_interface__
     # drawn as lines: Leaflet hit-tests a polygon's interior even unfilled
     web = web.assign(name=_labels(web["name"]).map(html.escape), geometry=web.geometry.boundary)
     folium.GeoJson(
@@ -141,4 +145,5 @@ def add_programme_layer(fmap: folium.Map, areas: gpd.GeoDataFrame) -> folium.Fea
         popup=folium.GeoJsonPopup(fields=["popup_html"], labels=False, max_width=480),
     ).add_to(group)
     group.add_to(fmap)
+    fmap.add_child(ProgrammeClick(inside, group.get_name()))
     return group

@@ -19,7 +19,7 @@ matplotlib.use("Agg")  # headless: publishing runs on servers and in CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib.colors import Normalize  # noqa: E402
+from matplotlib.colors import Normalize, to_rgb  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar  # noqa: E402
@@ -302,10 +302,16 @@ def thumbnail_png(
     *,
     title: str,
     synthetic: bool,
+    caption: str = "",
 ) -> Path:
-    """A 320×240 px preview of a choropleth for the gallery."""
+    """A 320×240 px preview of a choropleth for the gallery, with its caption and legend.
+
+    ``caption`` (e.g. ``"Opium poppy 2025 (ha)"``) is drawn across the top; the
+    class colours with the lowest and highest class bounds along the bottom,
+    so the picture says what it shows without the page around it.
+    """
     fig = plt.figure(figsize=(3.2, 2.4))
-    ax = fig.add_axes((0, 0, 1, 1))
+    ax = fig.add_axes((0.01, 0.15, 0.98, 0.72))
     ax.set_axis_off()
     colours = (
         scale.colour_of(table[column])
@@ -314,12 +320,22 @@ def thumbnail_png(
     )
     table.plot(ax=ax, color=colours, edgecolor="#555555", linewidth=0.3)
     ax.set_aspect("equal")
+    if caption:
+        fig.text(0.03, 0.97, caption, ha="left", va="top", fontsize=9, fontweight="bold")
+    if scale is not None and column in table:
+        ramp = fig.add_axes((0.03, 0.05, 0.42, 0.06))
+        ramp.imshow([[to_rgb(c) for c in scale.colours]], aspect="auto")
+        ramp.set_xticks([])
+        ramp.set_yticks([])
+        digits = 1 if scale.breaks[-1] < 10 else 0
+        fig.text(0.03, 0.12, f"{scale.breaks[0]:,.{digits}f}", fontsize=7, va="bottom")
+        fig.text(0.45, 0.12, f"{scale.breaks[-1]:,.{digits}f}", fontsize=7, va="bottom", ha="right")
     if synthetic:
         fig.text(
-            0.5,
-            0.02,
+            0.97,
+            0.03,
             "SYNTHETIC",
-            ha="center",
+            ha="right",
             va="bottom",
             color="white",
             fontsize=9,

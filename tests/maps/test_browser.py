@@ -288,3 +288,67 @@ def test_report_opens_offline_and_prints_to_a4(published_run, open_page):
     page.emulate_media(media="screen")
     page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
     assert log.console_errors() == [] and log.failed == []
+
+
+def test_search_box_finds_a_district_and_zooms_to_it_offline(published_run, open_page):
+    inputs, paths = published_run
+    page, log = open_page(paths["map"])
+    page.wait_for_function("window.admon !== undefined && window.admonSearch !== undefined")
+    target = inputs.districts.iloc[-1]
+    before = page.evaluate("window.admon.map.getZoom()")
+    box = page.locator(".leaflet-control-search input.search-input")
+    assert box.is_visible()
+    box.press_sequentially(str(target.district_name), delay=30)
+    tip = page.locator(".search-tooltip .search-tip", has_text=str(target.district_name))
+    tip.first.wait_for(state="visible", timeout=5000)
+    tip.first.click()
+    page.wait_for_function(f"window.admon.map.getZoom() > {before}", timeout=5000)
+    # the view is centred inside the district that was asked for
+    west, south, east, north = (
+        inputs.districts[inputs.districts.district_id == target.district_id]
+        .to_crs("EPSG:4326")
+        .total_bounds
+    )
+    lat, lng = page.evaluate("[window.admon.map.getCenter().lat, window.admon.map.getCenter().lng]")
+    assert south <= lat <= north and west <= lng <= east
+    # the searched index is never drawn: only the choropleth and the found outline
+    drawn = _drawn(page, len(inputs.districts))
+    assert drawn["total"] == len(inputs.districts)
+    assert page.evaluate("window.admon.map.hasLayer(window.admonSearch._layer)") is False
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "map_search.png"))
+    assert log.console_errors() == []
+    assert log.off_machine_requests() == []
+    assert log.failed == []
+
+
+def test_click_inside_a_programme_area_opens_its_popup(published_run, open_page):
+    inputs, paths = published_run
+    page, log = open_page(paths["map"])
+    page.wait_for_function("window.admon !== undefined")
+    # the centre of D005, P2's only district: far from any outline
+    centre = (
+        inputs.districts[inputs.districts.district_id == "D005"]
+        .to_crs("EPSG:4326")
+        .geometry.iloc[0]
+        .centroid
+    )
+    point = page.evaluate(
+        """([lat, lng]) => { const map = window.admon.map;
+        const p = map.latLngToContainerPoint(L.latLng(lat, lng));
+        const r = map.getContainer().getBoundingClientRect();
+        return [p.x + r.left, p.y + r.top]; }""",
+        [centre.y, centre.x],
+    )
+    page.mouse.click(*point)
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    text = popup.inner_text()
+    assert "Tea & macadamia" in text and "Highland coffee" not in text
+    page.locator(".leaflet-popup-close-button").click()
+    # the programme layer off: a click inside opens nothing
+    page.locator(".leaflet-control-layers").get_by_text("AD programme areas").click()
+    page.mouse.click(*point)
+    page.wait_for_timeout(300)
+    assert page.locator(".leaflet-popup-content").count() == 0
+    assert log.console_errors() == []

@@ -44,6 +44,14 @@ OPEN_EVERYTHING = """() => {
       catch (e) { /* a layer without handlers */ }
     }
   });
+  // a click inside a programme area opens its popup from the map's click handler
+  const areas = window.admon.overlays["AD programme areas"];
+  if (areas && map.hasLayer(areas)) {
+    areas.eachLayer(g => g.eachLayer(x => {
+      map.fire("click", {latlng: x.getBounds().getCenter()});
+      opened += document.querySelectorAll(".leaflet-popup-content").length;
+    }));
+  }
   return opened;
 }"""
 
