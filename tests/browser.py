@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
+import threading
+import time
 
 import pytest
+import uvicorn
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -29,3 +34,24 @@ def chromium_executable() -> str:
             pytest.fail("chromium is not installed; scripts/system-deps.sh (make test) installs it")
         pytest.skip("chromium not installed: run scripts/system-deps.sh (make test does)")
     return path
+
+
+@contextlib.contextmanager
+def served(app):
+    """The ASGI ``app`` served by uvicorn in a thread: yields its base URL, then stops it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start within 20 s")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

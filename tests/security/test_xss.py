@@ -11,15 +11,10 @@ galleries and the upload page, and no payload may run.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
 import pytest
-import uvicorn
 
 import maps
-from tests.browser import CHROMIUM_ARGS, chromium_executable
+from tests.browser import CHROMIUM_ARGS, chromium_executable, served
 from tests.maps.builders import make_run_inputs
 from tests.web.conftest import FieldPlot, geojson
 from web.app import create_app
@@ -160,19 +155,8 @@ def test_no_payload_runs_in_the_reports_and_galleries(chromium, hostile_site):
 @pytest.fixture
 def live_service(tmp_path):
     app = create_app(tmp_path / "ws")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start within 20 s"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(app) as base:
+        yield base, app
     app.state.store.close()
 
 

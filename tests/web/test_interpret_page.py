@@ -8,14 +8,9 @@ internet in a district office, under the service's Content-Security-Policy.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
 import pytest
-import uvicorn
 
-from tests.browser import CHROMIUM_ARGS, chromium_executable
+from tests.browser import CHROMIUM_ARGS, chromium_executable, served
 from tests.web.interpretation_fixtures import HOSTILE_NAME, RUN_ID, interpretation_workspace
 from tests.web.test_upload_page import sign_in
 from web.app import create_app
@@ -35,20 +30,8 @@ def chromium(playwright_session):
 @pytest.fixture
 def live(tmp_path):
     app = create_app(interpretation_workspace(tmp_path / "ws"))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(app) as base:
+        yield base, app
     app.state.store.close()
 
 

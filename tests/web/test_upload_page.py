@@ -7,14 +7,9 @@ Upload, read the table.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
 import pytest
-import uvicorn
 
-from tests.browser import CHROMIUM_ARGS, chromium_executable
+from tests.browser import CHROMIUM_ARGS, chromium_executable, served
 from web.app import create_app
 
 pytestmark = pytest.mark.browser
@@ -32,20 +27,8 @@ def chromium(playwright_session):
 def live_service(tmp_path):
     """(base URL, app) of the service running in a thread."""
     app = create_app(tmp_path / "ws")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start within 20 s")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", app
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(app) as base:
+        yield base, app
     app.state.store.close()
 
 
