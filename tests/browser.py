@@ -55,3 +55,12 @@ def served(app):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def sign_in(page, base, token, next_path="/upload"):
+    """The /login form as a person fills it; returns the page's message (empty when signed in)."""
+    page.goto(f"{base}/login?next={next_path}")
+    page.fill("#token", token)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    return page.text_content("#message") if page.query_selector("#message") else ""

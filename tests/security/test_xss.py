@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 
 import maps
-from tests.browser import CHROMIUM_ARGS, chromium_executable, served
+from tests.browser import CHROMIUM_ARGS, chromium_executable, served, sign_in
 from tests.maps.builders import make_run_inputs
 from tests.web.conftest import FieldPlot, geojson
 from web.app import create_app
@@ -177,10 +177,7 @@ def test_no_payload_runs_on_the_upload_page_or_the_served_sites(
     page = context.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.goto(f"{base}/login?next=/upload")
-    page.fill("#token", token)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
+    sign_in(page, base, token)
     # arrow functions: the page's CSP forbids eval, which an expression string would need
     page.wait_for_function(
         "() => document.getElementById('session').textContent.includes('Signed')"

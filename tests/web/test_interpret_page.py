@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import CHROMIUM_ARGS, chromium_executable, served
+from tests.browser import CHROMIUM_ARGS, chromium_executable, served, sign_in
 from tests.web.interpretation_fixtures import HOSTILE_NAME, RUN_ID, interpretation_workspace
-from tests.web.test_upload_page import sign_in
 from web.app import create_app
 
 pytestmark = pytest.mark.browser

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import CHROMIUM_ARGS, chromium_executable, served
+from tests.browser import CHROMIUM_ARGS, chromium_executable, served, sign_in
 from web.app import create_app
 
 pytestmark = pytest.mark.browser
@@ -30,15 +30,6 @@ def live_service(tmp_path):
     with served(app) as base:
         yield base, app
     app.state.store.close()
-
-
-def sign_in(page, base, token, next_path="/upload"):
-    """The /login form as a person fills it; returns the page's message (empty when signed in)."""
-    page.goto(f"{base}/login?next={next_path}")
-    page.fill("#token", token)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
-    return page.text_content("#message") if page.query_selector("#message") else ""
 
 
 def _submit(page, base, token, name, content, form=None):
