@@ -43,7 +43,8 @@ from __future__ import annotations
 from models.change.baseline import CHANGE_COLUMNS, VERDICTS, programme_change
 from models.change.inputs import reported_se
 from models.change.output import artifact_table, write_programme_change
-from models.change.trends import programme_series, programme_vs_other, sum_of_districts
+from models.change.totals import sum_of_districts
+from models.change.trends import programme_series, programme_vs_other
 
 __all__ = [
     "CHANGE_COLUMNS",

@@ -9,7 +9,6 @@ the other districts (difference in differences). Both are re-exported by
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -19,17 +18,9 @@ from scipy import stats
 
 from core.legend import CROPS_OF_INTEREST
 from models.change.inputs import district_ids_of, estimates_of_year, find_estimate, z_value
+from models.change.totals import sum_of_districts
 
 __all__ = ["programme_series", "programme_vs_other", "sum_of_districts"]
-
-
-def sum_of_districts(area_ha: Sequence[float], se_ha: Sequence[float]) -> tuple[float, float]:
-    """Total and SE of a sum of district estimates: SEs added in quadrature.
-
-    The one place a programme's districts are added up (the programme series, the
-    ``ALL`` rows' charts): districts are sampled independently.
-    """
-    return float(np.sum(area_ha)), math.sqrt(float(np.sum(np.square(se_ha))))
 
 
 def programme_series(
@@ -37,8 +28,9 @@ def programme_series(
 ) -> pd.DataFrame:
     """Cultivation in each programme's districts across all stored years.
 
-    Per programme × crop × year, the sum of its districts' estimates with SEs added in
-    quadrature and a normal interval (lower bound clipped at 0). A year in which some
+    Per programme × crop × year, the sum of its districts' estimates with the SE of
+    :func:`models.change.totals.sum_of_districts` (shared regional components add
+    linearly, the rest in quadrature) and a normal interval (lower bound clipped at 0). A year in which some
     district has no estimate gets NaN area (a partial sum would look like a drop), with
     the missing districts in ``missing_districts``.
 
@@ -62,6 +54,7 @@ def programme_series(
                     area, se = sum_of_districts(
                         [float(h["area_ha"]) for h in hits.values()],
                         [float(h["se_ha"]) for h in hits.values()],
+                        [h.get("shared_se_ha") for h in hits.values()],
                     )
                 rows.append(
                     dict(
