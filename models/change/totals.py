@@ -61,7 +61,7 @@ def sum_of_districts(
     """
     variance = float(np.sum(np.square(se_ha)))
     loadings: dict[str, list[float]] = {}
-    for cell in shared or ():
+    for cell in () if shared is None else shared:
         parts = cell if isinstance(cell, dict) else shared_components(cell)
         for key, ha in parts.items():
             loadings.setdefault(key, []).append(float(ha))
