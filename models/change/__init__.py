@@ -41,14 +41,16 @@ Verdict
 from __future__ import annotations
 
 from models.change.baseline import CHANGE_COLUMNS, VERDICTS, programme_change
+from models.change.did import DID_VERDICTS, programme_vs_other
 from models.change.inputs import reported_se
 from models.change.output import artifact_table, write_programme_change
 from models.change.totals import sum_of_districts
-from models.change.trends import programme_series, programme_vs_other
+from models.change.trends import programme_series
 
 __all__ = [
     "CHANGE_COLUMNS",
     "VERDICTS",
+    "DID_VERDICTS",
     "reported_se",
     "programme_change",
     "programme_series",
