@@ -81,7 +81,11 @@ def change_rates(reps: int, rng) -> dict[str, float]:
     out["log-normal estimates, MOVER from the limits"] = _rate(*_interval(now_l, then_l)[1:])
     nan = np.full(reps, np.nan)
     se_only = _interval((now_l[0], nan, nan, now_l[3]), (then_l[0], nan, nan, then_l[3]))
-    out["log-normal estimates, se_ha alone"] = _rate(*se_only[1:])
+    out["log-normal estimates, se_ha = area x sigma, read as +-z se"] = _rate(*se_only[1:])
+    # an se_ha that reflects only the short side (0.77 [0.39, 743.7] -> 0.19), as in the demo
+    short = ((now_l[0] - now_l[1]) / Z, (then_l[0] - then_l[1]) / Z)
+    se_low = _interval((now_l[0], nan, nan, short[0]), (then_l[0], nan, nan, short[1]))
+    out["log-normal estimates, se_ha from the lower limit, read as +-z se"] = _rate(*se_low[1:])
     change, low, high = _interval(now_l, then_l)
     p = p_toward_zero(change, low, high, Z)
     assert ((p < 0.05) == ((low > 0) | (high < 0))).all(), "p-value and interval disagree"
@@ -152,12 +156,13 @@ def main() -> None:
     print(f"False-verdict rate of the change test, no true change, {args.reps} rows each:")
     for name, rate in rates.items():
         print(f"| {name} | {100 * rate:.1f}% |")
-    did = did_rates(args.did_reps, rng)
     print(
         f"\nProgrammes in the 5 highest-baseline of 12 districts, no effect, {args.did_reps} runs:"
     )
-    for name, rate in did.items():
-        print(f"| {name} | {100 * rate:.1f}% declared effective |")
+    for spread, cv in ((0.8, 0.2), (0.3, 0.25)):
+        did = did_rates(args.did_reps, rng, spread, cv)
+        for name, rate in did.items():
+            print(f"| log SD {spread}, CV {cv:.0%} | {name} | {100 * rate:.1f}% |")
     print(f"\n{time.perf_counter() - started:.1f} s")
 
 
