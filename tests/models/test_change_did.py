@@ -1,7 +1,7 @@
 """Difference in differences as an evaluator reads it (models/change/did.py).
 
 The adjusted estimate is checked against the Frisch–Waugh–Lovell computation (two
-simple regressions, by hand, and the HC2 sandwich written in its partialled form), the relative change against sums and the ratio-estimator
+simple regressions, by hand, and the HC3 sandwich written in its partialled form), the relative change against sums and the ratio-estimator
 variance written out here, and the regression-to-the-mean case against its cause.
 """
 
@@ -48,10 +48,10 @@ def test_adjusted_estimate_matches_frisch_waugh_lovell():
     r_y = change - np.polyval(np.polyfit(base, change, 1), base)
     tau = (r_t @ r_y) / (r_t @ r_t)
     residual = r_y - tau * r_t
-    # HC2: each squared residual over (1 - leverage), leverage from the QR of the design
+    # HC3: each squared residual over (1 - leverage)², leverage from the QR of the design
     q, _ = np.linalg.qr(np.column_stack([np.ones(len(ids)), treated, base]))
     leverage = (q**2).sum(axis=1)
-    se = math.sqrt((r_t**2 * residual**2 / (1 - leverage)).sum()) / (r_t @ r_t)
+    se = math.sqrt((r_t**2 * residual**2 / (1 - leverage) ** 2).sum()) / (r_t @ r_t)
     t = stats.t.ppf(0.975, len(ids) - 3)
     assert did["did_adjusted_ha"] == pytest.approx(tau, rel=1e-9)
     assert did["did_adjusted_ci_low_ha"] == pytest.approx(tau - t * se, rel=1e-9)
