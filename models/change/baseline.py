@@ -104,6 +104,7 @@ def _current(table: pd.DataFrame, district_id: str, crop: str) -> dict[str, Any]
     if listed.empty:
         return current_fields(None, f"no {crop} estimate for district {district_id} this year")
     why = listed["note"].iloc[0] if "note" in listed else ""
+    why = why if isinstance(why, str) else ""
     row = current_fields(None, f"not estimable this year: {why}" if why else "not estimable")
     row.update(method=listed["method"].iloc[0] if "method" in listed else None, _not_estimable=1)
     return row

@@ -154,3 +154,7 @@ def test_not_estimable_current_rows_give_not_estimable_change_rows():
     assert np.isnan(d01["change_ha"]) and np.isnan(d01["p_value"])
     assert total["verdict"] == "no estimate" and "D01" in total["note"]
     assert _poppy(change, "P1", "D02")["verdict"] == "decrease"
+    # a not-estimable row without a note (read back from CSV: NaN) still says what it is
+    now.loc[0, "note"] = np.nan
+    change = programme_change(pd.DataFrame([_programme("P1", ["D01", "D02"])]), now, base)
+    assert _poppy(change, "P1", "D01")["note"] == "not estimable"
