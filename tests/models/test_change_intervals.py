@@ -158,3 +158,22 @@ def test_not_estimable_current_rows_give_not_estimable_change_rows():
     now.loc[0, "note"] = np.nan
     change = programme_change(pd.DataFrame([_programme("P1", ["D01", "D02"])]), now, base)
     assert _poppy(change, "P1", "D01")["note"] == "not estimable"
+
+
+def test_programme_wide_reported_se_reaches_the_all_row_and_the_allocated_districts():
+    base = pd.DataFrame([_estimate("D01", 100.0, 100 - Z * 8, 100 + Z * 8, 8.0, year=2024),
+                         _estimate("D02", 200.0, 200 - Z * 6, 200 + Z * 6, 6.0, year=2024)])  # fmt: skip
+    now = pd.DataFrame([_estimate("D01", 40.0, 40 - Z * 3, 40 + Z * 3, 3.0),
+                        _estimate("D02", 90.0, 90 - Z * 4, 90 + Z * 4, 4.0)])  # fmt: skip
+    programmes = pd.DataFrame(
+        [_programme("P1", ["D01", "D02"], poppy=150.0, baseline_opium_poppy_se_ha=20.0)]
+    )
+    change = programme_change(programmes, pd.concat([base, now]), year=2025)
+    total, d1 = _poppy(change, "P1", "ALL"), _poppy(change, "P1", "D01")
+    assert total["baseline_uncertainty"] == "given" and total["baseline_se_ha"] == 20
+    # 130 now (SE 5), 150 then (SE 20): -20 ± 1.96·hypot(5, 20) contains 0
+    assert total["change_ci_high_ha"] == pytest.approx(-20 + Z * math.hypot(5, 20))
+    assert total["verdict"] == "no detectable change"
+    share_se = math.sqrt(((2 / 3) ** 2 * 64 + (1 / 3) ** 2 * 36) / 300**2)
+    assert d1["baseline_se_ha"] == pytest.approx(math.hypot(20 / 3, 150 * share_se))
+    assert d1["baseline_uncertainty"] == "given"
