@@ -175,6 +175,11 @@ def _did(folder: Path) -> list[dict]:
     rows = []
     for r in table.to_dict("records"):
         low, high = float(r.get("did_ci_low_ha", "nan")), float(r.get("did_ci_high_ha", "nan"))
+        # the verdict reads the baseline-adjusted comparison (no regression to the mean)
+        adjusted = (float(r.get(f"did_adjusted_ci_{side}_ha", "nan")) for side in ("low", "high"))
+        low_adj, high_adj = adjusted
+        if math.isfinite(low_adj) and math.isfinite(high_adj):
+            low, high = low_adj, high_adj
         if not math.isfinite(float(r.get("did_ha", "nan"))):
             continue
         rows.append(

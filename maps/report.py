@@ -205,10 +205,23 @@ def _programme_rows(programme_change: pd.DataFrame | None) -> list[dict[str, str
                 f"({_interval(get('ci_low_ha'), get('ci_high_ha'))})",
                 "change": f"{_fmt(get('change_ha'))} "
                 f"({_interval(get('change_ci_low_ha'), get('change_ci_high_ha'))})",
-                "verdict": str(get("verdict", "")),
+                "verdict": _qualified_verdict(r),
             }
         )
     return rows
+
+
+def _qualified_verdict(row: dict[str, Any]) -> str:
+    """The change verdict, saying when it rests on an exact baseline or fails Holm's test."""
+    verdict = str(row.get("verdict", ""))
+    if verdict not in {"decrease", "increase"}:
+        return verdict
+    if row.get("baseline_uncertainty") == "not given":
+        verdict += " (if the baseline is exact)"
+    p_holm = row.get("p_holm")
+    if p_holm is not None and pd.notna(p_holm) and float(p_holm) >= 0.05:
+        verdict += " (not after Holm's correction)"
+    return verdict
 
 
 def build_report(

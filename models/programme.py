@@ -34,11 +34,17 @@ from shapely import wkt as shapely_wkt
 
 from core.errors import InvalidInputError
 from models.programme_files import normalise_columns, read_source
+from models.programme_uncertainty import (
+    BASELINE_UNCERTAINTY_COLUMNS,
+    baseline_uncertainty_columns,
+    validate_baseline_uncertainty,
+)
 from models.report import RowError, ValidationReport
 
 __all__ = [
     "PROGRAMME_COLUMNS",
     "BASELINE_CROP_COLUMNS",
+    "BASELINE_UNCERTAINTY_COLUMNS",
     "load_programmes",
     "programmes_to_table",
 ]
@@ -63,7 +69,8 @@ PROGRAMME_COLUMNS: tuple[str, ...] = (
     "forest_cover_ha",
     "land_tenure_status",
 )
-"""Columns of the programme table, in order (``geometry`` and ``geometry_source`` follow)."""
+"""Columns of the programme table, in order (then the optional
+:data:`BASELINE_UNCERTAINTY_COLUMNS`, ``geometry`` and ``geometry_source``)."""
 
 BASELINE_CROP_COLUMNS: dict[str, str] = {
     "opium_poppy": "baseline_opium_poppy_ha",
@@ -188,6 +195,14 @@ def _warn_missing_baselines(
                     f"no reported {crop} baseline for {record['programme_id']}; it will be "
                     f"derived from the {record['baseline_year']} district estimates",
                 )
+            elif all(math.isnan(record[c]) for c in baseline_uncertainty_columns(crop)):
+                report.warn(
+                    rows[record["programme_id"]],
+                    column,
+                    f"{record['programme_id']} {crop} baseline has no SE or interval "
+                    f"({baseline_uncertainty_columns(crop)[0]}): treated as exact, and its "
+                    "change verdicts say they are conditional on an exact baseline",
+                )
 
 
 def programmes_to_table(programmes: pd.DataFrame) -> pd.DataFrame:
@@ -260,6 +275,7 @@ def _validate_row(
         elif value is not None and col in _INTEGER_COLUMNS and value != int(value):
             fail(col, f"{value} is not a whole number")
         record[col] = float("nan") if value is None else float(value)
+    validate_baseline_uncertainty(row, record, _number, fail)
 
     ids = [d.strip() for d in _as_list(row.get("district_ids"))]
     if known is not None:
@@ -332,7 +348,7 @@ def _to_geodataframe(
     crs: Any,
     districts: gpd.GeoDataFrame | None,
 ) -> gpd.GeoDataFrame:
-    table = pd.DataFrame(records, columns=list(PROGRAMME_COLUMNS))
+    table = pd.DataFrame(records, columns=[*PROGRAMME_COLUMNS, *BASELINE_UNCERTAINTY_COLUMNS])
     table["baseline_year"] = table["baseline_year"].astype("Int64")
     source = ["area" if g is not None and not shapely.is_empty(g) else None for g in geoms]
     area = gpd.GeoSeries([g if s else None for g, s in zip(geoms, source, strict=True)], crs=crs)

@@ -61,7 +61,7 @@ logger = logging.getLogger(__name__)
 ESTIMATE_COLUMNS = [
     "district_id", "district_name", "year", "crop", "area_ha", "ci_low_ha", "ci_high_ha",
     "method", "n_reference", "se_ha", "map_area_ha", "users_accuracy", "producers_accuracy",
-    "borrowed_area_ha", "confidence", "note",
+    "borrowed_area_ha", "confidence", "note", "shared_se_ha",
 ]  # fmt: skip
 """Published column order; the first nine are the contract of ``district_estimates.csv``."""
 
@@ -139,6 +139,13 @@ def _row(design, zone_rows, crop, stats, z, min_per_stratum) -> dict:
         note = (f"map classes {names} need reference samples in this district or >= "
                 f"{min_per_stratum} in the region; no estimate without them")  # fmt: skip
     se = float(np.sqrt(variance)) if np.isfinite(variance) else np.nan
+    # Districts borrowing one class's regional proportion share its error: a sum of
+    # them must add these parts linearly (models.change.totals.sum_of_districts).
+    shared = ";".join(
+        f"regional {stratum_name(c)}={b * np.sqrt(region_var[i, j]):.6g}"
+        for i, (c, b) in enumerate(zip(design.codes, borrowed, strict=True))
+        if b > 0 and np.isfinite(region_var[i, j])
+    )
     mapped = float(area[..., j].sum())
     own_counts = design.counts[zone_rows].reshape(-1, len(design.codes), len(design.codes))
     crop_stratum = own_counts[:, j, :].sum(axis=0)
@@ -158,7 +165,7 @@ def _row(design, zone_rows, crop, stats, z, min_per_stratum) -> dict:
         "ci_high_ha": estimate + z * se if np.isfinite(se) else np.nan,
         "method": method, "n_reference": int(n[zone_rows].sum()), "se_ha": se,
         "map_area_ha": mapped, "users_accuracy": users, "producers_accuracy": producers,
-        "borrowed_area_ha": float(borrowed.sum()), "note": note,
+        "borrowed_area_ha": float(borrowed.sum()), "note": note, "shared_se_ha": shared,
     }  # fmt: skip
 
 

@@ -9,7 +9,6 @@ it, the bare mapped area is given and flagged ``"map area (no sample-based inter
 from __future__ import annotations
 
 import logging
-import math
 import os
 from typing import Any
 
@@ -22,8 +21,8 @@ from shapely.geometry import box
 from core.errors import InvalidInputError
 from core.legend import CROPS_OF_INTEREST, code_of
 from geo.estimation import zonal_class_area
-from models.change.inputs import add_note, current_fields, district_ids_of, reported_se
-from models.programme import BASELINE_CROP_COLUMNS
+from models.change.inputs import add_note, current_fields, district_ids_of, reported_baseline
+from models.change.totals import sum_of_districts
 
 __all__ = ["area_rows"]
 
@@ -77,7 +76,9 @@ def _area_fields(
             note="map area (no sample-based interval)",
         )
     ratio = districts["area_ha"].sum() / map_total
-    se = map_ha * math.sqrt((districts["se_ha"] ** 2).sum()) / map_total
+    shared = districts["shared_se_ha"] if "shared_se_ha" in districts else None
+    _, districts_se = sum_of_districts(districts["area_ha"], districts["se_ha"], shared)
+    se = map_ha * districts_se / map_total
     area = map_ha * ratio
     return dict(
         area_ha=area,
@@ -115,19 +116,16 @@ def area_rows(
                 baseline_year=int(prog["baseline_year"]),
                 baseline_run_id=None,
             )
-            reported = prog.get(BASELINE_CROP_COLUMNS[crop], np.nan)
-            if reported is not None and not pd.isna(reported):
-                row.update(
-                    baseline_ha=float(reported),
-                    baseline_se_ha=reported_se(float(reported)),
-                    baseline_source="reported",
-                )
+            reported = reported_baseline(prog, crop)
+            if reported is not None:
+                row.update(reported, baseline_source="reported")
             elif measured_then is not None:
                 then = _area_fields(prog, crop, measured_then, base, z)
                 row.update(
                     baseline_ha=then["area_ha"],
                     baseline_se_ha=then["se_ha"],
                     baseline_source="derived" if not pd.isna(then["area_ha"]) else "missing",
+                    baseline_uncertainty="estimated",
                     baseline_run_id=base_run,
                 )
                 add_note(row, f"baseline: {then['note']} on the {prog['baseline_year']} map")

@@ -10,6 +10,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from core.errors import InvalidInputError
 from core.legend import CROPS_OF_INTEREST
@@ -21,10 +22,11 @@ from models.change.inputs import (
     district_ids_of,
     estimates_of_year,
     find_estimate,
-    reported_se,
+    reported_baseline,
     z_value,
 )
-from models.programme import BASELINE_CROP_COLUMNS
+from models.change.intervals import holm, mover_difference, p_toward_zero, reaches
+from models.change.totals import all_row, share_of
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -58,8 +60,13 @@ CHANGE_COLUMNS: tuple[str, ...] = (
     "baseline_se_ha",
     "se_ha",
     "change_se_ha",
+    "baseline_uncertainty",
+    "p_value",
+    "p_holm",
 )
 """Columns of ``programme_change.csv``, in order."""
+
+_INTERNAL = ("_z_current", "_z_baseline", "_baseline_low", "_baseline_high", "_not_estimable")
 
 VERDICTS = (
     "decrease",
@@ -68,7 +75,39 @@ VERDICTS = (
     "no estimate",
     "no baseline",
     "no interval",
+    "not estimable",
 )
+
+
+def _derived_baseline(hit: pd.Series) -> dict[str, Any]:
+    """Baseline fields from the baseline year's district estimate, with its own limits."""
+    return dict(
+        baseline_ha=float(hit["area_ha"]),
+        baseline_se_ha=float(hit["se_ha"]),
+        baseline_source="derived",
+        baseline_uncertainty="estimated",
+        _baseline_low=float(hit["ci_low_ha"]),
+        _baseline_high=float(hit["ci_high_ha"]),
+        _z_baseline=float(hit["_z"]),
+        _baseline_shared=hit.get("shared_se_ha"),
+    )
+
+
+def _current(table: pd.DataFrame, district_id: str, crop: str) -> dict[str, Any]:
+    """Current-estimate fields of a district row; a published NaN row is "not estimable"."""
+    hit = find_estimate(table, district_id, crop)
+    if hit is not None:
+        row = current_fields(hit, "")
+        row.update(_z_current=float(hit["_z"]), _shared=hit.get("shared_se_ha"))
+        return row
+    listed = table[(table["district_id"] == district_id) & (table["crop"] == crop)]
+    if listed.empty:
+        return current_fields(None, f"no {crop} estimate for district {district_id} this year")
+    why = listed["note"].iloc[0] if "note" in listed else ""
+    why = why if isinstance(why, str) else ""
+    row = current_fields(None, f"not estimable this year: {why}" if why else "not estimable")
+    row.update(method=listed["method"].iloc[0] if "method" in listed else None, _not_estimable=1)
+    return row
 
 
 def _programme_rows(
@@ -81,28 +120,25 @@ def _programme_rows(
 ) -> list[dict[str, Any]]:
     ids = district_ids_of(prog["district_ids"])
     by = int(prog["baseline_year"])
-    reported = prog.get(BASELINE_CROP_COLUMNS[crop], float("nan"))
-    reported = float("nan") if reported is None else float(reported)
+    reported = reported_baseline(prog, crop)
     base_hits = {d: find_estimate(base, d, crop) for d in ids}
     rows = []
     for d in ids:
-        row = current_fields(
-            find_estimate(current, d, crop), f"no {crop} estimate for district {d} this year"
-        )
+        row = _current(current, d, crop)
         row.update(programme_id=prog["programme_id"], district_id=d, crop=crop, baseline_year=by)
         hit = base_hits[d]
-        if not math.isnan(reported):
-            row.update(baseline_source="reported", baseline_se_ha=reported_se(reported))
-            row["baseline_run_id"] = None
+        if reported is not None:
+            row.update(baseline_source="reported", baseline_run_id=None)
             total = sum(h["area_ha"] for h in base_hits.values() if h is not None)
             if len(ids) == 1:
-                row["baseline_ha"] = reported
+                row.update(reported)
             elif all(h is not None for h in base_hits.values()) and total > 0:
-                share, share_se = _share(hit, base_hits.values(), total)
-                row["baseline_ha"] = reported * share
+                share, share_se = share_of(hit, base_hits.values(), total)
+                row["baseline_ha"] = reported["baseline_ha"] * share
                 row["baseline_se_ha"] = math.hypot(
-                    reported_se(reported) * share, reported * share_se
+                    reported["baseline_se_ha"] * share, reported["baseline_ha"] * share_se
                 )
+                row["baseline_uncertainty"] = reported["baseline_uncertainty"]
                 row["baseline_run_id"] = base_run
                 add_note(row, f"reported programme baseline allocated by {by} estimate shares")
             else:
@@ -112,110 +148,67 @@ def _programme_rows(
                     f"reported baseline is programme-wide and no {by} estimates split it; see ALL",
                 )
         elif hit is not None:
-            row.update(baseline_ha=float(hit["area_ha"]), baseline_se_ha=float(hit["se_ha"]))
-            row.update(baseline_source="derived", baseline_run_id=base_run)
+            row.update(_derived_baseline(hit), baseline_run_id=base_run)
         else:
             row.update(baseline_ha=float("nan"), baseline_se_ha=float("nan"))
             row.update(baseline_source="missing", baseline_run_id=None)
             add_note(row, f"no reported baseline and no {by} estimate to derive one")
         rows.append(row)
     if len(ids) > 1:
-        rows.append(_all_row(prog, crop, rows, reported, base_run, z))
+        rows.append(all_row(prog, crop, rows, reported, base_run, z))
     return rows
 
 
-def _share(hit: dict[str, Any], hits: Any, total: float) -> tuple[float, float]:
-    """A district's share of the programme's baseline-year estimates, and its SE.
-
-    The share ``s = e_d / sum(e)`` is a ratio of sampled estimates; by the delta method,
-    with districts sampled independently,
-    ``Var(s) = ((1 - s)^2 Var(e_d) + s^2 sum_{j != d} Var(e_j)) / sum(e)^2``.
-    """
-    share = float(hit["area_ha"]) / total
-    variances = [float(h.get("se_ha") or 0.0) ** 2 for h in hits]
-    own = float(hit.get("se_ha") or 0.0) ** 2
-    others = sum(variances) - own
-    variance = ((1 - share) ** 2 * own + share**2 * others) / total**2
-    return share, math.sqrt(max(variance, 0.0))
-
-
-def _all_row(
-    prog: pd.Series,
-    crop: str,
-    rows: list[dict[str, Any]],
-    reported: float,
-    base_run: str | None,
-    z: float,
-) -> dict[str, Any]:
-    missing = [r["district_id"] for r in rows if math.isnan(r["area_ha"])]
-    row: dict[str, Any] = dict(
-        programme_id=prog["programme_id"],
-        district_id="ALL",
-        crop=crop,
-        baseline_year=int(prog["baseline_year"]),
-        method="sum of districts",
-    )
-    if missing:
-        row.update(current_fields(None, f"no estimate this year for {', '.join(missing)}"))
-        row["method"] = "sum of districts"
-    else:
-        total = sum(r["area_ha"] for r in rows)
-        se = math.sqrt(sum(r["se_ha"] ** 2 for r in rows))
-        row.update(
-            area_ha=total,
-            se_ha=se,
-            ci_low_ha=max(0.0, total - z * se),
-            ci_high_ha=total + z * se,
-            n_reference=sum(r["n_reference"] for r in rows),
-            note="",
-        )
-    if not math.isnan(reported):
-        row.update(
-            baseline_ha=reported,
-            baseline_se_ha=reported_se(reported),
-            baseline_source="reported",
-            baseline_run_id=None,
-        )
-    elif all(r["baseline_source"] == "derived" for r in rows):
-        row.update(
-            baseline_ha=sum(r["baseline_ha"] for r in rows),
-            baseline_source="derived",
-            baseline_se_ha=math.sqrt(sum(r["baseline_se_ha"] ** 2 for r in rows)),
-            baseline_run_id=base_run,
-        )
-    else:
-        row.update(
-            baseline_ha=np.nan,
-            baseline_se_ha=np.nan,
-            baseline_source="missing",
-            baseline_run_id=None,
-        )
-        add_note(row, "baseline missing for some districts")
-    return row
-
-
 def _finish(frame: pd.DataFrame, z: float) -> pd.DataFrame:
-    """Add the change, its interval and the verdict to rows with baseline and current fields."""
+    """Add the change, its MOVER interval, p-values and the verdict to the rows."""
     frame["change_ha"] = frame["area_ha"] - frame["baseline_ha"]
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = 100.0 * frame["change_ha"] / frame["baseline_ha"]
     frame["change_pct"] = pct.where(frame["baseline_ha"] > 0)
     frame["change_se_ha"] = np.sqrt(frame["se_ha"] ** 2 + frame["baseline_se_ha"] ** 2)
-    frame["change_ci_low_ha"] = frame["change_ha"] - z * frame["change_se_ha"]
-    frame["change_ci_high_ha"] = frame["change_ha"] + z * frame["change_se_ha"]
+    current = reaches(
+        frame["area_ha"], frame["ci_low_ha"], frame["ci_high_ha"], frame["se_ha"],
+        frame["_z_current"].fillna(z), z,
+    )  # fmt: skip
+    baseline = reaches(
+        frame["baseline_ha"], frame["_baseline_low"], frame["_baseline_high"],
+        frame["baseline_se_ha"], frame["_z_baseline"].fillna(z), z,
+    )  # fmt: skip
+    low, high = mover_difference(frame["change_ha"], current, baseline)
+    frame["change_ci_low_ha"], frame["change_ci_high_ha"] = low, high
+    frame["p_value"] = p_toward_zero(frame["change_ha"], low, high, z)
+    frame["p_holm"] = holm(frame["p_value"].where(frame["district_id"] != "AREA"))
     verdict = np.select(
         [
+            frame["_not_estimable"].fillna(0) > 0,
             frame["area_ha"].isna(),
             frame["baseline_ha"].isna(),
-            frame["change_se_ha"].isna(),
-            frame["change_ci_low_ha"] > 0,
-            frame["change_ci_high_ha"] < 0,
+            low.isna() | high.isna(),
+            low > 0,
+            high < 0,
         ],
-        ["no estimate", "no baseline", "no interval", "increase", "decrease"],
+        ["not estimable", "no estimate", "no baseline", "no interval", "increase", "decrease"],
         default="no detectable change",
     )
     frame["verdict"] = verdict
+    tested = frame["p_value"].notna()
+    exact = tested & (frame["baseline_uncertainty"] == "not given")
+    frame.loc[exact, "note"] = _appended(
+        frame.loc[exact, "note"],
+        "baseline uncertainty not given: verdict conditional on an exact baseline",
+    )
+    alpha = 1 - (2 * stats.norm.cdf(z) - 1)
+    lost = frame["verdict"].isin(["increase", "decrease"]) & (frame["p_holm"] >= alpha)
+    frame.loc[lost, "note"] = _appended(
+        frame.loc[lost, "note"],
+        f"not significant after Holm's correction over the {int(frame['p_holm'].notna().sum())} "
+        "tested rows of this run",
+    )
     return frame
+
+
+def _appended(notes: pd.Series, text: str) -> pd.Series:
+    return notes.fillna("").map(lambda n: f"{n}; {text}" if n else text)
 
 
 _ESTIMATE_COLUMNS = ("district_id", "crop", "area_ha", "ci_low_ha", "ci_high_ha")
@@ -311,29 +304,15 @@ def programme_change(
         with_area = source == "area" if source is not None else programmes.geometry.notna()
         polygons = programmes[with_area & programmes["programme_id"].astype(str).isin(baselines)]
         rows.extend(area_rows(polygons, class_map, current, baselines, baseline_class_map, z))
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            c
-            for c in CHANGE_COLUMNS
-            if c
-            not in {
-                "year",
-                "run_id",
-                "change_ha",
-                "change_pct",
-                "change_se_ha",
-                "change_ci_low_ha",
-                "change_ci_high_ha",
-                "verdict",
-            }
-        ],
-    )
+    computed = {"year", "run_id", "change_ha", "change_pct", "change_se_ha", "change_ci_low_ha",
+                "change_ci_high_ha", "verdict", "p_value", "p_holm"}  # fmt: skip
+    frame = pd.DataFrame(rows, columns=[
+        *(c for c in CHANGE_COLUMNS if c not in computed), *_INTERNAL
+    ])  # fmt: skip
     frame["year"] = int(year)
     frame["run_id"] = run_id or current_run
-    frame = _finish(
-        frame.astype({c: float for c in ("baseline_ha", "baseline_se_ha", "area_ha", "se_ha")}), z
-    )
+    numbers = ("baseline_ha", "baseline_se_ha", "area_ha", "se_ha", "ci_low_ha", "ci_high_ha")
+    frame = _finish(frame.astype({c: float for c in (*numbers, *_INTERNAL)}), z)
     frame["note"] = frame["note"].fillna("")
     counts = frame["verdict"].value_counts().to_dict()
     logger.info("programme change %s: %d rows, verdicts %s", year, len(frame), counts)

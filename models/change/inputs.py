@@ -15,8 +15,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from geo.estimation import z_value
+from models.programme import BASELINE_CROP_COLUMNS
+from models.programme_uncertainty import BASELINE_INTERVAL_CONFIDENCE, baseline_uncertainty_columns
 
 __all__ = [
     "EstimatesByYear",
@@ -26,19 +29,30 @@ __all__ = [
     "district_ids_of",
     "find_estimate",
     "reported_se",
+    "reported_baseline",
     "current_fields",
     "add_note",
 ]
+
+PUBLISHED_CONFIDENCE = 0.95
+"""Level of district intervals whose table does not record ``confidence``."""
 
 EstimatesByYear = pd.DataFrame | Mapping[int, pd.DataFrame] | None
 """Estimates of several years: one table with a ``year`` column, or ``{year: table}``."""
 
 
 def with_se(table: pd.DataFrame, z: float) -> pd.DataFrame:
-    """Copy of ``table`` with ``se_ha`` filled from the interval width where missing."""
+    """Copy of ``table`` with ``se_ha`` filled from the interval width where missing.
+
+    ``_z`` is the normal quantile of each row's ``confidence``; a table without one is
+    taken to hold the published 95% intervals (:data:`PUBLISHED_CONFIDENCE`).
+    """
     table = table.copy()
     table["district_id"] = table["district_id"].astype(str)
-    from_ci = (table["ci_high_ha"] - table["ci_low_ha"]) / (2 * z)
+    own = table["confidence"] if "confidence" in table else pd.Series(np.nan, index=table.index)
+    table["_z"] = pd.Series(stats.norm.ppf(0.5 + own.astype(float) / 2), index=table.index)
+    table["_z"] = table["_z"].fillna(z_value(PUBLISHED_CONFIDENCE))
+    from_ci = (table["ci_high_ha"] - table["ci_low_ha"]) / (2 * table["_z"])
     table["se_ha"] = table["se_ha"].fillna(from_ci) if "se_ha" in table else from_ci
     return table
 
@@ -129,3 +143,32 @@ def current_fields(hit: pd.Series | None, missing_note: str) -> dict[str, Any]:
 def add_note(row: dict[str, Any], text: str) -> None:
     """Append ``text`` to the row's ``note`` (``;``-separated)."""
     row["note"] = f"{row['note']}; {text}" if row.get("note") else text
+
+
+def reported_baseline(prog: pd.Series, crop: str) -> dict[str, Any] | None:
+    """Baseline fields of a programme's reported figure, with its uncertainty, or ``None``.
+
+    A reported SE or interval (``baseline_<crop>_se_ha``, ``_ci_low_ha``/``_ci_high_ha``)
+    is ``baseline_uncertainty`` ``"given"``; without one the figure is taken as exact
+    but for its rounding (:func:`reported_se`) and marked ``"not given"``.
+    """
+    value = prog.get(BASELINE_CROP_COLUMNS[crop], float("nan"))
+    if value is None or pd.isna(value):
+        return None
+    value = float(value)
+    se_col, low_col, high_col = baseline_uncertainty_columns(crop)
+    se, low, high = (float(prog.get(c, np.nan)) for c in (se_col, low_col, high_col))
+    fields: dict[str, Any] = dict(baseline_ha=value, baseline_uncertainty="given")
+    if np.isfinite(low) and np.isfinite(high):
+        z95 = z_value(BASELINE_INTERVAL_CONFIDENCE)
+        fields.update(
+            baseline_se_ha=(high - low) / (2 * z95),
+            _baseline_low=low,
+            _baseline_high=high,
+            _z_baseline=z95,
+        )
+    elif np.isfinite(se):
+        fields["baseline_se_ha"] = se
+    else:
+        fields.update(baseline_se_ha=reported_se(value), baseline_uncertainty="not given")
+    return fields

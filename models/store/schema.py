@@ -43,6 +43,7 @@ ESTIMATE_COLUMNS: dict[str, type[TypeEngine]] = {
     "n_reference": Integer,
     "se_ha": Double,
     "map_area_ha": Double,
+    "shared_se_ha": Text,
 }
 
 

@@ -225,7 +225,7 @@ def test_geopackage_is_read(tmp_path):
         ("programmes.csv", 3, 0),
         ("programmes.xlsx", 3, 0),
         ("programmes.geojson", 2, 0),
-        ("programmes_with_errors.csv", 1, 4),
+        ("programmes_with_errors.csv", 1, 5),
     ],
 )
 def test_committed_examples_load(name, accepted, rejected):
@@ -251,5 +251,67 @@ def test_missing_baseline_figures_are_warnings_not_errors(tmp_path):
     path = _write_csv(tmp_path, ["P1,Coffee,DoA,UNODC,2024-01-15,,D01,2024,12,,,,,,,"])
     programmes, report = load_programmes(path)
     assert report.ok and len(programmes) == 1
-    assert [(w.row, w.field) for w in report.warnings] == [(1, "baseline_cannabis_ha")]
-    assert "derived from the 2024" in report.warnings[0].message
+    fields = [(w.row, w.field) for w in report.warnings]
+    assert fields == [(1, "baseline_opium_poppy_ha"), (1, "baseline_cannabis_ha")]
+    assert "no SE or interval" in report.warnings[0].message
+    assert "conditional on an exact baseline" in report.warnings[0].message
+    assert "derived from the 2024" in report.warnings[1].message
+
+
+def _with_uncertainty(tmp_path: Path, cells: list[str]) -> Path:
+    """A programme table with the optional baseline-uncertainty columns after the others."""
+    from models.programme import BASELINE_UNCERTAINTY_COLUMNS
+
+    header = ",".join([*PROGRAMME_COLUMNS, *BASELINE_UNCERTAINTY_COLUMNS])
+    base = "{pid},Coffee,DoA,UNODC,2024-01-15,,D01,2024,{poppy},,,,,,,"
+    lines = [base.format(pid=f"P{i + 1}", poppy=poppy) + "," + extra for i, (poppy, extra) in
+             enumerate(cells)]  # fmt: skip
+    path = tmp_path / "programmes.csv"
+    path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_baseline_se_or_interval_is_read_per_crop(tmp_path):
+    path = _with_uncertainty(
+        tmp_path, [("420", "38,,,,,"), ("150", ",118,196,,,"), ("90", ",,,,,")]
+    )
+    programmes, report = load_programmes(path)
+    assert report.ok and len(programmes) == 3
+    by_id = programmes.set_index("programme_id")
+    assert by_id.loc["P1", "baseline_opium_poppy_se_ha"] == 38.0
+    assert math.isnan(by_id.loc["P1", "baseline_opium_poppy_ci_low_ha"])
+    assert (by_id.loc["P2", "baseline_opium_poppy_ci_low_ha"],
+            by_id.loc["P2", "baseline_opium_poppy_ci_high_ha"]) == (118.0, 196.0)  # fmt: skip
+    # only P3's poppy baseline has no uncertainty: one warning says so (cannabis: derived)
+    exact = [w for w in report.warnings if w.field == "baseline_opium_poppy_ha"]
+    assert [w.row for w in exact] == [3] and "treated as exact" in exact[0].message
+
+
+@pytest.mark.parametrize(
+    ("poppy", "cells", "field", "words"),
+    [
+        ("420", "-3,,,,,", "baseline_opium_poppy_se_ha", "negative"),
+        ("420", "about 30,,,,,", "baseline_opium_poppy_se_ha", "not a number"),
+        ("420", ",400,,,,", "baseline_opium_poppy_ci_high_ha", "needs both"),
+        ("420", ",430,500,,,", "baseline_opium_poppy_ci_low_ha", "does not contain"),
+        ("420", "30,400,450,,,", "baseline_opium_poppy_se_ha", "give one of them"),
+        ("", "30,,,,,", "baseline_opium_poppy_se_ha", "baseline_opium_poppy_ha is empty"),
+    ],
+)
+def test_bad_baseline_uncertainty_rejects_the_row_naming_the_field(
+    tmp_path, poppy, cells, field, words
+):
+    path = _with_uncertainty(tmp_path, [(poppy, cells), ("100", "10,,,,,")])
+    programmes, report = load_programmes(path)
+    assert list(programmes["programme_id"]) == ["P2"]
+    assert [(e.row, e.field) for e in report.errors] == [(1, field)]
+    assert words in report.errors[0].message
+
+
+def test_committed_example_carries_an_se_and_an_interval():
+    programmes, _ = load_programmes(EXAMPLES / "programmes.csv")
+    by_id = programmes.set_index("programme_id")
+    assert by_id.loc["AD-001", "baseline_opium_poppy_se_ha"] == 38
+    assert by_id.loc["AD-003", "baseline_opium_poppy_ci_high_ha"] == 196
+    _, report = load_programmes(EXAMPLES / "programmes_with_errors.csv")
+    assert any(e.row == 6 and "does not contain" in e.message for e in report.errors)
