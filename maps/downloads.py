@@ -137,8 +137,9 @@ def write_downloads(
     """Write the district estimates as CSV, GeoPackage (district CRS) and GeoJSON (EPSG:4326).
 
     Files that already exist (the flow may have written them) are kept unless
-    ``overwrite``. The CSV is :func:`spreadsheet_safe`. With ``label`` (``run_id``, ``synthetic``, ``survey_name``) the
-    tables are written as :func:`published_table` makes them: rounded and marked.
+    ``overwrite``. The CSV is :func:`spreadsheet_safe`. With ``label`` (``run_id``,
+    ``synthetic``, ``survey_name``) the tables are written as :func:`published_table`
+    makes them: rounded and marked.
 
     Returns
     -------
