@@ -81,10 +81,8 @@ def export_field_plots(store: Any, workspace: Path, years: list[int]) -> dict[in
 
 
 def upload_years(store: Any, upload_id: str) -> list[int]:
-    """The survey years of the plots an upload stored."""
-    plots = store.get_plots()
-    years = plots.loc[plots["upload_id"] == upload_id, "year"].dropna().astype(int)
-    return sorted(years.unique().tolist())
+    """The survey years of the plots an upload stored (the store asks for them alone)."""
+    return store.upload_years(upload_id)
 
 
 def _read_state(sidecar: Path) -> dict[str, Any] | None:

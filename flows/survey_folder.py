@@ -7,6 +7,7 @@ workspace.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import date
 from pathlib import Path
@@ -36,7 +37,7 @@ SURVEY_TOML = """# admon survey configuration, written by `admon init`. Paths ar
 # in admon's data/example_run.toml; `admon check survey.toml` checks all inputs at once.
 
 [survey]
-name = "{name}"
+name = {name}
 years = {years}                      # survey (harvest) years; the season starts the year before
 season_start = "10-01"               # month-day the season starts (previous calendar year)
 season_end = "04-15"                 # month-day the season ends (survey year)
@@ -128,7 +129,8 @@ def init_survey_folder(
             path = folder / (sub.replace("{year}", str(year)) if year else sub)
             path.mkdir(parents=True, exist_ok=True)
             written.append(path)
-    quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+    # a JSON string is a TOML basic string (same escapes), but for DEL, which TOML forbids
+    quoted = json.dumps(name, ensure_ascii=False).replace("\x7f", "\\u007f")
     atomic_write_text(config, SURVEY_TOML.format(name=quoted, years=sorted(set(years))))
     lines = "\n".join(
         f"- `{sub.replace('{year}', '<year>')}/`: {what}" for sub, what in SURVEY_FOLDERS.items()

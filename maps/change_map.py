@@ -40,7 +40,8 @@ _MAX_MARKER_PT2 = 900.0  # area, in points², of the circle for the largest chan
 def district_verdicts(table: gpd.GeoDataFrame, crop: str) -> list[str]:
     """Verdict per district from ``<crop>_change_ci_low_ha`` / ``_high_ha``.
 
-    Districts without a change (no baseline) get ``"no baseline"``.
+    Districts without a change (no baseline) get ``"no baseline"``; a change without
+    an interval gets ``"no interval"`` (:func:`maps.front.verdict_of`).
     """
     change = table[f"{crop}_change_ha"].to_numpy(dtype=float)
     low = table[f"{crop}_change_ci_low_ha"].to_numpy(dtype=float)
@@ -107,10 +108,11 @@ def change_verdict_png(
         for v, c in VERDICT_COLOURS.items()
         if v in verdicts
     ]
-    if "no baseline" in verdicts or "no interval" in verdicts:
-        handles.append(
-            Patch(facecolor=_NO_BASELINE, edgecolor="#8c8c8c", hatch="//", label="no baseline")
-        )
+    for missing in ("no baseline", "no interval"):  # hatched: never read as "no change"
+        if missing in verdicts:
+            handles.append(
+                Patch(facecolor=_NO_BASELINE, edgecolor="#8c8c8c", hatch="//", label=missing)
+            )
     if largest > 0:
         finite = np.isfinite(size) & (size > 0)
         centres = table.geometry.representative_point()[finite]

@@ -15,6 +15,7 @@ __all__ = [
     "SYNTHETIC_NOTE",
     "estimates_with_geometry",
     "published_table",
+    "spreadsheet_safe",
     "write_published_table",
     "write_downloads",
 ]
@@ -76,13 +77,44 @@ def published_table(
     return out
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        try:
+            float(value)  # "-12.5" is a number to a spreadsheet, not a formula
+        except ValueError:
+            return "'" + value
+    return value
+
+
+def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with every text cell that a spreadsheet would run as a formula made inert.
+
+    Names in a published CSV come from the operator's files (districts, programmes,
+    the survey name); a cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage
+    return gets a leading ``'`` (OWASP's rule against CSV injection), so opening the
+    download in Excel or LibreOffice shows the text instead of running it.
+
+    Examples
+    --------
+    >>> spreadsheet_safe(pd.DataFrame({"name": ["=1+1", "-3", "Kunar"]}))["name"].tolist()
+    ["'=1+1", '-3', 'Kunar']
+    """
+    out = table.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(_inert)
+    return out
+
+
 def write_published_table(
     table: pd.DataFrame, path: Path, *, run_id: str, synthetic: bool, survey_name: str = ""
 ) -> Path:
-    """Write :func:`published_table` of ``table`` to ``path`` (atomic); return the path."""
-    return write_table(
-        published_table(table, run_id=run_id, synthetic=synthetic, survey_name=survey_name), path
-    )
+    """Write :func:`published_table` of ``table`` to ``path`` (atomic, spreadsheet-safe)."""
+    published = published_table(table, run_id=run_id, synthetic=synthetic, survey_name=survey_name)
+    return write_table(spreadsheet_safe(published), path)
 
 
 def estimates_with_geometry(
@@ -105,8 +137,9 @@ def write_downloads(
     """Write the district estimates as CSV, GeoPackage (district CRS) and GeoJSON (EPSG:4326).
 
     Files that already exist (the flow may have written them) are kept unless
-    ``overwrite``. With ``label`` (``run_id``, ``synthetic``, ``survey_name``) the
-    tables are written as :func:`published_table` makes them: rounded and marked.
+    ``overwrite``. The CSV is :func:`spreadsheet_safe`. With ``label`` (``run_id``,
+    ``synthetic``, ``survey_name``) the tables are written as :func:`published_table`
+    makes them: rounded and marked.
 
     Returns
     -------
@@ -120,7 +153,7 @@ def write_downloads(
         district_estimates = published_table(district_estimates, **label)
     spatial = estimates_with_geometry(districts, district_estimates)
     if overwrite or not paths["csv"].exists():
-        write_table(district_estimates, paths["csv"])
+        write_table(spreadsheet_safe(district_estimates), paths["csv"])
     if overwrite or not paths["gpkg"].exists():
         write_table(spatial, paths["gpkg"], layer="district_estimates")
     if overwrite or not paths["geojson"].exists():

@@ -6,6 +6,10 @@ and Lao come from Debian's Noto fonts (``fonts-noto-core``, installed by
 family of ``font.family`` that has it. Families that are not installed are left
 out of the list, so a machine without Noto draws with DejaVu alone and says
 nothing (those names then show as boxes).
+
+Text is drawn as written: a ``$`` in a district or programme name is a dollar
+sign, not the start of TeX (``text.parse_math`` off), so a name from a user's
+file can neither change how it reads nor stop a map from being drawn.
 """
 
 from __future__ import annotations
@@ -52,8 +56,13 @@ def installed_families() -> list[str]:
 
 
 def configure_fonts() -> list[str]:
-    """Set matplotlib's ``font.family`` to the installed fallback list; return it."""
+    """Set matplotlib's ``font.family`` to the installed fallback list; return it.
+
+    Also turns mathtext off (``text.parse_math``): every label of admon's figures is
+    plain text, and names come from users' files.
+    """
     families = installed_families() or ["DejaVu Sans"]
     matplotlib.rcParams["font.family"] = families
+    matplotlib.rcParams["text.parse_math"] = False
     logger.debug("map fonts: %s", ", ".join(families))
     return families

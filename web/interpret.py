@@ -85,10 +85,23 @@ def _load(folder: str, mtime_ns: int) -> InterpretationPackage:
     return load_package(folder)
 
 
+def _read(folder: Path) -> InterpretationPackage:
+    """The package in ``folder`` (read again only when its ``package.json`` changed)."""
+    return _load(str(folder), (folder / "package.json").stat().st_mtime_ns)
+
+
 def _package(workspace: Path, run_id: str) -> InterpretationPackage:
     for folder in find_packages(workspace):
         if folder.parent.name == run_id:
-            return _load(str(folder), (folder / "package.json").stat().st_mtime_ns)
+            try:
+                return _read(folder)
+            except AdmonError as exc:
+                logger.warning("interpretation package of run %s: %s", run_id, exc)
+                raise HTTPException(
+                    500,
+                    detail=f"the interpretation package of run {run_id} cannot be read; "
+                    "the server's log says why (rerun phase 1 of the run to write it again)",
+                ) from None
     raise HTTPException(404, detail=f"no reference sample of run {run_id!r} to interpret")
 
 
@@ -147,7 +160,11 @@ def interpret_router(workspace: Path, store: Store) -> APIRouter:
         who = _interpreter(request, store)
         answer = []
         for folder in find_packages(workspace):
-            package = _load(str(folder), (folder / "package.json").stat().st_mtime_ns)
+            try:
+                package = _read(folder)
+            except AdmonError as exc:  # one damaged package does not hide the others
+                logger.warning("interpretation package left out: %s", exc)
+                continue
             labels = store.get_labels(package.run_id)
             answer.append(
                 {

@@ -26,7 +26,7 @@ from starlette.datastructures import UploadFile
 from core.errors import InvalidInputError, NotFoundError, StoreBusyError, StoreError
 from models.store import Store, UploadResult, UploadTooLargeError
 from models.survey import UnsupportedFormatError
-from web.auth import BEARER, caller, require_uploader
+from web.auth import BEARER, READ_ROLES, caller, require_uploader
 from web.responses import ERRORS, busy, error, too_large
 
 __all__ = ["UPLOAD_PATH", "UploadCallback", "UploadPool", "uploads_router", "incoming_folder"]
@@ -165,11 +165,17 @@ def uploads_router(
     ) -> JSONResponse:
         """The stored record and report of one upload (uploaders see their team's only)."""
         who = caller(request, store)
+        if not (who.may_upload or who.role in READ_ROLES):
+            raise HTTPException(
+                403,
+                detail=f"a {who.role} token cannot read uploads; "
+                "they need an uploader, reviewer or admin token",
+            )
         try:
             record = store.get_upload(upload_id)
         except NotFoundError as exc:
             raise HTTPException(404, detail=str(exc)) from None
-        if who.role == "uploader" and record["team"] != who.team:
+        if who.role not in READ_ROLES and record["team"] != who.team:
             raise HTTPException(403, detail="this upload belongs to another team")
         record.pop(
             "raw_path", None

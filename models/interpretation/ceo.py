@@ -121,9 +121,15 @@ def read_ceo_answers(source: str | Path | bytes, *, question: str = CEO_QUESTION
         Not a CEO sample export, no such question column, or an answer that is not
         a class; the message names the row (1 = first data row), the field and the fix.
     """
-    name = source.name if isinstance(source, Path) else "CEO export"
+    name = "CEO export" if isinstance(source, bytes) else Path(source).name
     raw = source if isinstance(source, bytes) else Path(source).read_bytes()
-    text = raw.decode("utf-8-sig")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            f"{name}: not UTF-8 (byte {exc.start}); CEO writes UTF-8: use the file as "
+            "downloaded, or save it again as 'CSV UTF-8'"
+        ) from None
     try:
         table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -151,7 +157,7 @@ def read_ceo_answers(source: str | Path | bytes, *, question: str = CEO_QUESTION
     for number, record in enumerate(table.to_dict("records"), start=1):
         try:
             sample_id = int(float(record[plot]))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise InvalidInputError(
                 f"{name} row {number}: {plot} {record[plot]!r} is not a plot number"
             ) from None

@@ -276,7 +276,8 @@ def load_package(folder: str | Path) -> InterpretationPackage:
     NotFoundError
         No package there.
     InvalidInputError
-        Not an admon interpretation package, or a file of it is missing.
+        Not an admon interpretation package, a file of it is missing, or a field of
+        ``package.json`` or a column of ``points.csv`` is.
     """
     folder = Path(folder)
     if folder.name == "package.json":
@@ -295,20 +296,34 @@ def load_package(folder: str | Path) -> InterpretationPackage:
         profiles = pd.read_csv(folder / "ndvi_profiles.csv")
     except FileNotFoundError as exc:
         raise InvalidInputError(f"{folder}: {Path(exc.filename).name} is missing") from None
+    missing = [c for c in ("sample_id", "order", "x", "y", "sources") if c not in points.columns]
+    if missing:
+        raise InvalidInputError(
+            f"{folder / 'points.csv'}: no column {missing[0]!r}; rerun phase 1 of the run "
+            "to write the package again"
+        )
     points = points.set_index("sample_id", drop=False)
-    return InterpretationPackage(
-        folder=folder,
-        run_id=str(data["run_id"]),
-        year=int(data["year"]),
-        crs=str(data["crs"]),
-        pixel_size_m=float(data["pixel_size_m"]),
-        classes=list(data["classes"]),
-        overlap=frozenset(int(i) for i in data["overlap"]),
-        overlap_share=float(data["overlap_share"]),
-        points=points,
-        sources={s["name"]: ChipSource.from_dict(s) for s in data["sources"]},
-        profiles=profiles,
-    )
+    try:
+        return InterpretationPackage(
+            folder=folder,
+            run_id=str(data["run_id"]),
+            year=int(data["year"]),
+            crs=str(data["crs"]),
+            pixel_size_m=float(data["pixel_size_m"]),
+            classes=list(data["classes"]),
+            overlap=frozenset(int(i) for i in data["overlap"]),
+            overlap_share=float(data["overlap_share"]),
+            points=points,
+            sources={s["name"]: ChipSource.from_dict(s) for s in data["sources"]},
+            profiles=profiles,
+        )
+    except KeyError as exc:
+        raise InvalidInputError(
+            f"{path}: no {exc.args[0]!r}; the file is not as write_package writes it "
+            "(edited by hand?): rerun phase 1 of the run to write it again"
+        ) from None
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{path}: a field has the wrong type ({exc})") from None
 
 
 def find_packages(workspace: str | Path) -> list[Path]:

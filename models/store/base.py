@@ -193,6 +193,18 @@ class Store(UploadStore, ReferenceTables, TokenStore, LabelStore, TeamForms):
         fixed = [*PLOT_COLUMNS, "geometry"]
         return plots[fixed + [c for c in plots.columns if c not in fixed]]
 
+    def upload_years(self, upload_id: str) -> list[int]:
+        """The survey years of the plots one upload stored, ascending (one small query)."""
+        plots = self.tables["survey_plots"]
+        query = (
+            select(plots.c.year)
+            .distinct()
+            .where(plots.c.upload_id == str(upload_id), plots.c.year.is_not(None))
+            .order_by(plots.c.year)
+        )
+        with self.engine.connect() as conn:
+            return [int(year) for year in conn.execute(query).scalars()]
+
 
 SEASON_FIRST_MONTH = 8
 """Poppy is a dry-season crop sown from about September: a plot surveyed from August on

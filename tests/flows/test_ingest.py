@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,28 @@ def test_a_published_demo_has_no_plot_data_in_public_and_restricted_needs_a_toke
         forged = client.post("/login", data={"token": reviewer, "csrf": "forged", "next": "/"})
         assert forged.status_code == 403
     store.close()
+
+
+def test_the_years_of_an_upload_are_asked_of_the_store_without_reading_every_plot(
+    tmp_path, monkeypatch
+):
+    from flows.ingest import upload_years
+
+    with open_store(tmp_path / "store.gpkg", workspace=tmp_path) as store:
+        first = store.ingest_upload(geojson(_plots(3)), "a.geojson", "team-a")
+        autumn = [replace(p, date="2025-10-02") for p in _plots(6)[3:]]
+        second = store.ingest_upload(geojson(autumn), "b.geojson", "team-a")
+        plots = store.get_plots()
+        expected = {  # independently, from every stored plot
+            u.upload_id: sorted(set(plots.loc[plots["upload_id"] == u.upload_id, "year"]))
+            for u in (first, second)
+        }
+        assert expected[first.upload_id] == [2025] and expected[second.upload_id] == [2026]
+
+        def every_plot(*args, **kwargs):
+            raise AssertionError("upload_years read the whole plot table")
+
+        monkeypatch.setattr(store, "get_plots", every_plot)
+        assert upload_years(store, first.upload_id) == expected[first.upload_id]
+        assert upload_years(store, second.upload_id) == expected[second.upload_id]
+        assert upload_years(store, "0" * 32) == []

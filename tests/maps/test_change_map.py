@@ -44,3 +44,23 @@ def test_change_map_fills_by_verdict_and_draws_size_circles(tmp_path):
         assert _share(pixels, VERDICT_COLOURS[verdict]) > 0.01, verdict
     # the circles: the near-black outline colour is drawn (district edges are grey #4d4d4d)
     assert _share(pixels, "#252525") > 0.0005
+
+
+def test_the_legend_names_a_missing_interval_apart_from_a_missing_baseline(tmp_path, monkeypatch):
+    import maps.change_map
+
+    table = _table()
+    table.loc[table.index[2], ["opium_poppy_change_ci_low_ha", "opium_poppy_change_ci_high_ha"]] = (
+        np.nan
+    )
+    assert district_verdicts(table, "opium_poppy")[2:] == ["no interval", "no baseline"]
+    labels = []
+
+    def keep_legend(fig, out_png, *, title):
+        labels.extend(t.get_text() for t in fig.axes[0].get_legend().get_texts())
+        return out_png
+
+    monkeypatch.setattr(maps.change_map, "save_figure", keep_legend)
+    change_verdict_png(table, "opium_poppy", tmp_path / "c.png", year=2025, run_id="r1")
+    assert {"increase", "decrease", "no interval", "no baseline"} <= set(labels)
+    assert "no detectable change" not in labels

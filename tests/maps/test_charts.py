@@ -143,3 +143,27 @@ def test_district_labels_only_where_the_name_fits():
         fig.canvas.draw()
         assert label_districts(ax, districts) == expected
         plt.close(fig)
+
+
+def test_district_names_with_dollar_signs_are_drawn_as_written_not_as_tex(tmp_path):
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from maps.static import label_districts
+
+    names = [r"Pay $\frac$ here", "$5 to $10", "Kunar"]
+    districts = make_districts(3, 1)
+    districts["district_name"] = names
+    fig, ax = plt.subplots(figsize=(9, 6))
+    districts.plot(ax=ax)
+    ax.set_aspect("equal")
+    fig.canvas.draw()
+    assert label_districts(ax, districts) == 3
+    fig.savefig(io.BytesIO(), format="png")  # mathtext would fail on the first name
+    assert sorted(t.get_text() for t in ax.texts) == sorted(names)
+    plt.close(fig)
+    estimates = make_estimates(districts, 2025)
+    png = district_chart(estimates, "opium_poppy", tmp_path / "c.png", year=2025)
+    with Image.open(png) as image:
+        assert image.size[0] > 0

@@ -83,7 +83,7 @@ def test_a_reviewer_token_may_read_but_not_upload(upload, exports, client, token
     assert read.json()["team"] == "team-a"
 
 
-def test_get_upload_returns_the_stored_report(upload, exports, client, tokens):
+def test_get_upload_returns_the_stored_report(upload, exports, app, client, tokens):
     upload_id = upload("plots.kml", exports["plots.kml"]).json()["upload_id"]
 
     record = client.get(f"/api/v1/uploads/{upload_id}", headers=tokens["uploader"]).json()
@@ -95,6 +95,12 @@ def test_get_upload_returns_the_stored_report(upload, exports, client, tokens):
     assert len(record["sha256"]) == 64
     other_team = client.get(f"/api/v1/uploads/{upload_id}", headers=tokens["other_uploader"])
     assert other_team.status_code == 403
+    # an interpreter labels the reference sample and reads nobody's uploads
+    interpreter_token = app.state.store.create_token("team-a", "interpreter")
+    interpreter = {"Authorization": f"Bearer {interpreter_token}"}
+    as_interpreter = client.get(f"/api/v1/uploads/{upload_id}", headers=interpreter)
+    assert as_interpreter.status_code == 403
+    assert "team-a" not in as_interpreter.text and "plots.kml" not in as_interpreter.text
     assert client.get(f"/api/v1/uploads/{upload_id}").status_code == 401
     missing = client.get("/api/v1/uploads/" + "0" * 32, headers=tokens["admin"])
     assert missing.status_code == 404

@@ -129,3 +129,16 @@ def test_an_unknown_run_is_not_found(service):
     client, headers, _ = service
     assert client.get(f"{API}/2025-nope/next", headers=headers["alice"]).status_code == 404
     assert client.get(f"{API}/../../etc/next", headers=headers["alice"]).status_code == 404
+
+
+def test_a_damaged_package_is_left_out_of_the_list_and_named_in_the_answer(service, caplog):
+    client, headers, package = service
+    manifest = package.folder / "package.json"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('"crs"', '"crs_"'))
+
+    listed = client.get(f"{API}/runs", headers=headers["alice"])
+    assert listed.status_code == 200 and listed.json() == []
+    assert "package.json: no 'crs'" in caplog.text
+    point = client.get(f"{API}/{RUN_ID}/next", headers=headers["alice"])
+    assert point.status_code == 500
+    assert RUN_ID in point.json()["detail"] and str(package.folder) not in point.text

@@ -95,3 +95,18 @@ def test_the_project_files_are_what_ceos_loader_accepts_and_hold_no_map_class(tm
     assert '"' not in plots and "map_class" not in plots and len(plots.splitlines()) == 3
     notes = (tmp_path / "ceo_project.txt").read_text()
     assert "plot size 10 m" in notes and "- Opium poppy" in notes and "- Fallow / bare" in notes
+
+
+def test_an_export_saved_again_in_another_encoding_is_refused_by_file_name(tmp_path):
+    # a spreadsheet that re-saves the export as Windows-1252 (an accented e-mail name)
+    raw = ceo_sample_export([(1, "josé@example.org", "Forest", False)])
+    path = tmp_path / "ceo-project-12-sample-data.csv"
+    path.write_bytes(raw.decode("utf-8-sig").encode("cp1252"))
+    with pytest.raises(InvalidInputError, match=r"ceo-project-12-sample-data\.csv: not UTF-8"):
+        read_ceo_answers(str(path))
+
+
+def test_a_plot_number_that_is_not_finite_names_its_row():
+    raw = ceo_sample_export([(1, "a@x.org", "Forest", False)]).replace(b"\n1,", b"\ninf,")
+    with pytest.raises(InvalidInputError, match=r"row 1: plotid 'inf' is not a plot number"):
+        read_ceo_answers(raw)

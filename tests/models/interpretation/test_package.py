@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from core.errors import NotFoundError
+from core.errors import InvalidInputError, NotFoundError
 from models.interpretation import ChipSource, load_package, write_package
 
 
@@ -65,3 +66,21 @@ def test_a_missing_package_or_point_is_not_found(tmp_path, sample):
     _write(tmp_path, sample)
     with pytest.raises(NotFoundError, match="no sample point 99"):
         load_package(tmp_path).profile(99)
+
+
+@pytest.mark.parametrize("field", ["crs", "overlap", "sources"])
+def test_a_package_json_without_a_field_names_the_file_and_the_field(tmp_path, sample, field):
+    _write(tmp_path, sample)
+    manifest = json.loads((tmp_path / "package.json").read_text(encoding="utf-8"))
+    del manifest[field]
+    (tmp_path / "package.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(InvalidInputError, match=rf"package\.json: no '{field}'.*write_package"):
+        load_package(tmp_path)
+
+
+def test_a_points_file_without_sample_ids_is_refused_by_name(tmp_path, sample):
+    _write(tmp_path, sample)
+    points = pd.read_csv(tmp_path / "points.csv").drop(columns="sample_id")
+    points.to_csv(tmp_path / "points.csv", index=False)
+    with pytest.raises(InvalidInputError, match=r"points\.csv: no column 'sample_id'"):
+        load_package(tmp_path)
