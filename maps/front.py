@@ -5,8 +5,10 @@ Alternative Development programme working: read from the tables the run already
 wrote (``region_estimates.csv``, ``district_estimates.csv``, ``programme_change.csv``,
 ``programme_vs_other.csv``) in the audience's own folder, so the public front page
 shows only what the public set holds. Nothing is re-estimated here: the change
-from last year follows the rule of :mod:`models.change` (independent samples,
-``SE = sqrt(SE_now² + SE_before²)``, verdict from the 95 % interval).
+from last year follows the rule of :mod:`models.change` (independent samples, the
+interval of the difference from each year's own limits by MOVER, which is
+``± 1.96 sqrt(SE_now² + SE_before²)`` when both are symmetric; verdict from the
+95 % interval).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pandas as pd
 
 from core.legend import CROPS_OF_INTEREST
 from maps.layers import CROP_LABELS
+from models.change.intervals import mover_difference, reaches
 
 __all__ = ["DERIVED_TABLES", "front_page", "verdict_of"]
 
@@ -83,33 +86,48 @@ def _read(folder: Path, name: str) -> pd.DataFrame | None:
     return table
 
 
-def _se(frame: pd.DataFrame) -> pd.Series:
-    if "se_ha" in frame:
-        return frame["se_ha"].astype(float)
-    return (frame["ci_high_ha"] - frame["ci_low_ha"]).astype(float) / (2 * Z95)
+def _reaches(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Each row's distance down and up to its own 95% limits (asymmetric ones kept)."""
+    width_se = (frame["ci_high_ha"] - frame["ci_low_ha"]).astype(float) / (2 * Z95)
+    se = frame["se_ha"].astype(float).fillna(width_se) if "se_ha" in frame else width_se
+    return reaches(
+        frame["area_ha"].astype(float),
+        frame["ci_low_ha"].astype(float),
+        frame["ci_high_ha"].astype(float),
+        se,
+        Z95,
+        Z95,
+    )
 
 
 def _with_change(now: pd.DataFrame, before: pd.DataFrame | None, keys: list[str]) -> list[dict]:
     """Rows of ``now`` with the change from ``before`` (same keys), its interval and verdict."""
     now = now.copy()
-    now["se"] = _se(now)
+    now["_down"], now["_up"] = _reaches(now)
     if before is not None and len(before):
         before = before.copy()
-        before["se"] = _se(before)
+        before["_down"], before["_up"] = _reaches(before)
         now = now.merge(
-            before[[*keys, "area_ha", "se"]], on=keys, how="left", suffixes=("", "_before")
+            before[[*keys, "area_ha", "_down", "_up"]],
+            on=keys,
+            how="left",
+            suffixes=("", "_before"),
         )
     else:
-        now["area_ha_before"] = float("nan")
-        now["se_before"] = float("nan")
+        for column in ("area_ha_before", "_down_before", "_up_before"):
+            now[column] = float("nan")
+    change = now["area_ha"] - now["area_ha_before"]
+    now["_low"], now["_high"] = mover_difference(
+        change, (now["_down"], now["_up"]), (now["_down_before"], now["_up_before"])
+    )
     rows = []
+    helpers = ["_down", "_up", "_down_before", "_up_before", "_low", "_high"]
     for r in now.to_dict("records"):
         change = r["area_ha"] - r["area_ha_before"]
-        se = math.sqrt(r["se"] ** 2 + r["se_before"] ** 2)
-        low, high = change - Z95 * se, change + Z95 * se
+        low, high = r["_low"], r["_high"]
         has_before = math.isfinite(r["area_ha_before"])
         rows.append(
-            r
+            {k: v for k, v in r.items() if k not in helpers}
             | {
                 "crop_label": CROP_LABELS.get(str(r["crop"]), str(r["crop"])),
                 "change_ha": change if has_before else None,

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 import maps
-from maps.front import front_page, verdict_of
+from maps.front import _with_change, front_page, verdict_of
 from maps.gallery import list_runs
 from models.change import programme_vs_other
 from tests.maps.conftest import ARTIFACTS
@@ -131,3 +131,39 @@ def test_front_page_shows_totals_districts_and_programme_verdicts(two_years, ope
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"front_page_{width}px.png"), full_page=True)
     assert log.console_errors() == [] and log.off_machine_requests() == []
+
+
+def test_year_on_year_change_reads_each_years_own_limits():
+    """An estimate near 0 with a long upper tail (0.77 [0.39, 743.7], its SE from the short
+    side) against a tight one: ± 1.96·sqrt(SE² + SE²) would read a decrease, the limits do
+    not. The interval is MOVER's, computed here by hand."""
+    keys = ["district_id", "crop"]
+    now = pd.DataFrame(
+        {"district_id": ["D05"], "crop": ["cannabis"], "area_ha": [0.77],
+         "se_ha": [0.2], "ci_low_ha": [0.39], "ci_high_ha": [743.7]}
+    )  # fmt: skip
+    before = pd.DataFrame(
+        {"district_id": ["D05"], "crop": ["cannabis"], "area_ha": [2.97],
+         "se_ha": [0.5], "ci_low_ha": [2.0], "ci_high_ha": [3.94]}
+    )  # fmt: skip
+    (row,) = _with_change(now, before, keys)
+    change = 0.77 - 2.97
+    assert row["change_ha"] == pytest.approx(change)
+    assert row["change_ci_low_ha"] == pytest.approx(change - math.hypot(0.77 - 0.39, 3.94 - 2.97))
+    assert row["change_ci_high_ha"] == pytest.approx(change + math.hypot(743.7 - 0.77, 2.97 - 2.0))
+    assert row["verdict"] == "no detectable change"
+    assert change + 1.959964 * math.hypot(0.2, 0.5) < 0  # what the SE-only rule would have said
+    assert not any(k.startswith("_") for k in row)
+
+
+def test_symmetric_limits_give_the_quadrature_interval():
+    keys = ["crop"]
+    now = pd.DataFrame({"crop": ["opium_poppy"], "area_ha": [60.0], "se_ha": [5.0],
+                        "ci_low_ha": [60 - 1.959964 * 5], "ci_high_ha": [60 + 1.959964 * 5]})  # fmt: skip
+    before = pd.DataFrame({"crop": ["opium_poppy"], "area_ha": [90.0], "se_ha": [6.0],
+                           "ci_low_ha": [90 - 1.959964 * 6], "ci_high_ha": [90 + 1.959964 * 6]})  # fmt: skip
+    (row,) = _with_change(now, before, keys)
+    half = 1.959964 * math.hypot(5.0, 6.0)
+    assert row["change_ci_low_ha"] == pytest.approx(-30 - half, rel=1e-6)
+    assert row["change_ci_high_ha"] == pytest.approx(-30 + half, rel=1e-6)
+    assert row["verdict"] == "decrease"
