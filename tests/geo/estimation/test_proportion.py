@@ -36,5 +36,7 @@ def test_everything_seen_gives_the_wilson_lower_bound():
 def test_the_wider_of_ratio_and_wilson_is_kept():
     low, high = wilson_by_hand(3, 10)
     wilson_se = max(high - 0.3, 0.3 - low) / Z
-    assert share_interval(0.3, wilson_se / 2, 3, 10, Z, 0.95) == pytest.approx((wilson_se, "wilson"))
+    assert share_interval(0.3, wilson_se / 2, 3, 10, Z, 0.95) == pytest.approx(
+        (wilson_se, "wilson")
+    )
     assert share_interval(0.3, wilson_se * 2, 3, 10, Z, 0.95) == (wilson_se * 2, "ratio")
