@@ -43,6 +43,7 @@ __all__ = [
     "expected_half_width",
     "anticipated_from_accuracy",
     "plan_inputs_from_sample",
+    "segments_for_precision",
 ]
 
 
@@ -255,3 +256,65 @@ def plan_inputs_from_sample(
             "user's accuracies for them instead (--users-accuracy)"
         )
     return area, anticipated.fillna(0.0)
+
+
+def segments_for_precision(
+    segments: pd.DataFrame,
+    frame_sizes: Mapping[str, int],
+    crop: str,
+    *,
+    half_width: float,
+    estimator: str = "expansion",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Segments per stratum (Neyman, with the fpc) for a relative half-width of the frame total.
+
+    ``S_h`` is the standard deviation of the crop area (``difference``: of the
+    interpreted minus the mapped area, ``<crop>_map_ha``) among the sampled
+    segments of stratum ``h``; a stratum that showed no crop gets the SD of a
+    segment holding the crop with the Clopper–Pearson upper share ``p⁺`` and the
+    mean crop area ``ȳ⁺`` of the segments that do. With ``V = (d / z)²`` the
+    total is ``n = (Σ N_h S_h)² / (V + Σ N_h S_h²)`` and ``n_h ∝ N_h S_h``
+    (Cochran 1977, 5.9).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per stratum ``N, n_sampled, sd_ha, n_needed``; ``attrs`` hold the
+        estimate and the target half-width in ha.
+    """
+    if not 0 < half_width < 1:
+        raise InvalidInputError(f"half_width must be in (0, 1), got {half_width}")
+    values = pd.to_numeric(segments[f"{crop}_ha"], errors="coerce").to_numpy(dtype="float64")
+    if estimator == "difference":
+        values = values - pd.to_numeric(segments[f"{crop}_map_ha"]).to_numpy(dtype="float64")
+    elif estimator != "expansion":
+        raise InvalidInputError(f"plan segments for 'expansion' or 'difference', not {estimator!r}")
+    crop_ha = pd.to_numeric(segments[f"{crop}_ha"]).to_numpy(dtype="float64")
+    codes = sorted(frame_sizes, key=str)
+    sizes = np.array([float(frame_sizes[c]) for c in codes])
+    alpha = (1 - confidence) / 2
+    positive = crop_ha[crop_ha > 0]
+    sd, sampled, means = [], [], []
+    for code in codes:
+        mine = (segments["stratum"] == code).to_numpy()
+        spread = values[mine].std(ddof=1) if mine.sum() >= 2 else np.nan
+        if not (crop_ha[mine] > 0).any() and positive.size:
+            upper = 1 - alpha ** (1 / max(int(mine.sum()), 1))
+            spread = max(np.nan_to_num(spread), positive.mean() * np.sqrt(upper * (1 - upper)))
+        sd.append(spread)
+        sampled.append(int(mine.sum()))
+        means.append(crop_ha[mine].mean() if mine.any() else np.nan)
+    sd = np.array(sd)
+    estimate = float(np.nansum(sizes * np.array(means)))
+    target = (half_width * estimate / z_value(confidence)) ** 2
+    weight = sizes * sd
+    if target <= 0 or not weight.sum() > 0:
+        needed = np.full(len(codes), np.nan)  # no crop seen: no relative target to plan for
+    else:
+        n_total = weight.sum() ** 2 / (target + (sizes * sd**2).sum())
+        needed = np.minimum(np.maximum(np.ceil(n_total * weight / weight.sum()), 2), sizes)
+    table = pd.DataFrame({"N": sizes.astype(int), "n_sampled": sampled, "sd_ha": sd,
+                          "n_needed": needed}, index=pd.Index(codes, name="stratum"))  # fmt: skip
+    table.attrs.update(estimate_ha=estimate, target_half_width_ha=half_width * estimate)
+    return table
