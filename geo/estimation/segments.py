@@ -33,7 +33,7 @@ reported next to it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,8 +41,9 @@ import pandas as pd
 from scipy import stats
 
 from core.errors import EstimationError, InvalidInputError
+from core.legend import code_of
 
-__all__ = ["SegmentEstimate", "segment_estimate", "ESTIMATORS"]
+__all__ = ["SegmentEstimate", "segment_estimate", "segment_map_area", "ESTIMATORS"]
 
 ESTIMATORS = ("expansion", "ratio", "difference")
 """Segment estimators: expansion, separate ratio, map-assisted difference."""
@@ -91,6 +92,25 @@ class SegmentEstimate:
             "ci_high_ha": self.ci_high_ha, "method": self.method, "n_reference": self.n_segments,
             "se_ha": self.se_ha, "confidence": self.confidence, "note": self.note,
         }  # fmt: skip
+
+
+def segment_map_area(class_map, segments, crops: Sequence[str]) -> pd.DataFrame:
+    """Return ``segments`` with ``<crop>_map_ha``: the crop area the class map shows in each.
+
+    Exact pixel fractions and true pixel areas, as ``zonal_class_area`` measures districts;
+    the difference estimator's auxiliary.
+    """
+    from geo.estimation.map_area import zonal_class_area
+
+    if "segment_id" not in segments.columns:
+        raise InvalidInputError("segments have no 'segment_id' column")
+    mapped = zonal_class_area(class_map, segments, "segment_id")
+    column = "segment_id" if "segment_id" in mapped.columns else "zone_id"
+    out = segments.copy()
+    for crop in crops:
+        of_crop = mapped[mapped["class"] == code_of(crop)].groupby(column)["area_ha"].sum()
+        out[f"{crop}_map_ha"] = out["segment_id"].map(of_crop).fillna(0.0).to_numpy()
+    return out
 
 
 def _segment_values(segments: pd.DataFrame, column: str) -> np.ndarray:
