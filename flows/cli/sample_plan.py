@@ -32,6 +32,7 @@ def _inputs(run_dir, sample, map_area_path, class_map, zones, zone_id, users_acc
     import geopandas as gpd
     import pandas as pd
 
+    from core.legend import code_of
     from geo.estimation import zonal_class_area
     from geo.estimation.allocation import anticipated_from_accuracy, plan_inputs_from_sample
 
@@ -51,7 +52,8 @@ def _inputs(run_dir, sample, map_area_path, class_map, zones, zone_id, users_acc
         area = map_area.rename(columns={column: "district_id", "class": "stratum"})
         area = area[["district_id", "stratum", "area_ha"]]
         strata = sorted(set(area.loc[area["area_ha"] > 0, "stratum"].astype(int)))
-        crops = ["opium_poppy", "cannabis"]
+        # a first year plans for the crops the map shows; commission is counted against each
+        crops = [c for c in ("opium_poppy", "cannabis") if code_of(c) in strata]
         table = anticipated_from_accuracy(strata, _accuracies(users_accuracy), crops)
         return area, pd.DataFrame(table, index=strata, columns=crops)
     if run_dir is None:
@@ -72,6 +74,10 @@ def _inputs(run_dir, sample, map_area_path, class_map, zones, zone_id, users_acc
     if zone_id in labelled.columns:
         labelled[zone_id] = labelled[zone_id].astype(str)
     return plan_inputs_from_sample(map_area, labelled, zone_id=zone_id)
+
+
+def _crops(anticipated) -> list[str]:
+    return [c for c in ("opium_poppy", "cannabis") if c in anticipated.columns]
 
 
 def allocation_toml(n_per_stratum: dict[str, int], district: float, region: float) -> str:
@@ -133,7 +139,7 @@ def plan(
         area, anticipated = _inputs(run_dir, sample, map_area, class_map, zones, zone_id,
                                     users_accuracy or [])  # fmt: skip
         result = neyman_plan(area, anticipated, district_half_width=district_half_width,
-                             region_half_width=region_half_width)  # fmt: skip
+                             region_half_width=region_half_width, crops=_crops(anticipated))  # fmt: skip
         folder = out or run_dir or Path(".")
         folder.mkdir(parents=True, exist_ok=True)
         write_table(result.points, folder / "sample_plan.csv")

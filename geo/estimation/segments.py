@@ -276,7 +276,8 @@ def segment_estimate(
     boot = offset + (per_stratum + shrink * (replicate - per_stratum)).sum(axis=-1)
     alpha = (1 - confidence) / 2
     low, high = np.quantile(boot, [alpha, 1 - alpha])
-    floors, note = _unseen_floor(observed, strata, n, sizes, alpha)
+    floors, note = _unseen_floor(observed, observed - y if estimator == "difference" else None, strata, n, sizes,
+                                 alpha)  # fmt: skip
     variances = np.maximum(variances, floors)
     total, se = offset + float(per_stratum.sum()), float(np.sqrt(np.sum(variances)))
     z = float(stats.norm.ppf(1 - alpha))
@@ -294,12 +295,18 @@ def segment_estimate(
     )  # fmt: skip
 
 
-def _unseen_floor(y, strata, n, sizes, alpha) -> tuple[np.ndarray, str]:
-    """Variance floor of the strata whose sampled segments show no crop (module docstring)."""
+def _unseen_floor(y, mapped, strata, n, sizes, alpha) -> tuple[np.ndarray, str]:
+    """Variance floor of the strata whose sampled segments show no crop (module docstring).
+
+    With no interpreted crop in any segment, the mapped crop areas of the sampled
+    segments (difference estimator) stand in for the typical area of a segment with crop.
+    """
     empty = np.array([not (y[strata == h] > 0).any() for h in range(len(n))])
     if not empty.any():
         return np.zeros(len(n)), ""
     positive = y[y > 0]
+    if positive.size == 0 and mapped is not None:
+        positive = mapped[mapped > 0]
     upper_share = 1 - alpha ** (1 / n)
     z = float(stats.norm.ppf(1 - alpha))
     if positive.size == 0:
