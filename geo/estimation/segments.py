@@ -22,7 +22,8 @@ Clopper–Pearson upper bound of the share of segments with the crop when 0 of
 ``n_h`` showed it, and ``ȳ⁺`` the mean crop area of the sampled segments that do
 show it (any stratum); with no such segment the upper bound is not estimable
 (``ci_high_ha`` NaN, ``note`` says so). The interval is the union of the
-bootstrap's and the normal one with that variance.
+bootstrap's and ``Ŷ ± t·SE`` with that variance (Student's t on ``n − H``
+degrees of freedom: a few dozen segments with skewed crop areas).
 
 The interval is a stratified rescaling bootstrap (Rao & Wu 1988: ``n_h − 1``
 segments resampled with replacement within each stratum, deviations scaled by
@@ -276,11 +277,12 @@ def segment_estimate(
     boot = offset + (per_stratum + shrink * (replicate - per_stratum)).sum(axis=-1)
     alpha = (1 - confidence) / 2
     low, high = np.quantile(boot, [alpha, 1 - alpha])
-    floors, note = _unseen_floor(observed, observed - y if estimator == "difference" else None, strata, n, sizes,
-                                 alpha)  # fmt: skip
+    mapped = observed - y if estimator == "difference" else None
+    floors, note = _unseen_floor(observed, mapped, strata, n, sizes, alpha)
     variances = np.maximum(variances, floors)
     total, se = offset + float(per_stratum.sum()), float(np.sqrt(np.sum(variances)))
-    z = float(stats.norm.ppf(1 - alpha))
+    # Student's t on n - H degrees of freedom: a few dozen segments, skewed crop areas
+    z = float(stats.t.ppf(1 - alpha, df=max(int(n.sum()) - len(codes), 1)))
     low, high = max(0.0, min(low, total - z * se)), max(high, total + z * se)
     if not np.isfinite(se):
         high = np.nan
