@@ -76,8 +76,18 @@ def _inputs(run_dir, sample, map_area_path, class_map, zones, zone_id, users_acc
     return plan_inputs_from_sample(map_area, labelled, zone_id=zone_id)
 
 
-def _crops(anticipated) -> list[str]:
-    return [c for c in ("opium_poppy", "cannabis") if c in anticipated.columns]
+def _crops(area, anticipated, wanted: list[str]) -> list[str]:
+    """The crops to plan for: those asked for that the map shows (a relative target needs one)."""
+    from core.legend import code_of
+
+    mapped = set(area.loc[area["area_ha"] > 0, "stratum"].astype(int))
+    crops = [c for c in wanted or ("opium_poppy", "cannabis")
+             if c in anticipated.columns and code_of(c) in mapped]  # fmt: skip
+    if not crops:
+        raise InvalidInputError(
+            f"no crop to plan for: {wanted or 'opium_poppy, cannabis'} not mapped in any district"
+        )
+    return crops
 
 
 def allocation_toml(n_per_stratum: dict[str, int], district: float, region: float) -> str:
@@ -122,6 +132,10 @@ def plan(
         list[str] | None,  # noqa: UP007
         typer.Option(help="First year: anticipated user's accuracy, STRATUM=VALUE (repeat)."),
     ] = None,
+    crop: Annotated[
+        list[str] | None,  # noqa: UP007
+        typer.Option(help="Crop the targets apply to (repeat; default opium_poppy and cannabis)."),
+    ] = None,
     zone_id: Annotated[str, typer.Option(help="District id column.")] = "district_id",
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default: the run folder, or .).")  # noqa: UP007
@@ -139,7 +153,7 @@ def plan(
         area, anticipated = _inputs(run_dir, sample, map_area, class_map, zones, zone_id,
                                     users_accuracy or [])  # fmt: skip
         result = neyman_plan(area, anticipated, district_half_width=district_half_width,
-                             region_half_width=region_half_width, crops=_crops(anticipated))  # fmt: skip
+                             region_half_width=region_half_width, crops=_crops(area, anticipated, crop or []))  # fmt: skip
         folder = out or run_dir or Path(".")
         folder.mkdir(parents=True, exist_ok=True)
         write_table(result.points, folder / "sample_plan.csv")

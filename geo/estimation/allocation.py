@@ -9,8 +9,9 @@ the 95% interval needs ``n = (Σ_h A_h S_h)² / (d / z)²`` points in all. The
 half-width is relative: ``d = target · Â``.
 
 The anticipated ``p_hc`` come either from a run (the pooled regional
-proportions of each stratum in its labelled sample: a district's own 20 points
-are too few to plan on) or, for a first year, from anticipated user's
+proportions of each stratum in its labelled sample, as the Wilson centre
+``(k + z²/2) / (n + z²)`` so that a stratum where no crop was seen is not
+starved: a district's own 20 points are too few to plan on) or, for a first year, from anticipated user's
 accuracies as SEPAL asks for them (Olofsson et al. 2014, section 5.1:
 ``S_h = sqrt(U_h (1 − U_h))`` per stratum, the same for every crop).
 
@@ -244,8 +245,11 @@ def plan_inputs_from_sample(
     pooled = design.counts.sum(axis=0)
     seen = pooled.sum(axis=1)
     columns = [design.codes.index(code_of(c)) for c in crops]
+    # The Wilson centre (k + z²/2) / (n + z²), not k / n: a stratum whose pooled points
+    # found no poppy (forest, where omitted fields hide) must not be planned 2 points.
+    half_z2 = z_value(0.95) ** 2 / 2
     with np.errstate(invalid="ignore", divide="ignore"):
-        shares = pooled[:, columns] / seen[:, None]
+        shares = (pooled[:, columns] + half_z2) / (seen[:, None] + 2 * half_z2)
     anticipated = pd.DataFrame(shares, index=design.codes, columns=list(crops))
     unseen = [stratum_name(h) for h, k in zip(design.codes, seen, strict=True) if k == 0]
     used = set(area.loc[area["area_ha"] > 0, "stratum"])

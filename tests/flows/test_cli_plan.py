@@ -51,8 +51,10 @@ def test_plan_from_a_run_writes_a_config_table(tmp_path):
     table = tomllib.loads((tmp_path / "sample_plan.toml").read_text())["estimation"]
     allocation = table["n_per_stratum"]
     EstimationConfig(n_per_stratum=allocation)  # the config accepts it as it is
-    d01 = hand_points([100, 900], [0.75, 0.05], 0.2)
-    d02 = hand_points([50, 1950], [0.75, 0.05], 0.2)
+    # anticipated p: the Wilson centre (k + z²/2) / (n + z²) of the pooled counts
+    p = [(15 + Z * Z / 2) / (20 + Z * Z), (2 + Z * Z / 2) / (40 + Z * Z)]
+    d01 = hand_points([100, 900], p, 0.2)
+    d02 = hand_points([50, 1950], p, 0.2)
     assert allocation == {"opium_poppy": max(d01[0], d02[0]), "forest": max(d01[1], d02[1])}
     points = pd.read_csv(tmp_path / "sample_plan.csv").set_index(["district_id", "stratum"])
     assert points.loc[("D02", "forest"), "n_points"] == d02[1]
