@@ -20,6 +20,7 @@ from prefect import task
 
 from core.errors import AllMaskedError, EstimationError, ImageryError, NoOverlapError
 from core.io import write_table
+from core.legend import code_of
 from flows.plan import RunContext
 from flows.reference import draw
 from flows.tasking import COMPUTE_OPTIONS, IO_RETRIES, cluster_compute, computes_in_process
@@ -34,6 +35,7 @@ from geo.estimation import (
     production_estimates,
     region_estimate,
     segment_estimate,
+    segment_map_area,
     zone_class_rows,
 )
 from geo.grid import AnalysisGrid
@@ -275,6 +277,32 @@ def estimate_areas(
     }
 
 
+def _segment_rows(context: RunContext, segments, map_area: pd.DataFrame, out: Path) -> list:
+    """Expansion and, with this run's class map, map-assisted difference estimates per crop.
+
+    The difference estimator's frame total is the map's crop area over the districts (the
+    area frame's segments tile the region).
+    """
+    crops, year = ("opium_poppy", "cannabis"), context.year
+    classes = out / "classes.tif"
+    if classes.exists():
+        segments = segment_map_area(classes, segments, crops)
+    rows = []
+    for crop in crops:
+        for estimator in ("expansion", "difference"):
+            if estimator == "difference" and f"{crop}_map_ha" not in segments.columns:
+                continue
+            map_total = float(map_area.loc[map_area["class"] == code_of(crop), "area_ha"].sum())
+            frame = segment_estimate(segments, context.segment_frame_sizes, crop, seed=year,
+                                     confidence=context.estimation.confidence,
+                                     estimator=estimator, map_total_ha=map_total)  # fmt: skip
+            rows.append({"year": year, "crop": crop, "area_ha": frame.total_ha,
+                         "ci_low_ha": frame.ci_low_ha, "ci_high_ha": frame.ci_high_ha,
+                         "se_ha": frame.se_ha, "method": frame.method,
+                         "n_segments": frame.n_segments, "note": frame.note})  # fmt: skip
+    return rows
+
+
 @task(name="field-estimates", **COMPUTE_OPTIONS)
 @computes_in_process
 def field_estimates(context: RunContext, map_area_path: str, sample_path: str) -> dict[str, str]:
@@ -297,24 +325,7 @@ def field_estimates(context: RunContext, map_area_path: str, sample_path: str) -
     )
     outputs["production"] = str(write_table(production, out / "production.csv"))
     if context.segments and Path(context.segments).exists() and context.segment_frame_sizes:
-        segments = gpd.read_file(context.segments)
-        rows = []
-        for crop in ("opium_poppy", "cannabis"):
-            frame = segment_estimate(
-                segments, context.segment_frame_sizes, crop, seed=year, confidence=confidence
-            )
-            rows.append(
-                {
-                    "year": year,
-                    "crop": crop,
-                    "area_ha": frame.total_ha,
-                    "ci_low_ha": frame.ci_low_ha,
-                    "ci_high_ha": frame.ci_high_ha,
-                    "se_ha": frame.se_ha,
-                    "method": frame.method,
-                    "n_segments": frame.n_segments,
-                }
-            )
+        rows = _segment_rows(context, gpd.read_file(context.segments), map_area, out)
         outputs["segment_estimates"] = str(
             write_table(pd.DataFrame(rows), out / "segment_estimates.csv")
         )

@@ -175,6 +175,7 @@ def record(
     totals = crop_totals(district_estimates)
     summary = [
         f"{CROP_LABELS[c]}: {t.area_ha:,.0f} ha (95% {t.ci_low_ha:,.0f}–{t.ci_high_ha:,.0f})"
+        + (f", {t.n_not_estimable} districts not estimable" if t.n_not_estimable else "")
         for c, t in totals.iterrows()
     ]
     files = sorted(

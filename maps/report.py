@@ -64,7 +64,8 @@ def crop_totals(district_estimates: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Index ``crop``; columns ``area_ha, ci_low_ha, ci_high_ha, n_districts, n_reference``.
+        Index ``crop``; columns ``area_ha, ci_low_ha, ci_high_ha, n_districts, n_reference,
+        n_not_estimable`` (districts without an estimate, left out of the total).
     """
     rows = []
     for crop in crops_present(district_estimates):
@@ -76,8 +77,10 @@ def crop_totals(district_estimates: pd.DataFrame) -> pd.DataFrame:
         total = float(part["area_ha"].sum())
         half = 1.96 * math.sqrt(float((se**2).sum()))
         n_ref = part["n_reference"].sum() if "n_reference" in part else np.nan
-        rows.append((crop, total, max(0.0, total - half), total + half, len(part), n_ref))
-    columns = ["crop", "area_ha", "ci_low_ha", "ci_high_ha", "n_districts", "n_reference"]
+        missing = int(part["area_ha"].isna().sum())  # not estimable: left out of the total
+        rows.append((crop, total, max(0.0, total - half), total + half, len(part), n_ref, missing))
+    columns = ["crop", "area_ha", "ci_low_ha", "ci_high_ha", "n_districts", "n_reference",
+               "n_not_estimable"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns).set_index("crop")
 
 

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from core.errors import InvalidInputError
+from geo.estimation.proportion import wilson_interval
 from models.field.columns import export_flavour, header_key, header_leaves
 from models.field.safety import check_file_size, decode_text
 from models.field.tabular import sniff_delimiter
@@ -272,14 +272,6 @@ def _satisfaction(text: str, columns: dict[str, str], row_no: int, report: Any) 
         )
         return np.nan
     return score
-
-
-def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion (NaN, NaN when ``n`` is 0)."""
-    if n == 0:
-        return (np.nan, np.nan)
-    ci = stats.binomtest(int(successes), int(n)).proportion_ci(confidence, method="wilson")
-    return (float(ci.low), float(ci.high))
 
 
 def aggregate_feedback(feedback: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:

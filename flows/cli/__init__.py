@@ -10,6 +10,7 @@ admon interpret status|export|import-ceo --config CONFIG.toml
 admon serve [--config CONFIG.toml]         web service (/upload, /interpret) + schedules
 admon token create --team TEAM --role uploader|reviewer|admin|interpreter [--expires-days N]
 admon token list | revoke ID | rotate ID
+admon plan RUN_DIR [--district-half-width 0.25] [--region-half-width 0.1] | --users-accuracy ...
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 # isort: off
 from flows.cli.common import app
 from flows.cli import demo, folder, survey, upload, interpret, serve, tokens  # noqa: F401, E402
+from flows.cli import sample_plan  # noqa: F401, E402
 # isort: on
 
 __all__ = ["app"]

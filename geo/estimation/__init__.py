@@ -32,7 +32,7 @@ from geo.estimation.inputs import check_overlap, open_class_map, prepare_zones
 from geo.estimation.map_area import combine_zone_class_rows, zonal_class_area, zone_class_rows
 from geo.estimation.pixel_area import row_pixel_area_m2
 from geo.estimation.reference import REFERENCE_CLASS_COLUMNS, reference_units
-from geo.estimation.segments import SegmentEstimate, segment_estimate
+from geo.estimation.segments import SegmentEstimate, segment_estimate, segment_map_area
 from geo.estimation.stratified import StratifiedEstimate, stratified_area_estimate, z_value
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "district_estimates",
     "region_estimate",
     "segment_estimate",
+    "segment_map_area",
     "SegmentEstimate",
     "eradication_by_district",
     "production_estimates",

@@ -40,6 +40,7 @@ import pandas as pd
 
 from core.errors import InvalidInputError
 from core.legend import CROPS_OF_INTEREST, code_of
+from geo.estimation.coverage import describe_coverage
 from geo.estimation.design import stratum_name
 from geo.estimation.strata import (
     Design,
@@ -258,7 +259,7 @@ def district_estimates(
     table = pd.DataFrame(rows)
     table["year"] = year
     table["confidence"] = confidence
-    return table[ESTIMATE_COLUMNS]
+    return describe_coverage(table[ESTIMATE_COLUMNS], map_area, zones, zone_id)
 
 
 def region_estimate(
@@ -297,4 +298,5 @@ def region_estimate(
     table = pd.DataFrame(rows)
     table["year"] = year
     table["confidence"] = confidence
-    return table[ESTIMATE_COLUMNS]
+    return describe_coverage(table[ESTIMATE_COLUMNS], map_area, zones, zone_id,
+                             region_id=region_id)  # fmt: skip

@@ -12,7 +12,16 @@ eradication ``A``, eradicated ``A·r`` and remaining ``A·(1 − r)`` with
 intervals combining both uncertainties. Without estimates it reports the
 recorded plots only (``method = recorded_plots``: a lower bound, not a district
 total). A district with fewer than 2 surveyed plots of the crop uses the
-regional share (``share_source = regional``).
+regional share (``share_source = regional``), whose SE adds the between-district
+spread of the shares to the regional sampling SE.
+
+A district whose few plots include no eradicated one has ``r = 0`` and a ratio
+SE of 0; publishing ``0 [0, 0]`` would claim certainty from three plots. The
+share's SE is therefore never smaller than the Wilson interval on the plot
+count implies (``geo.estimation.proportion.share_interval``); ``share_method``
+says which bound set it (``ratio``, ``wilson``, ``wilson_none_seen``,
+``wilson_all_seen``, prefixed ``regional_`` for a borrowed share).
+``tests/benchmarks/bench_field_honesty.py`` measures the coverage.
 
 **Production.** Production = harvested area × mean yield. The yield is the
 district mean of plots with a measurement (standard error s/√n); with fewer
@@ -37,6 +46,7 @@ from pyproj import Geod
 
 from core.errors import InvalidInputError
 from core.legend import CROPS_OF_INTEREST
+from geo.estimation.proportion import share_interval
 from geo.estimation.stratified import z_value
 
 __all__ = ["eradication_by_district", "production_estimates", "plots_by_zone", "OUTSIDE"]
@@ -115,6 +125,14 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> tuple[float, float]:
     return r, float(np.sqrt(resid.var(ddof=1) / den.size) / den.mean())
 
 
+_SHARE_NOTES = {
+    "ratio": "ratio-estimator SE",
+    "wilson": "Wilson interval on the plot count, wider than the ratio SE",
+    "wilson_none_seen": "no surveyed plot eradicated: Wilson upper bound on the plot count",
+    "wilson_all_seen": "every surveyed plot eradicated: Wilson lower bound on the plot count",
+}
+
+
 def _product(a: float, va: float, b: float, vb: float) -> tuple[float, float]:
     """Product of two independent estimates and its variance (Goodman 1960)."""
     return a * b, b * b * va + a * a * vb + va * vb
@@ -151,7 +169,7 @@ def eradication_by_district(
     pandas.DataFrame
         One row per district (every zone, zeros where nothing was surveyed) and crop:
         ``district_id, crop, surveyed_plots, surveyed_ha, eradicated_plots,
-        recorded_eradicated_ha, eradicated_share, share_se, share_source,
+        recorded_eradicated_ha, eradicated_share, share_se, share_source, share_method,
         cultivation_ha, eradicated_ha, eradicated_ci_low_ha, eradicated_ci_high_ha,
         remaining_ha, remaining_se_ha, method, note``.
     """
@@ -166,25 +184,48 @@ def eradication_by_district(
         of_crop = plots[(plots["crop"] == crop) & np.isfinite(plots["area_ha"])]
         erad = (of_crop["status"] == "eradicated").to_numpy()
         area = of_crop["area_ha"].to_numpy()
-        region_share, region_se = _ratio(area * erad, area)
+        mine_of = {d: (of_crop[zone_id] == d).to_numpy() for d in ids}
+        region = _regional_share(area, erad, mine_of.values(), z, confidence)
         for district in ids:
-            mine = (of_crop[zone_id] == district).to_numpy()
-            share, share_se = _ratio(area[mine] * erad[mine], area[mine])
-            source = "district"
-            if mine.sum() < 2 or not np.isfinite(share_se):
-                share, share_se, source = region_share, region_se, "regional"
+            mine = mine_of[district]
+            share, ratio_se = _ratio(area[mine] * erad[mine], area[mine])
+            if mine.sum() < 2 or not np.isfinite(ratio_se):
+                share, share_se, method, source = (*region, "regional")
+            else:
+                share_se, method = share_interval(share, ratio_se, int(erad[mine].sum()),
+                                                  int(mine.sum()), z, confidence)  # fmt: skip
+                source = "district"
             rows.append(_eradication_row(district, crop, area[mine], erad[mine], share, share_se,
-                                         source, estimates, z))  # fmt: skip
+                                         source, method, estimates, z))  # fmt: skip
     table = pd.DataFrame(rows)
     return table.rename(columns={"district_id": zone_id}) if zone_id != "district_id" else table
 
 
-def _eradication_row(district, crop, area, erad, share, share_se, source, estimates, z) -> dict:
+def _regional_share(area, erad, masks, z, confidence) -> tuple[float, float, str]:
+    """Regional share, its SE (sampling plus between-district spread) and share method.
+
+    A district that borrows the regional share is not the region: its own share
+    differs by the between-district spread, estimated from the districts with
+    at least 2 plots (``regional`` method); without two such districts only the
+    regional sampling SE is used.
+    """
+    share, ratio_se = _ratio(area * erad, area)
+    if not np.isfinite(share):
+        return np.nan, np.nan, "none"
+    se, method = share_interval(share, ratio_se, int(erad.sum()), int(area.size), z, confidence)
+    own = [(area[m] * erad[m]).sum() / area[m].sum() for m in masks if m.sum() >= 2]
+    spread = float(np.var(own, ddof=1)) if len(own) >= 2 else 0.0
+    return share, float(np.sqrt(se**2 + spread)), f"regional_{method}"
+
+
+def _eradication_row(district, crop, area, erad, share, share_se, source, method, estimates,
+                     z) -> dict:  # fmt: skip
     row = {
         "district_id": district, "crop": crop, "surveyed_plots": int(area.size),
         "surveyed_ha": float(area.sum()), "eradicated_plots": int(erad.sum()),
         "recorded_eradicated_ha": float(area[erad].sum()), "eradicated_share": share,
         "share_se": share_se, "share_source": source if np.isfinite(share) else "none",
+        "share_method": method if np.isfinite(share) else "none",
         "cultivation_ha": np.nan, "eradicated_ha": float(area[erad].sum()),
         "eradicated_ci_low_ha": np.nan, "eradicated_ci_high_ha": np.nan,
         "remaining_ha": np.nan, "remaining_se_ha": np.nan, "method": "recorded_plots",
@@ -197,7 +238,7 @@ def _eradication_row(district, crop, area, erad, share, share_se, source, estima
         row["note"] = "no area estimate or no surveyed plots of this crop; recorded plots only"
         return row
     cultivated, cultivated_se = float(match["area_ha"].iloc[0]), float(match["se_ha"].iloc[0])
-    va, vs = cultivated_se**2, (share_se if np.isfinite(share_se) else 0.0) ** 2
+    va, vs = cultivated_se**2, share_se**2
     eradicated, var_e = _product(cultivated, va, share, vs)
     remaining, var_r = _product(cultivated, va, 1.0 - share, vs)
     row.update({
@@ -206,7 +247,8 @@ def _eradication_row(district, crop, area, erad, share, share_se, source, estima
         "eradicated_ci_high_ha": eradicated + z * np.sqrt(var_e),
         "remaining_ha": remaining, "remaining_se_ha": float(np.sqrt(var_r)),
         "method": "area_x_surveyed_share",
-        "note": f"estimated cultivation x eradicated share of surveyed plots ({source} share)",
+        "note": f"estimated cultivation x eradicated share of surveyed plots ({source} share, "
+                f"{_SHARE_NOTES.get(method.removeprefix('regional_'), method)})",
     })  # fmt: skip
     return row
 

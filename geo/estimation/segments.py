@@ -8,6 +8,23 @@ stratum ``h`` and ``n_h`` sampled, the **expansion** estimator is
 separate **ratio** estimator uses an auxiliary ``x`` known for the whole frame
 (segment area by default, useful when border segments are clipped):
 ``Ŷ = Σ_h X_h Σy_h / Σx_h`` with the residual variance of ``y − R̂_h x``.
+The map-assisted **difference** estimator (Stehman 2014; Gallego 2004, the
+area frame with the map as auxiliary) uses the crop area the class map shows in
+each sampled segment, ``x_i`` (column ``<crop>_map_ha``), and the map's total
+over the frame ``X``: ``Ŷ = X + Σ_h N_h (ȳ_h − x̄_h)`` with the variance of
+``d = y − x``. Where the map is good, ``d`` varies far less than ``y`` and the
+interval narrows; the estimate stays design-unbiased whatever the map's errors.
+
+A stratum whose sampled segments show no crop at all has ``s_h = 0``: no
+variance, ``0 [0, 0]`` when every stratum is empty. Its variance is instead at
+least ``(N_h · p⁺_h · ȳ⁺ / z)²``, with ``p⁺_h = 1 − (α/2)^(1/n_h)`` the
+Clopper–Pearson upper bound of the share of segments with the crop when 0 of
+``n_h`` showed it, and ``ȳ⁺`` the mean crop area of the sampled segments that do
+show it (any stratum); with no such segment the upper bound is not estimable
+(``ci_high_ha`` NaN, ``note`` says so). The interval is the union of the
+bootstrap's and ``Ŷ ± t·SE`` with that variance (Student's t on ``n − H``
+degrees of freedom: a few dozen segments with skewed crop areas).
+
 The interval is a stratified rescaling bootstrap (Rao & Wu 1988: ``n_h − 1``
 segments resampled with replacement within each stratum, deviations scaled by
 ``sqrt(1 − n_h/N_h)``; percentile interval); the analytic standard error is
@@ -17,15 +34,20 @@ reported next to it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from core.errors import EstimationError, InvalidInputError
+from core.legend import code_of
 
-__all__ = ["SegmentEstimate", "segment_estimate"]
+__all__ = ["SegmentEstimate", "segment_estimate", "segment_map_area", "ESTIMATORS"]
+
+ESTIMATORS = ("expansion", "ratio", "difference")
+"""Segment estimators: expansion, separate ratio, map-assisted difference."""
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +59,7 @@ class SegmentEstimate:
     crop: str
     """Legend name of the crop (column ``<crop>_ha`` of the segments)."""
     estimator: str
-    """``expansion`` or ``ratio``."""
+    """``expansion``, ``ratio`` or ``difference`` (map-assisted)."""
     total_ha: float
     """Estimated total area (ha)."""
     se_ha: float
@@ -54,6 +76,8 @@ class SegmentEstimate:
     """Confidence level of the interval."""
     by_stratum: pd.DataFrame
     """Per stratum: ``N``, ``n``, ``total_ha``, ``se_ha``."""
+    note: str = ""
+    """What bounded the interval where no sampled segment showed the crop."""
 
     @property
     def method(self) -> str:
@@ -67,8 +91,27 @@ class SegmentEstimate:
             "district_id": district_id, "district_name": district_name, "year": year,
             "crop": self.crop, "area_ha": self.total_ha, "ci_low_ha": self.ci_low_ha,
             "ci_high_ha": self.ci_high_ha, "method": self.method, "n_reference": self.n_segments,
-            "se_ha": self.se_ha, "confidence": self.confidence,
+            "se_ha": self.se_ha, "confidence": self.confidence, "note": self.note,
         }  # fmt: skip
+
+
+def segment_map_area(class_map, segments, crops: Sequence[str]) -> pd.DataFrame:
+    """Return ``segments`` with ``<crop>_map_ha``: the crop area the class map shows in each.
+
+    Exact pixel fractions and true pixel areas, as ``zonal_class_area`` measures districts;
+    the difference estimator's auxiliary.
+    """
+    from geo.estimation.map_area import zonal_class_area
+
+    if "segment_id" not in segments.columns:
+        raise InvalidInputError("segments have no 'segment_id' column")
+    mapped = zonal_class_area(class_map, segments, "segment_id")
+    column = "segment_id" if "segment_id" in mapped.columns else "zone_id"
+    out = segments.copy()
+    for crop in crops:
+        of_crop = mapped[mapped["class"] == code_of(crop)].groupby(column)["area_ha"].sum()
+        out[f"{crop}_map_ha"] = out["segment_id"].map(of_crop).fillna(0.0).to_numpy()
+    return out
 
 
 def _segment_values(segments: pd.DataFrame, column: str) -> np.ndarray:
@@ -121,6 +164,7 @@ def segment_estimate(
     confidence: float = 0.95,
     frame_totals: Mapping[str, float] | None = None,
     auxiliary: str = "segment_ha",
+    map_total_ha: float | None = None,
 ) -> SegmentEstimate:
     """Estimate the total crop area of the frame from a stratified random segment sample.
 
@@ -133,8 +177,10 @@ def segment_estimate(
         ``{stratum: N_h}``, number of segments of each stratum in the frame.
     crop : str
         Crop name; the column read is ``f"{crop}_ha"``.
-    estimator : {"expansion", "ratio"}
-        Expansion (mean per segment × N_h) or separate ratio to ``auxiliary``.
+    estimator : {"expansion", "ratio", "difference"}
+        Expansion (mean per segment × N_h), separate ratio to ``auxiliary``, or
+        the map-assisted difference estimator (needs ``<crop>_map_ha`` and
+        ``map_total_ha``).
     n_boot : int
         Bootstrap replicates for the interval.
     seed : int
@@ -147,6 +193,8 @@ def segment_estimate(
     auxiliary : str
         Auxiliary column for the ratio estimator; ``segment_ha`` is computed
         from projected geometries if absent.
+    map_total_ha : float, optional
+        Crop area of the class map over the whole frame (difference estimator).
 
     Returns
     -------
@@ -164,8 +212,8 @@ def segment_estimate(
     >>> est = segment_estimate(sample, {"high": 120, "low": 180}, "opium_poppy")  # doctest: +SKIP
     >>> est.total_ha, est.ci_low_ha, est.ci_high_ha  # doctest: +SKIP
     """
-    if estimator not in ("expansion", "ratio"):
-        raise InvalidInputError(f"estimator must be 'expansion' or 'ratio', got {estimator!r}")
+    if estimator not in ESTIMATORS:
+        raise InvalidInputError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
     if not 0 < confidence < 1 or n_boot < 100:
         raise InvalidInputError(
             f"need 0 < confidence < 1 and n_boot >= 100 (got {confidence}, {n_boot})"
@@ -186,17 +234,31 @@ def segment_estimate(
     if (n > sizes).any():
         raise InvalidInputError(f"more sampled segments than frame segments: n={n}, N={sizes}")
     x = totals = None
+    offset = 0.0
+    observed = y
+    if estimator == "difference":
+        if map_total_ha is None or not np.isfinite(map_total_ha) or map_total_ha < 0:
+            raise InvalidInputError(
+                "the difference estimator needs map_total_ha, the map's crop area over the frame"
+            )
+        y, offset, estimator_kind = (
+            y - _segment_values(segments, f"{crop}_map_ha"),
+            map_total_ha,
+            "expansion",
+        )
+    else:
+        estimator_kind = estimator
     if estimator == "ratio":
         if frame_totals is None or set(frame_totals) != set(codes):
             raise InvalidInputError("the ratio estimator needs frame_totals for every stratum")
         x = _auxiliary(segments, auxiliary)
         totals = np.array([float(frame_totals[c]) for c in codes])
 
-    per_stratum = _stratum_totals(y, x, strata, codes, sizes, totals, estimator)
+    per_stratum = _stratum_totals(y, x, strata, codes, sizes, totals, estimator_kind)
     variances = []
     for h in range(len(codes)):
         mask = strata == h
-        residual = y[mask] if estimator == "expansion" else (
+        residual = y[mask] if estimator_kind == "expansion" else (
             y[mask] - y[mask].sum() / x[mask].sum() * x[mask])  # fmt: skip
         s2 = residual.var(ddof=1)
         variances.append(sizes[h] ** 2 * (1 - n[h] / sizes[h]) * s2 / n[h])
@@ -210,17 +272,50 @@ def segment_estimate(
          for h in range(len(codes))], axis=1)  # fmt: skip
     boot_strata = strata[draws[0]]
     replicate = _stratum_totals(y[draws], None if x is None else x[draws], boot_strata, codes,
-                                sizes, totals, estimator)  # fmt: skip
+                                sizes, totals, estimator_kind)  # fmt: skip
     shrink = np.sqrt(1 - n / sizes)
-    boot = (per_stratum + shrink * (replicate - per_stratum)).sum(axis=-1)
+    boot = offset + (per_stratum + shrink * (replicate - per_stratum)).sum(axis=-1)
     alpha = (1 - confidence) / 2
     low, high = np.quantile(boot, [alpha, 1 - alpha])
+    mapped = observed - y if estimator == "difference" else None
+    floors, note = _unseen_floor(observed, mapped, strata, n, sizes, alpha)
+    variances = np.maximum(variances, floors)
+    total, se = offset + float(per_stratum.sum()), float(np.sqrt(np.sum(variances)))
+    # Student's t on n - H degrees of freedom: a few dozen segments, skewed crop areas
+    z = float(stats.t.ppf(1 - alpha, df=max(int(n.sum()) - len(codes), 1)))
+    low, high = max(0.0, min(low, total - z * se)), max(high, total + z * se)
+    if not np.isfinite(se):
+        high = np.nan
     by_stratum = pd.DataFrame(
         {"N": sizes.astype(int), "n": n, "total_ha": per_stratum, "se_ha": np.sqrt(variances)},
         index=pd.Index(codes, name="stratum"),
     )
     return SegmentEstimate(
-        crop=crop, estimator=estimator, total_ha=float(per_stratum.sum()),
-        se_ha=float(np.sqrt(np.sum(variances))), ci_low_ha=float(low), ci_high_ha=float(high),
-        n_segments=int(n.sum()), n_boot=n_boot, confidence=confidence, by_stratum=by_stratum,
+        crop=crop, estimator=estimator, total_ha=total, se_ha=se, ci_low_ha=float(low),
+        ci_high_ha=float(high), n_segments=int(n.sum()), n_boot=n_boot, confidence=confidence,
+        by_stratum=by_stratum, note=note,
     )  # fmt: skip
+
+
+def _unseen_floor(y, mapped, strata, n, sizes, alpha) -> tuple[np.ndarray, str]:
+    """Variance floor of the strata whose sampled segments show no crop (module docstring).
+
+    With no interpreted crop in any segment, the mapped crop areas of the sampled
+    segments (difference estimator) stand in for the typical area of a segment with crop.
+    """
+    empty = np.array([not (y[strata == h] > 0).any() for h in range(len(n))])
+    if not empty.any():
+        return np.zeros(len(n)), ""
+    positive = y[y > 0]
+    if positive.size == 0 and mapped is not None:
+        positive = mapped[mapped > 0]
+    upper_share = 1 - alpha ** (1 / n)
+    z = float(stats.norm.ppf(1 - alpha))
+    if positive.size == 0:
+        return np.where(empty, np.inf, 0.0), (
+            "no sampled segment shows the crop: the upper bound is not estimable")  # fmt: skip
+    bound = sizes * upper_share * positive.mean()
+    return np.where(empty, (bound / z) ** 2, 0.0), (
+        f"{int(empty.sum())} strata show the crop in no sampled segment; their variance is the "
+        "Clopper-Pearson bound on the share of segments with it x the mean crop area of the "
+        "segments that show it")  # fmt: skip

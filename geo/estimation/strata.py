@@ -12,7 +12,15 @@ from core.errors import InvalidInputError
 from core.legend import code_of, name_of
 from geo.estimation.design import BUFFER_OFFSET
 
-__all__ = ["Design", "tally", "zone_column", "legend_code", "reference_codes", "split_buffer_area"]
+__all__ = [
+    "Design",
+    "tally",
+    "zone_column",
+    "legend_code",
+    "reference_codes",
+    "split_buffer_area",
+    "check_strata_on_this_map",
+]
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,7 @@ def tally(
             "use the same districts for both"
         )
     ref = reference_codes(sample)
+    check_strata_on_this_map(sample)
     stratum_column = "stratum" if "stratum" in sample.columns else "map_class"
     strata = sample[stratum_column].astype("int64").to_numpy()
     # a crop neither mapped nor seen by the interpreters still gets its (zero) column
@@ -111,6 +120,29 @@ def tally(
     if "stratum_pixels" in sample.columns:
         sizes[zi, si] = sample["stratum_pixels"].to_numpy(dtype="float64")
     return Design(zones, codes, area, counts, sizes)
+
+
+def check_strata_on_this_map(sample: pd.DataFrame) -> None:
+    """Refuse a sample whose strata were drawn on another map than the one it is estimated on.
+
+    A point's stratum is its map class (or ``BUFFER_OFFSET +`` the class) on the map
+    it was drawn on; ``map_class`` is read from the current map. Where the two
+    disagree, the stratum sizes and weights of the current map do not describe how
+    the point was chosen, and weighting it by them would be biased.
+    """
+    if "stratum" not in sample.columns:
+        return
+    stratum = sample["stratum"].astype("int64").to_numpy()
+    base = np.where(stratum >= BUFFER_OFFSET, stratum - BUFFER_OFFSET, stratum)
+    differ = base != sample["map_class"].astype("int64").to_numpy()
+    if differ.any():
+        ids = sample["sample_id"] if "sample_id" in sample.columns else pd.Series(sample.index)
+        raise InvalidInputError(
+            f"reference sample: {int(differ.sum())} of {len(sample)} points have a stratum that "
+            f"is not their class on this map (e.g. sample_id {list(ids[differ])[:5]}); the "
+            "sample was drawn on another map. Draw and label this map's own sample, or "
+            "estimate with the map the sample was drawn on"
+        )
 
 
 def split_buffer_area(area, sample, zi, si, strata, col) -> None:

@@ -100,3 +100,28 @@ def test_no_buffer_without_mapped_crops(block_map):
                                    n_per_stratum=3)  # fmt: skip
     assert set(sample["stratum"]) == {4, 5}
     assert isinstance(sample, pd.DataFrame)
+
+
+def test_buffer_stratum_given_no_point_is_refused_by_name(block_map):
+    from core.errors import EstimationError
+
+    with pytest.raises(EstimationError, match="forest_near_crops"):
+        draw_reference_sample(block_map, ZONES, "district_id", buffer_px=1, seed=0,
+                              n_per_stratum={"opium_poppy": 5, "forest": 5,
+                                             "forest_near_crops": 0, "fallow_bare": 3})  # fmt: skip
+    with pytest.raises(EstimationError, match="fallow_bare"):
+        draw_reference_sample(block_map, ZONES, "district_id", buffer_px=0, seed=0,
+                              n_per_stratum={"opium_poppy": 5, "forest": 5, "fallow_bare": 0})  # fmt: skip
+
+
+def test_sample_drawn_on_another_map_is_refused(block_map):
+    map_area = zonal_class_area(block_map, ZONES, "district_id")
+    sample = draw_reference_sample(block_map, ZONES, "district_id", buffer_px=1, seed=2,
+                                   n_per_stratum={1: 10, 4: 10, 104: 10, 5: 4})  # fmt: skip
+    sample["reference_class"] = sample["map_class"]
+    # the same points read on a newer map where the poppy block became fallow
+    moved = sample.assign(map_class=sample["map_class"].replace({1: 5}))
+    with pytest.raises(InvalidInputError, match="drawn on another map") as caught:
+        district_estimates(map_area, moved, None, year=2025)
+    assert "10 of 34 points" in str(caught.value)
+    district_estimates(map_area, sample, None, year=2025)  # its own map: accepted

@@ -62,7 +62,15 @@ def test_recorded_eradication_and_share_by_hand():
     area, erad = np.array([0.4, 0.6, 0.5, 0.5]), np.array([0, 0.6, 0, 0])
     resid = erad - 0.3 * area
     assert d01["eradicated_share"] == pytest.approx(0.3)
-    assert d01["share_se"] == pytest.approx(np.sqrt(resid.var(ddof=1) / 4) / area.mean())
+    ratio_se = np.sqrt(resid.var(ddof=1) / 4) / area.mean()
+    # Wilson on 1 of 4 plots, by the closed form: (p + z²/2n ± z√(p(1-p)/n + z²/4n²)) / (1 + z²/n)
+    z, p, n = 1.959964, 0.25, 4
+    centre, half = p + z * z / (2 * n), z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    high = (centre + half) / (1 + z * z / n)
+    low = (centre - half) / (1 + z * z / n)
+    assert max(high - 0.3, 0.3 - low) < ratio_se * z  # here the ratio SE is the wider
+    assert d01["share_se"] == pytest.approx(ratio_se)
+    assert d01["share_method"] == "ratio"
 
 
 def test_cultivation_before_and_after_eradication():
@@ -79,6 +87,48 @@ def test_cultivation_before_and_after_eradication():
     assert d01["remaining_se_ha"] == pytest.approx(np.sqrt(var_remaining))
     assert d01["method"] == "area_x_surveyed_share"
     assert share == pytest.approx(0.3) and share_se > 0
+
+
+def test_no_eradicated_plot_seen_is_never_zero_zero():
+    # D01: four poppy plots, none eradicated; D02 as in PLOTS
+    rows = [plot(381_000 + 1000 * k, 2_231_000, "opium_poppy", "cultivated", 0.5) for k in range(4)]
+    rows += [plot(391_000, 2_231_000, "opium_poppy", "cultivated", 0.3),
+             plot(392_000, 2_231_000, "opium_poppy", "eradicated", 0.7)]  # fmt: skip
+    table = eradication_by_district(plots_frame(rows), ZONES, "district_id", estimates=ESTIMATES,
+                                    crops=("opium_poppy",))  # fmt: skip
+    d01 = table.set_index("district_id").loc["D01"]
+    assert d01["eradicated_share"] == 0.0 and d01["share_method"] == "wilson_none_seen"
+    z, n = 1.959964, 4
+    upper = z * z / (n + z * z)  # Wilson upper bound with 0 of n seen
+    assert d01["share_se"] == pytest.approx(upper / z, rel=1e-6)
+    # eradicated = 40 ha x 0: the interval reaches about 40 x upper (plus the area's own SE)
+    expected_high = z * np.sqrt((40**2 + 25) * (upper / z) ** 2)
+    assert d01["eradicated_ha"] == 0.0 and d01["eradicated_ci_low_ha"] == 0.0
+    assert d01["eradicated_ci_high_ha"] == pytest.approx(expected_high, rel=1e-6)
+    assert d01["eradicated_ci_high_ha"] > 0.4 * 40
+    assert "no surveyed plot eradicated" in d01["note"]
+
+
+def test_borrowed_share_adds_the_between_district_spread():
+    rows = [plot(381_000, 2_231_000, "opium_poppy", "eradicated", 0.5),
+            plot(382_000, 2_231_000, "opium_poppy", "cultivated", 0.5),
+            plot(391_000, 2_231_000, "opium_poppy", "cultivated", 0.5),
+            plot(392_000, 2_231_000, "opium_poppy", "cultivated", 0.5),
+            plot(393_000, 2_231_000, "opium_poppy", "cultivated", 0.5)]  # fmt: skip
+    three = gpd.GeoDataFrame(
+        {"district_id": ["D01", "D02", "D03"]},
+        geometry=[*ZONES.geometry, box(400_000, 2_230_000, 410_000, 2_240_000)], crs=UTM,
+    )  # fmt: skip
+    table = eradication_by_district(plots_frame(rows), three, "district_id",
+                                    crops=("opium_poppy",)).set_index("district_id")  # fmt: skip
+    d03 = table.loc["D03"]
+    assert d03["share_source"] == "regional" and d03["share_method"] == "regional_wilson"
+    z, p, n = 1.959964, 0.2, 5
+    centre, half = p + z * z / (2 * n), z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    wilson_se = max((centre + half) / (1 + z * z / n) - p, p - (centre - half) / (1 + z * z / n))
+    spread = np.var([0.5, 0.0], ddof=1)  # D01 0.5, D02 0.0
+    assert d03["eradicated_share"] == pytest.approx(0.2)
+    assert d03["share_se"] == pytest.approx(np.sqrt((wilson_se / z) ** 2 + spread), rel=1e-6)
 
 
 def test_plot_area_from_geodesic_polygon_when_not_measured():
@@ -109,6 +159,7 @@ def test_thin_district_uses_the_regional_share():
     table = eradication_by_district(PLOTS, ZONES, "district_id", crops=("cannabis",))
     d02 = table.set_index("district_id").loc["D02"]
     assert d02["surveyed_plots"] == 1 and d02["share_source"] == "regional"
+    assert d02["share_method"] == "regional_wilson_none_seen" and d02["share_se"] > 0
     d01 = table.set_index("district_id").loc["D01"]
     assert d01["surveyed_plots"] == 0 and d01["recorded_eradicated_ha"] == 0.0
 

@@ -105,3 +105,50 @@ def test_bad_segment_input():
         segment_estimate(table, FRAME, "opium_poppy", estimator="ratio")
     with pytest.raises(InvalidInputError, match="estimator"):
         segment_estimate(table, FRAME, "opium_poppy", estimator="mean")
+
+
+def test_difference_estimator_by_hand_and_narrower_than_expansion():
+    high, low = [2.0, 0.0, 4.0, 1.0, 3.0], [0.0, 1.0, 0.0, 0.0]
+    mapped_high, mapped_low = [1.8, 0.2, 3.5, 1.0, 2.6], [0.0, 0.8, 0.1, 0.0]
+    table = segments_table(high, low).assign(opium_poppy_map_ha=mapped_high + mapped_low)
+    est = segment_estimate(table, FRAME, "opium_poppy", estimator="difference",
+                           map_total_ha=90.0, n_boot=500)  # fmt: skip
+    d_high = np.subtract(high, mapped_high)
+    d_low = np.subtract(low, mapped_low)
+    # Ŷ = X + Σ N_h mean(y - x)
+    assert est.total_ha == pytest.approx(90 + 40 * d_high.mean() + 60 * d_low.mean())
+    var = (40**2 * (1 - 5 / 40) * np.var(d_high, ddof=1) / 5
+           + 60**2 * (1 - 4 / 60) * np.var(d_low, ddof=1) / 4)  # fmt: skip
+    assert est.se_ha == pytest.approx(np.sqrt(var))
+    plain = segment_estimate(table, FRAME, "opium_poppy", n_boot=500)
+    assert est.se_ha < plain.se_ha / 2 and est.method == "segment_difference"
+    assert est.ci_low_ha < est.total_ha < est.ci_high_ha
+
+
+def test_no_crop_in_any_segment_of_a_stratum_is_not_zero_zero():
+    high, low = [2.0, 0.0, 4.0, 1.0, 3.0], [0.0, 0.0, 0.0, 0.0]
+    est = segment_estimate(segments_table(high, low), FRAME, "opium_poppy", n_boot=500)
+    # low: 0 of 4 segments; Clopper-Pearson upper share 1 - 0.025^(1/4), times the mean crop
+    # area of the segments that show it (2, 4, 1, 3 -> 2.5 ha) and N_low = 60
+    bound = 60 * (1 - 0.025 ** (1 / 4)) * 2.5
+    assert est.by_stratum.loc["low", "se_ha"] == pytest.approx(bound / 1.959964, rel=1e-6)
+    assert est.ci_high_ha >= est.total_ha + bound * 0.99 and "Clopper-Pearson" in est.note
+    nothing = segment_estimate(segments_table([0.0] * 5, [0.0] * 4), FRAME, "opium_poppy",
+                               n_boot=500)  # fmt: skip
+    assert nothing.total_ha == 0.0 and np.isnan(nothing.ci_high_ha)
+    assert "not estimable" in nothing.note
+
+
+def test_segment_planner_is_the_hand_neyman_allocation():
+    from geo.estimation.allocation import segments_for_precision
+
+    high, low = [2.0, 0.0, 4.0, 1.0, 3.0], [0.0, 1.0, 0.0, 0.0]
+    plan = segments_for_precision(segments_table(high, low), FRAME, "opium_poppy",
+                                  half_width=0.3)  # fmt: skip
+    s = np.array([np.std(high, ddof=1), np.std(low, ddof=1)])
+    sizes = np.array([40.0, 60.0])
+    target = (0.3 * 95.0 / 1.959964) ** 2
+    n = (sizes * s).sum() ** 2 / (target + (sizes * s**2).sum())
+    expected = np.maximum(np.ceil(n * sizes * s / (sizes * s).sum()), 2)
+    assert list(plan["n_needed"]) == list(expected)
+    assert plan.attrs["estimate_ha"] == pytest.approx(95.0)
