@@ -203,8 +203,8 @@ def fay_herriot(direct, psi, synthetic):
     eblup = gamma * y0 + (1 - gamma) * beta * x0
     g1 = gamma * psi0
     g2 = (1 - gamma) ** 2 * x0**2 / safe_info
-    var_sigma2 = 2.0 / np.maximum(m, 1) ** 2 * np.where(usable, total**2, 0.0).sum(
-        axis=-1, keepdims=True
+    var_sigma2 = (
+        2.0 / np.maximum(m, 1) ** 2 * np.where(usable, total**2, 0.0).sum(axis=-1, keepdims=True)
     )
     g3 = np.where(usable, psi0**2 / total**3, 0.0) * var_sigma2
     mse = g1 + g2 + 2 * g3

@@ -141,7 +141,9 @@ def _row(design, zone_rows, j, stats, min_per_stratum, estimate, se, low, high, 
     users = crop_stratum[j] / crop_stratum.sum() if crop_stratum.sum() else np.nan
     producers = np.nan
     if np.isfinite(estimate) and estimate > 0:
-        correct = np.where(own[zone_rows][..., j], area[..., j] * p[zone_rows][..., j, j], 0.0).sum()
+        correct = np.where(
+            own[zone_rows][..., j], area[..., j] * p[zone_rows][..., j, j], 0.0
+        ).sum()
         correct += np.where(~own[zone_rows][..., j], area[..., j], 0.0).sum() * np.nan_to_num(
             region_p[j, j]
         )

@@ -43,6 +43,7 @@ import pandas as pd
 import xarray as xr
 
 from core.legend import CROPS_OF_INTEREST, code_of, name_of
+from flows.demo import DEMO_ALLOCATION
 from geo.estimation import (
     RECOMMENDED_ALLOCATION,
     RECOMMENDED_BUFFER_PX,
@@ -59,7 +60,6 @@ from geo.estimation.district_variance import (
     stratum_stats,
     zone_estimates,
 )
-from flows.demo import DEMO_ALLOCATION
 from geo.estimation.inputs import open_class_map
 from geo.estimation.strata import Design, tally
 from models.change.baseline import _finish
@@ -252,7 +252,10 @@ def run_class_map(path, *, truth_seed=42, year=None, reps=1000, allocation=None,
     truth = generate_truth(truth_seed, years=(2024, 2025))
     class_map = open_class_map(path)
     year = year or truth.years[-1]
-    if class_map.shape != truth.landcover[year].shape or class_map.rio.transform() != truth.transform:
+    if (
+        class_map.shape != truth.landcover[year].shape
+        or class_map.rio.transform() != truth.transform
+    ):
         raise SystemExit(f"{path} is not on the grid of generate_truth({truth_seed})")
     frame = frame_of(truth, year, class_map, allocation=allocation, seed=truth_seed)
     counts = repeated_counts(frame, reps, np.random.default_rng(truth_seed))
@@ -307,7 +310,9 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=200)
     parser.add_argument("--size", type=int, nargs=2, default=(600, 450))
     parser.add_argument("--districts", type=int, default=12)
-    parser.add_argument("--cells", help="write every (seed, district, crop, method) cell here (csv)")
+    parser.add_argument(
+        "--cells", help="write every (seed, district, crop, method) cell here (csv)"
+    )
     parser.add_argument("--class-map", nargs="+", metavar="YEAR=PATH",
                         help="instead of simulated maps: the demo's classified maps (seed 42)")  # fmt: skip
     parser.add_argument("--allocation", choices=("recommended", "demo"), default="recommended",

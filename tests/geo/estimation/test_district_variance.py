@@ -75,7 +75,9 @@ def _fay_herriot_by_hand(y, psi, x):
     sxx = sum(v * v for v in x)
     b_ols = sum(a * b for a, b in zip(x, y, strict=True)) / sxx
     ssr = sum((a - b_ols * b) ** 2 for a, b in zip(y, x, strict=True))
-    sigma2 = max(0.0, (ssr - sum(p * (1 - v * v / sxx) for p, v in zip(psi, x, strict=True))) / (m - 1))
+    sigma2 = max(
+        0.0, (ssr - sum(p * (1 - v * v / sxx) for p, v in zip(psi, x, strict=True))) / (m - 1)
+    )
     info = sum(v * v / (sigma2 + p) for v, p in zip(x, psi, strict=True))
     beta = sum(v * a / (sigma2 + p) for v, a, p in zip(x, y, psi, strict=True)) / info
     var_sigma2 = 2 / m**2 * sum((sigma2 + p) ** 2 for p in psi)
@@ -96,7 +98,9 @@ def test_fay_herriot_against_the_written_out_formulas():
         assert eblup[k] == pytest.approx(e, rel=1e-12)
         assert mse[k] == pytest.approx(v, rel=1e-12)
     # two samples at once (leading axis) give the same numbers as one by one
-    stacked = fay_herriot(np.array([y, y[::-1]]), np.array([psi, psi[::-1]]), np.array([x, x[::-1]]))
+    stacked = fay_herriot(
+        np.array([y, y[::-1]]), np.array([psi, psi[::-1]]), np.array([x, x[::-1]])
+    )
     np.testing.assert_allclose(stacked[0][1], fay_herriot(np.array(y[::-1]), np.array(psi[::-1]),
                                                           np.array(x[::-1]))[0], rtol=1e-14)  # fmt: skip
 
