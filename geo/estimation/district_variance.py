@@ -10,11 +10,15 @@ Variance methods (``VARIANCE_METHODS``):
 ``design``
     The plain per-district domain estimator of Olofsson et al. (2014, eq. 10) and
     Stehman (2014): each stratum adds ``A² p̂(1 − p̂) (1 − n/N) / (n − 1)``.
-``design_unseen`` (the default of the published tables)
+``design_unseen``
     ``se_ha`` is the ``design`` SE; the omission the district's points could not
     see is reported on its own (``unseen_se_ha``, the ``smoothed`` variance of the
     strata where the sample holds none of the crop) and widens the upper limit only:
     ``[area − z·se, area + z·√(se² + unseen²)]``.
+``unseen_in_se`` (the default of the published tables)
+    The same two terms in one symmetric interval: ``se_ha = √(se² + unseen²)``,
+    ``area ± z·se_ha``, so ``se_ha`` and the interval agree and a change test
+    against a reported (fixed) baseline sees the omission too.
 ``smoothed``
     The same estimator and point estimate, but each stratum's variance uses
     ``p̃ = (x + m π) / (n + m)``: the district's count ``x`` of ``n`` with ``m``
@@ -53,15 +57,16 @@ __all__ = [
     "stratum_stats",
     "zone_totals",
     "zone_estimates",
+    "region_estimates",
     "region_totals",
     "fay_herriot",
     "interval",
 ]
 
-VARIANCE_METHODS = ("design", "design_unseen", "smoothed", "fay_herriot")
+VARIANCE_METHODS = ("design", "design_unseen", "unseen_in_se", "smoothed", "fay_herriot")
 """Values of ``variance`` in ``district_estimates`` / ``region_estimate``."""
 
-_DESIGN_SE = ("design", "design_unseen")
+_DESIGN_SE = ("design", "design_unseen", "unseen_in_se")
 
 
 @dataclass(frozen=True)
@@ -217,7 +222,17 @@ def zone_estimates(design: Design, stats: StratumStats, j: int, variance: str):
     estimate, var, unseen, borrowed = zone_totals(design, stats, j)
     if variance == "fay_herriot":
         estimate, var = fay_herriot(estimate, var, synthetic_totals(design, stats, j))
+    if variance == "unseen_in_se":
+        var = var + unseen
     return estimate, var, unseen, borrowed
+
+
+def region_estimates(design: Design, stats: StratumStats, j: int, variance: str):
+    """``region_totals`` with the method's variance (design-based for every method)."""
+    estimate, var, unseen = region_totals(design, stats, j)
+    if variance == "unseen_in_se":
+        var = var + unseen
+    return estimate, var, unseen
 
 
 def interval(estimate, variance, z: float, upper_cap, unseen=0.0):

@@ -50,7 +50,7 @@ from geo.estimation.design import stratum_name
 from geo.estimation.district_variance import (
     VARIANCE_METHODS,
     interval,
-    region_totals,
+    region_estimates,
     stratum_stats,
     zone_estimates,
 )
@@ -81,7 +81,7 @@ BORROW_MATERIAL_SHARE = 0.01
 METHODS = ("stratified", "regional_allocation", "not_estimable")
 """Values of the ``method`` column."""
 
-DEFAULT_VARIANCE = "design_unseen"
+DEFAULT_VARIANCE = "unseen_in_se"
 """Variance method of the published tables (chosen on the honesty benchmark's figures)."""
 
 
@@ -96,7 +96,7 @@ def _rows(design, level, crop, stats, z, min_per_stratum, variance) -> list[dict
     """Rows of ``crop``: one per zone (``level="zones"``) or one for the region."""
     j = design.codes.index(code_of(crop))
     if level == "region":
-        estimate, var, unseen = (v[None] for v in region_totals(design, stats, j))
+        estimate, var, unseen = (v[None] for v in region_estimates(design, stats, j, variance))
         borrowed = _borrowed_by_class(design, stats).sum(axis=0)[None]
         cap = design.area.sum()[None]
         groups = [np.arange(len(design.zones))]

@@ -56,7 +56,7 @@ from geo.estimation.design import _ZONE_FACTOR, _iter_windows, _stratum_keys
 from geo.estimation.district_variance import (
     VARIANCE_METHODS,
     interval,
-    region_totals,
+    region_estimates,
     stratum_stats,
     zone_estimates,
 )
@@ -195,7 +195,7 @@ def estimates(frame: Frame, counts: np.ndarray, variance: str, confidence=0.95) 
     for crop in CROPS_OF_INTEREST:
         j = design.codes.index(code_of(crop))
         estimate, var, unseen, _ = zone_estimates(design, stats, j, variance)
-        r_est, r_var, r_unseen = region_totals(design, stats, j)
+        r_est, r_var, r_unseen = region_estimates(design, stats, j, variance)
         est = np.concatenate([estimate, r_est[:, None]], axis=1)
         var = np.concatenate([var, r_var[:, None]], axis=1)
         unseen = np.concatenate([unseen, r_unseen[:, None]], axis=1)

@@ -43,7 +43,7 @@ def small():
 
 def test_harness_gives_the_pipeline_numbers_on_the_real_sample(small):
     bench, _, frame, _ = small
-    for variance in ("design", "design_unseen", "smoothed", "fay_herriot"):
+    for variance in ("design", "design_unseen", "unseen_in_se", "smoothed", "fay_herriot"):
         fast = bench.estimates(frame, frame.design.counts[None], variance)
         table = district_estimates(frame.map_area, frame.sample, None, year=2025,
                                    crops=CROPS, variance=variance)  # fmt: skip

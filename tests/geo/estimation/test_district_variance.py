@@ -57,6 +57,15 @@ def test_design_unseen_widens_only_the_upper_limit():
     assert d02["ci_high_ha"] > _poppy("design").loc["D02", "ci_high_ha"]
 
 
+def test_unseen_in_se_puts_both_terms_in_one_symmetric_interval():
+    d02 = _poppy("unseen_in_se").loc["D02"]
+    se = math.sqrt((20 * math.sqrt(0.25 / 19)) ** 2 + 1980**2 * _smoothed(0, 50, 2 / 90))
+    assert d02["se_ha"] == pytest.approx(se, rel=1e-12)
+    assert d02["unseen_se_ha"] == pytest.approx(1980 * math.sqrt(_smoothed(0, 50, 2 / 90)))
+    assert d02["ci_high_ha"] == pytest.approx(10 + Z * se, rel=1e-12)
+    assert d02["ci_low_ha"] == pytest.approx(max(0.0, 10 - Z * se))
+
+
 def test_smoothed_variance_by_hand():
     table = _poppy("smoothed")
     pi_1, pi_3 = 26 / 40, 2 / 90

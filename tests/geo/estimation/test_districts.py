@@ -65,14 +65,15 @@ def test_stratified_district_rows_by_hand():
     assert d02["se_ha"] == pytest.approx(own.area_se[0])
 
 
-def test_default_rows_are_the_design_se_with_the_unseen_upper_term():
+def test_default_rows_carry_the_unseen_term_in_the_se():
     table = district_estimates(AREAS, SAMPLE, ZONES, year=2025, crops=("opium_poppy",))
     unseen = district_estimates(AREAS, SAMPLE, ZONES, year=2025, crops=("opium_poppy",),
-                                variance="design_unseen")  # fmt: skip
+                                variance="unseen_in_se")  # fmt: skip
     pd.testing.assert_frame_equal(table, unseen)
     d01 = table.set_index("district_id").loc["D01"]
     assert d01["se_ha"] == pytest.approx(np.sqrt(50**2 * 0.16 / 19 + 950**2 * 0.0475 / 39))
     assert d01["unseen_se_ha"] == 0.0  # both strata saw poppy: the design interval
+    assert d01["ci_high_ha"] == pytest.approx(87.5 + 1.959964 * d01["se_ha"], rel=1e-6)
 
 
 def test_lower_bound_is_clipped_at_zero():
