@@ -20,18 +20,18 @@ a stratum, and counts borrowed strata of one class as fully correlated.
 Rare omission makes the plain variance too small where the sample cannot see
 it: a district's forest stratum where 35 points found no poppy has ``p̂ = 0`` and
 contributes no variance, yet the map misses some poppy in forest (the region's
-points show it). With ``variance="design_unseen"`` (the default) ``se_ha`` is the
-design-based domain SE (Olofsson et al. 2014; Stehman 2014), which the honesty
-benchmark measured equal to the true sampling SD, and the omission the district's
-points could not see is a separate term, ``unseen_se_ha``: over the strata where
-the district's sample holds none of the crop, the variance of the proportion
-smoothed toward the region's rate with ``z²`` pseudo-observations
-(``geo.estimation.district_variance``). It widens the upper limit only:
-``ci_high_ha = area_ha + z·√(se_ha² + unseen_se_ha²)``, ``ci_low_ha = area_ha − z·se_ha``.
-That omission is the same map error from year to year, so it is not sampling
-variance of a change; the change test reads ``se_ha``. The other methods
-(``"design"``, ``"smoothed"``, ``"fay_herriot"``) and the figures that chose
-between them are in ``tests/benchmarks/README.md``.
+points show it). The design-based domain variance (Olofsson et al. 2014; Stehman
+2014) is therefore joined by a separate term, ``unseen_se_ha``: over the strata
+where the district's sample holds none of the crop, the variance of the
+proportion smoothed toward the region's rate with ``z²`` pseudo-observations
+(``geo.estimation.district_variance``). With ``variance="unseen_in_se"`` (the
+default) ``se_ha = √(design SE² + unseen_se_ha²)`` and the interval is
+``area_ha ± z·se_ha``, so ``se_ha`` and the interval agree and a comparison with
+a reported baseline sees the omission. Between two survey years the omission is
+the same map error and largely cancels: there ``√(se_ha² − unseen_se_ha²)``, the
+design SE, is the one the honesty benchmark found equal to the true sampling SD.
+The other methods and the figures that chose between them are in
+``tests/benchmarks/README.md``.
 """
 
 from __future__ import annotations
