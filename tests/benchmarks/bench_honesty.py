@@ -1,12 +1,19 @@
-"""Honesty check of the area estimates: do 95% intervals hold the true areas ~95% of the time?
+"""Honesty check of the area estimates, per district, over repeated samples on fixed maps.
 
-For each seed the demo generator draws a known truth (``synthetic.generate_truth``);
-a class map is made from it with realistic, spatially structured errors; the
-pipeline's own functions then measure mapped area, draw the stratified reference
-sample, label it from the truth (as ``interpret_reference`` does) and estimate
-per district and for the region. We count how often the 95% interval contains the
-true area, the mean relative bias of the estimates, and the bias of the bare
-pixel count for contrast.
+For each seed the demo generator draws a known truth (``synthetic.generate_truth``)
+and a class map is made from it with realistic, spatially structured errors; both
+stay fixed. The pipeline's own functions measure mapped area, draw one stratified
+reference sample and tally it (``tally``); the true class of every pixel of every
+stratum is counted, and ``--reps`` further independent stratified samples of the
+same sizes are drawn from those pixels (multivariate hypergeometric: without
+replacement, as ``draw_reference_sample`` draws). The estimates of
+``geo.estimation.district_variance`` (the code ``district_estimates`` runs) are
+computed for all samples at once. Per seed, district and crop ("cell") we report
+the coverage of the 95% interval, the published SE over the true sampling SD
+(the SD of the estimates over the samples), and the false-verdict rate of the
+change test of ``models.change`` (``_finish``, as on main) between two independent
+samples of the same truth (no true change). Summaries give the worst cells, not
+only the pooled coverage, which hides districts that cover 40%.
 
 Map error model (per year, seeded):
 
@@ -18,8 +25,9 @@ Map error model (per year, seeded):
   fields as cannabis;
 - speckle: 0.5% of pixels take a random class.
 
-Run ``python tests/benchmarks/bench_honesty.py --seeds 100`` (about 1.5 s per
-seed on 2 cores at the default size); ``make bench`` runs the same through
+Run ``python tests/benchmarks/bench_honesty.py --seeds 100 --reps 200`` (about 4 s of
+CPU per seed); ``--class-map 2024=PATH 2025=PATH`` runs the same on the demo's maps
+made by the pipeline's classifier (truth seed 42); ``make bench`` runs 100 seeds through
 ``test_bench_honesty.py``.
 """
 
@@ -27,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import tomllib
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,14 +43,26 @@ import pandas as pd
 import xarray as xr
 
 from core.legend import CROPS_OF_INTEREST, code_of, name_of
+from flows.demo import DEMO_ALLOCATION
 from geo.estimation import (
     RECOMMENDED_ALLOCATION,
     RECOMMENDED_BUFFER_PX,
-    district_estimates,
     draw_reference_sample,
-    region_estimate,
+    prepare_zones,
+    z_value,
     zonal_class_area,
 )
+from geo.estimation.design import _ZONE_FACTOR, _iter_windows, _stratum_keys
+from geo.estimation.district_variance import (
+    VARIANCE_METHODS,
+    interval,
+    region_estimates,
+    stratum_stats,
+    zone_estimates,
+)
+from geo.estimation.inputs import open_class_map
+from geo.estimation.strata import Design, tally
+from models.change.baseline import _finish
 from synthetic import generate_truth
 
 BUFFER_PX = RECOMMENDED_BUFFER_PX
@@ -106,67 +127,162 @@ def _as_dataarray(codes: np.ndarray, truth) -> xr.DataArray:
     return data.rio.write_crs(truth.crs).rio.write_transform(t).rio.write_nodata(0)
 
 
-def run_seed(
-    seed: int,
-    *,
-    size=(600, 450),
-    n_districts=12,
-    allocation=None,
-    buffer_px=BUFFER_PX,
-    variance_floor=True,
-) -> pd.DataFrame:
-    """Run the whole estimate for one seed and year; return truth vs estimate rows."""
-    truth = generate_truth(seed, size=size, n_districts=n_districts, years=(2024, 2025))
-    year = truth.years[-1]
-    rng = np.random.default_rng(10_000 + seed)
-    codes = simulate_class_map(truth, year, rng)
-    class_map = _as_dataarray(codes, truth)
-    zones = truth.districts
+@dataclass(frozen=True)
+class Frame:
+    """One fixed map and truth: the design of its sample and each stratum's true pixel classes."""
+
+    design: Design
+    population: np.ndarray  # (Z, K, K) pixels per stratum (row) and true class (column)
+    true_ha: pd.DataFrame  # index district_id (and "ALL"), columns crops
+    pixel_ha: float
+    map_area: pd.DataFrame  # zonal_class_area of the map
+    sample: pd.DataFrame  # the one real, labelled sample the design was tallied from
+
+
+def frame_of(truth, year, class_map, *, allocation=None, buffer_px=BUFFER_PX, seed=0) -> Frame:
+    """Tally one real sample of the pipeline and the true class of every pixel of each stratum."""
+    zones = prepare_zones(truth.districts, "district_id", class_map.rio.crs)
     map_area = zonal_class_area(class_map, zones, "district_id")
-    sample = draw_reference_sample(
-        class_map,
-        zones,
-        "district_id",
-        n_per_stratum=allocation or RECOMMENDED_ALLOCATION,
-        seed=seed,
-        buffer_px=buffer_px,
-    )
+    sample = draw_reference_sample(class_map, zones, "district_id", seed=seed,
+                                   n_per_stratum=allocation or RECOMMENDED_ALLOCATION,
+                                   buffer_px=buffer_px)  # fmt: skip
     t = truth.transform
     cols = ((sample.geometry.x.to_numpy() - t.c) / t.a).astype(int)
     rows = ((sample.geometry.y.to_numpy() - t.f) / t.e).astype(int)
-    sample["reference_class"] = [name_of(c) for c in truth.landcover[year][rows, cols]]
-    table = pd.concat([
-        district_estimates(map_area, sample, zones, year=year,
-                           regional_variance_floor=variance_floor),
-        region_estimate(map_area, sample, zones, year=year, regional_variance_floor=variance_floor),
-    ], ignore_index=True)  # fmt: skip
+    true_cover = truth.landcover[year]
+    sample["reference_class"] = [name_of(c) for c in true_cover[rows, cols]]
+    design = tally(map_area, sample, "district_id", CROPS_OF_INTEREST)
+    col = {c: i for i, c in enumerate(design.codes)}
+    row_of_zone = {z: i for i, z in enumerate(design.zones)}
+    zone_rows = np.array([row_of_zone[z] for z in zones["district_id"]])
+    population = np.zeros(design.counts.shape, dtype="int64")
+    crop_codes = [code_of(c) for c in CROPS_OF_INTEREST]
+    for window, codes, strata in _iter_windows(class_map, buffer_px, crop_codes):
+        keys = _stratum_keys(class_map, zones, window, codes, strata)
+        inner = true_cover[window.row_off : window.row_off + window.height,
+                           window.col_off : window.col_off + window.width]  # fmt: skip
+        ok = keys >= 0
+        zi = zone_rows[keys[ok] // _ZONE_FACTOR]
+        si = np.vectorize(col.__getitem__)(keys[ok] % _ZONE_FACTOR)
+        ti = np.vectorize(col.__getitem__)(inner[ok].astype("int64"))
+        np.add.at(population, (zi, si, ti), 1)
+    sizes = np.where(np.isfinite(design.sizes), design.sizes, 0)
+    assert np.array_equal(population.sum(axis=-1), sizes), "population and design disagree"
+    pixel_ha = abs(t.a * t.e) / 1e4
     true = truth.district_truth[truth.district_truth["year"] == year]
     true = true.pivot(index="district_id", columns="class", values="area_ha")
+    true = true.reindex(columns=list(CROPS_OF_INTEREST), fill_value=0.0).fillna(0.0)
     true.loc["ALL"] = true.sum()
-    table["true_ha"] = [
-        true.loc[d, c] for d, c in zip(table["district_id"], table["crop"], strict=True)
-    ]
-    table["seed"] = seed
-    table["n_sample"] = len(sample)
-    return table
+    return Frame(design, population, true, pixel_ha, map_area, sample)
 
 
-def summarize(rows: pd.DataFrame) -> pd.DataFrame:
-    """Coverage of the intervals and mean relative bias, per level and crop."""
-    rows = rows.assign(level=np.where(rows["district_id"] == "ALL", "region", "district"))
-    rows = rows[rows["true_ha"] > 0]
+def repeated_counts(frame: Frame, reps: int, rng: np.random.Generator) -> np.ndarray:
+    """``reps`` independent stratified samples (same sizes as the real one): ``(R, Z, K, K)``."""
+    n = frame.design.counts.sum(axis=-1).astype("int64")
+    counts = np.zeros((reps, *frame.design.counts.shape))
+    for z, i in zip(*np.nonzero(n), strict=True):
+        counts[:, z, i, :] = rng.multivariate_hypergeometric(frame.population[z, i], n[z, i],
+                                                             size=reps)  # fmt: skip
+    return counts
+
+
+def estimates(frame: Frame, counts: np.ndarray, variance: str, confidence=0.95) -> dict:
+    """Per crop: (estimate, se, low, high) arrays ``(R, Z + 1)``, the last column the region."""
+    design = frame.design
+    z = z_value(confidence)
+    stats = stratum_stats(design, counts, 2, variance, z**2)
+    out = {}
+    for crop in CROPS_OF_INTEREST:
+        j = design.codes.index(code_of(crop))
+        estimate, var, unseen, _ = zone_estimates(design, stats, j, variance)
+        r_est, r_var, r_unseen = region_estimates(design, stats, j, variance)
+        est = np.concatenate([estimate, r_est[:, None]], axis=1)
+        var = np.concatenate([var, r_var[:, None]], axis=1)
+        unseen = np.concatenate([unseen, r_unseen[:, None]], axis=1)
+        cap = np.append(design.area.sum(axis=-1), design.area.sum())
+        extra = unseen if variance == "design_unseen" else 0.0
+        out[crop] = (est, *interval(est, var, z, cap, extra))
+    return out
+
+
+def cell_table(frame: Frame, results: dict, seed: int, variance: str) -> pd.DataFrame:
+    """One row per district (and region) and crop: coverage, SE / true SD, false verdicts."""
+    ids = [*frame.design.zones, "ALL"]
+    rows = []
+    for crop, (est, se, low, high) in results.items():
+        true = frame.true_ha.loc[ids, crop].to_numpy()
+        half = est.shape[0] // 2
+        pairs = pd.DataFrame({
+            "area_ha": est[:half].ravel(), "se_ha": se[:half].ravel(),
+            "baseline_ha": est[half : 2 * half].ravel(), "baseline_se_ha": se[half : 2 * half].ravel(),
+        })  # fmt: skip
+        verdict = _finish(pairs, z_value(0.95))["verdict"].to_numpy().reshape(half, -1)
+        false = np.isin(verdict, ["increase", "decrease"]).mean(axis=0)
+        sd = est.std(axis=0, ddof=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.sqrt((se**2).mean(axis=0)) / sd
+        cover = ((low <= true) & (true <= high)).mean(axis=0)
+        for k, district in enumerate(ids):
+            rows.append({
+                "seed": seed, "variance": variance, "crop": crop, "district_id": district,
+                "level": "region" if district == "ALL" else "district",
+                "true_ha": true[k], "mean_ha": est[:, k].mean(), "sd_ha": sd[k],
+                "coverage": cover[k], "se_over_sd": ratio[k], "false_verdicts": false[k],
+                "zero_width": float(((high - low)[:, k] == 0).mean()),
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def run_seed(seed: int, *, reps=200, size=(600, 450), n_districts=12, allocation=None,
+             variances=VARIANCE_METHODS, map_maker=None) -> pd.DataFrame:  # fmt: skip
+    """All cells of one seed: a fixed truth and map, ``reps`` repeated samples per method."""
+    truth = generate_truth(seed, size=size, n_districts=n_districts, years=(2024, 2025))
+    year = truth.years[-1]
+    rng = np.random.default_rng(10_000 + seed)
+    codes = (map_maker or simulate_class_map)(truth, year, rng)
+    frame = frame_of(truth, year, _as_dataarray(codes, truth), seed=seed, allocation=allocation)
+    counts = repeated_counts(frame, reps, rng)
+    tables = [cell_table(frame, estimates(frame, counts, v), seed, v) for v in variances]
+    return pd.concat(tables, ignore_index=True)
+
+
+def run_class_map(path, *, truth_seed=42, year=None, reps=1000, allocation=None,
+                  variances=VARIANCE_METHODS) -> pd.DataFrame:  # fmt: skip
+    """Cells of one map made by the pipeline's own classifier (e.g. the demo's ``classes.tif``)."""
+    truth = generate_truth(truth_seed, years=(2024, 2025))
+    class_map = open_class_map(path)
+    year = year or truth.years[-1]
+    if (
+        class_map.shape != truth.landcover[year].shape
+        or class_map.rio.transform() != truth.transform
+    ):
+        raise SystemExit(f"{path} is not on the grid of generate_truth({truth_seed})")
+    frame = frame_of(truth, year, class_map, allocation=allocation, seed=truth_seed)
+    counts = repeated_counts(frame, reps, np.random.default_rng(truth_seed))
+    tables = [cell_table(frame, estimates(frame, counts, v), truth_seed, v) for v in variances]
+    return pd.concat(tables, ignore_index=True).assign(year=year)
+
+
+def demo_allocation() -> dict:
+    """The demo's ``[estimation] n_per_stratum`` table."""
+    return tomllib.loads("n = " + DEMO_ALLOCATION)["n"]
+
+
+def summarize(cells: pd.DataFrame) -> pd.DataFrame:
+    """Per method, level and crop, over the cells with cultivation: how honest in the worst cells."""
+    cells = cells[cells["true_ha"] > 0]
     out = []
-    for (level, crop), group in rows.groupby(["level", "crop"]):
-        inside = (group["ci_low_ha"] <= group["true_ha"]) & (
-            group["true_ha"] <= group["ci_high_ha"]
-        )
+    for (variance, level, crop), g in cells.groupby(["variance", "level", "crop"], sort=False):
+        ratio = g["se_over_sd"].replace([np.inf, -np.inf], np.nan).dropna()
         out.append({
-            "level": level, "crop": crop, "intervals": len(group),
-            "coverage": inside.mean(),
-            "mean_rel_bias_estimate": ((group["area_ha"] - group["true_ha"]) / group["true_ha"]).mean(),
-            "mean_rel_bias_pixel_count": ((group["map_area_ha"] - group["true_ha"]) / group["true_ha"]).mean(),
-            "median_rel_ci_half_width": ((group["ci_high_ha"] - group["ci_low_ha"]) / 2 / group["true_ha"]).median(),
-            "share_fallback": (group["method"] != "stratified").mean(),
+            "variance": variance, "level": level, "crop": crop, "cells": len(g),
+            "coverage": g["coverage"].mean(), "min_cov": g["coverage"].min(),
+            "p05_cov": g["coverage"].quantile(0.05),
+            "in_90_99": g["coverage"].between(0.90, 0.99).mean(),
+            "se/sd_median": ratio.median(), "se/sd_p10": ratio.quantile(0.1),
+            "se/sd_p90": ratio.quantile(0.9), "in_0.9_1.2": ratio.between(0.9, 1.2).mean(),
+            "false_verdicts": g["false_verdicts"].mean(),
+            "rel_bias": ((g["mean_ha"] - g["true_ha"]) / g["true_ha"]).mean(),
         })  # fmt: skip
     return pd.DataFrame(out)
 
@@ -181,7 +297,7 @@ def markdown_table(table: pd.DataFrame) -> str:
 
 
 def run(seeds, **options) -> HonestyRun:
-    """Run ``run_seed`` over ``seeds``; return all rows and the wall time."""
+    """Run ``run_seed`` over ``seeds``; return all cells and the wall time."""
     start = time.perf_counter()
     rows = pd.concat([run_seed(s, **options) for s in seeds], ignore_index=True)
     return HonestyRun(rows, time.perf_counter() - start)
@@ -191,31 +307,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=100)
     parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--reps", type=int, default=200)
     parser.add_argument("--size", type=int, nargs=2, default=(600, 450))
     parser.add_argument("--districts", type=int, default=12)
-    parser.add_argument("--plain", action="store_true",
-                        help="plain Olofsson: no buffer strata, no regional variance floor")  # fmt: skip
+    parser.add_argument(
+        "--cells", help="write every (seed, district, crop, method) cell here (csv)"
+    )
+    parser.add_argument("--class-map", nargs="+", metavar="YEAR=PATH",
+                        help="instead of simulated maps: the demo's classified maps (seed 42)")  # fmt: skip
+    parser.add_argument("--allocation", choices=("recommended", "demo"), default="recommended",
+                        help="points per stratum: RECOMMENDED_ALLOCATION (125 per district) or "
+                        "the demo's (250)")  # fmt: skip
+    parser.add_argument("--variances", nargs="+", default=list(VARIANCE_METHODS),
+                        choices=VARIANCE_METHODS)  # fmt: skip
     args = parser.parse_args()
-    options = {"size": tuple(args.size), "n_districts": args.districts}
-    if args.plain:
-        options |= {"buffer_px": 0, "variance_floor": False, "allocation": PLAIN_ALLOCATION}
+    if args.class_map:
+        start = time.perf_counter()
+        cells = pd.concat([
+            run_class_map(path, year=int(year), reps=args.reps, allocation=demo_allocation(),
+                          variances=tuple(args.variances))
+            for year, path in (item.split("=", 1) for item in args.class_map)
+        ], ignore_index=True)  # fmt: skip
+        if args.cells:
+            cells.to_csv(args.cells, index=False)
+        print(f"classified demo maps {args.class_map}, {args.reps} samples each, "
+              f"{time.perf_counter() - start:.0f} s")  # fmt: skip
+        print(markdown_table(summarize(cells)))
+        return
+    options = {"size": tuple(args.size), "n_districts": args.districts, "reps": args.reps,
+               "variances": tuple(args.variances),
+               "allocation": demo_allocation() if args.allocation == "demo" else None}  # fmt: skip
     result = run(range(args.first_seed, args.first_seed + args.seeds), **options)
-    summary = summarize(result.rows)
-    n_points = result.rows.groupby("seed")["n_sample"].first().mean()
-    print(f"{'plain Olofsson, ' if args.plain else ''}seeds {args.seeds}, size {args.size}, "
-          f"districts {args.districts}, "
-          f"mean reference points {n_points:.0f}, {result.seconds:.0f} s")  # fmt: skip
-    print(markdown_table(summary))
+    if args.cells:
+        result.rows.to_csv(args.cells, index=False)
+    print(f"seeds {args.seeds}, {args.reps} samples each, {args.allocation} allocation, "
+          f"size {args.size}, "
+          f"districts {args.districts}, {result.seconds:.0f} s")  # fmt: skip
+    print(markdown_table(summarize(result.rows)))
 
 
 if __name__ == "__main__":
     main()
-
-__all__ = [
-    "RECOMMENDED_ALLOCATION",
-    "simulate_class_map",
-    "run_seed",
-    "summarize",
-    "run",
-    "CROPS_OF_INTEREST",
-]

@@ -83,7 +83,7 @@ def test_estimator_moves_buffer_area_out_of_its_class(block_map):
     ring = sample.index[sample["stratum"] == 104][:3]
     sample.loc[ring, "reference_class"] = "opium_poppy"
     row = district_estimates(map_area, sample, ZONES, year=2025, crops=("opium_poppy",),
-                             regional_variance_floor=False).iloc[0]  # fmt: skip
+                             variance="design").iloc[0]  # fmt: skip
     # poppy = 0.36 ha mapped (all poppy) + 0.28 ha ring x 3/10; forest core has none
     assert row["area_ha"] == pytest.approx(0.36 + 0.28 * 0.3)
     fpc = 1 - 10 / 28

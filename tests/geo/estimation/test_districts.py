@@ -42,7 +42,7 @@ SAMPLE = sample_table({
 
 def test_stratified_district_rows_by_hand():
     table = district_estimates(AREAS, SAMPLE, ZONES, year=2025, crops=("opium_poppy",),
-                               regional_variance_floor=False)  # fmt: skip
+                               variance="design")  # fmt: skip
     assert list(table.columns[:9]) == CONTRACT_COLUMNS
     d01 = table.set_index("district_id").loc["D01"]
     # D01 poppy = 50*16/20 + 950*2/40 = 40 + 47.5 = 87.5 ha
@@ -65,15 +65,15 @@ def test_stratified_district_rows_by_hand():
     assert d02["se_ha"] == pytest.approx(own.area_se[0])
 
 
-def test_regional_variance_floor_by_hand():
+def test_default_rows_carry_the_unseen_term_in_the_se():
     table = district_estimates(AREAS, SAMPLE, ZONES, year=2025, crops=("opium_poppy",))
+    unseen = district_estimates(AREAS, SAMPLE, ZONES, year=2025, crops=("opium_poppy",),
+                                variance="unseen_in_se")  # fmt: skip
+    pd.testing.assert_frame_equal(table, unseen)
     d01 = table.set_index("district_id").loc["D01"]
-    # variance uses p~ = (own + regional) / 2 where p~(1 - p~) is the larger:
-    # stratum 1: own 0.8 (0.16), regional 26/40 = 0.65 -> p~ = 0.725 (0.199) used;
-    # stratum 3: own 2/40 (0.0475), regional 3/90 -> p~ = 0.0417 (0.0399): own kept.
-    assert d01["area_ha"] == pytest.approx(87.5)  # the estimate keeps the own proportions
-    var = 50**2 * 0.725 * 0.275 / 19 + 950**2 * 0.05 * 0.95 / 39
-    assert d01["se_ha"] == pytest.approx(np.sqrt(var))
+    assert d01["se_ha"] == pytest.approx(np.sqrt(50**2 * 0.16 / 19 + 950**2 * 0.0475 / 39))
+    assert d01["unseen_se_ha"] == 0.0  # both strata saw poppy: the design interval
+    assert d01["ci_high_ha"] == pytest.approx(87.5 + 1.959964 * d01["se_ha"], rel=1e-6)
 
 
 def test_lower_bound_is_clipped_at_zero():
@@ -105,7 +105,7 @@ def test_thin_stratum_falls_back_to_regional_allocation(caplog):
                                             ("D03", 3, "other_crops"): 30})])  # fmt: skip
     with caplog.at_level(logging.WARNING):
         table = district_estimates(areas, thin, None, year=2025, crops=("opium_poppy",),
-                                   regional_variance_floor=False)  # fmt: skip
+                                   variance="design")  # fmt: skip
     d03 = table.set_index("district_id").loc["D03"]
     assert d03["method"] == "regional_allocation"
     assert "opium_poppy" in d03["note"] and "D03" in caplog.text
