@@ -49,7 +49,7 @@ def _estimates(**kwargs) -> pd.DataFrame:
 
 
 def test_borrowing_districts_publish_their_shared_component():
-    table = _estimates(regional_variance_floor=False).set_index("district_id")
+    table = _estimates(variance="design").set_index("district_id")
     assert table.loc["D01", "shared_se_ha"] == "" and table.loc["D02", "shared_se_ha"] == ""
     d03 = shared_components(table.loc["D03", "shared_se_ha"])
     d04 = shared_components(table.loc["D04", "shared_se_ha"])
@@ -65,7 +65,7 @@ def test_borrowing_districts_publish_their_shared_component():
 def test_sum_of_two_districts_sharing_only_the_regional_part_is_1_41_times_quadrature():
     # D03's and D04's other strata found one poppy point in 30 (D04) or none (D03): with
     # the plain variance D03 has no own variance, so its SE is all borrowed
-    table = _estimates(regional_variance_floor=False).set_index("district_id")
+    table = _estimates(variance="design").set_index("district_id")
     a3 = shared_components(table.loc["D03", "shared_se_ha"])["regional opium_poppy"]
     assert table.loc["D03", "se_ha"] == pytest.approx(a3, rel=1e-5)
     pair = table.loc[["D03", "D03"]]  # the same district twice: perfectly correlated
@@ -75,11 +75,11 @@ def test_sum_of_two_districts_sharing_only_the_regional_part_is_1_41_times_quadr
     assert correlated == pytest.approx(2 * table.loc["D03", "se_ha"], rel=1e-5)
 
 
-@pytest.mark.parametrize("floor", [False, True])
-def test_sum_of_all_districts_equals_the_union_domain_estimator(floor):
-    table = _estimates(regional_variance_floor=floor)
+@pytest.mark.parametrize("variance", ["design", "design_unseen", "unseen_in_se", "smoothed"])
+def test_sum_of_all_districts_equals_the_union_domain_estimator(variance):
+    table = _estimates(variance=variance)
     region = region_estimate(AREAS, SAMPLE, None, year=2025, crops=("opium_poppy",),
-                             regional_variance_floor=floor).iloc[0]  # fmt: skip
+                             variance=variance).iloc[0]  # fmt: skip
     total, se = sum_of_districts(table["area_ha"], table["se_ha"], table["shared_se_ha"])
     _, naive = sum_of_districts(table["area_ha"], table["se_ha"])
     assert total == pytest.approx(region["area_ha"], rel=1e-9)
@@ -88,7 +88,7 @@ def test_sum_of_all_districts_equals_the_union_domain_estimator(floor):
 
 
 def test_programme_all_row_and_series_respect_the_shared_component():
-    now = _estimates(regional_variance_floor=False)
+    now = _estimates(variance="design")
     base = now.assign(year=2024, area_ha=now["area_ha"] * 1.1)
     programmes = pd.DataFrame(
         [dict(programme_id="P1", district_ids=["D03", "D04"], baseline_year=2024,
