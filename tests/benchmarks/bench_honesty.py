@@ -11,7 +11,7 @@ replacement, as ``draw_reference_sample`` draws). The estimates of
 computed for all samples at once. Per seed, district and crop ("cell") we report
 the coverage of the 95% interval, the published SE over the true sampling SD
 (the SD of the estimates over the samples), and the false-verdict rate of the
-change test of ``models.change`` (``_finish``, as on main) between two independent
+change test of ``models.change`` (MOVER limits, ``models.change.intervals``) between two independent
 samples of the same truth (no true change). Summaries give the worst cells, not
 only the pooled coverage, which hides districts that cover 40%.
 
@@ -62,7 +62,7 @@ from geo.estimation.district_variance import (
 )
 from geo.estimation.inputs import open_class_map
 from geo.estimation.strata import Design, tally
-from models.change.baseline import _finish
+from models.change.intervals import mover_difference, reaches
 from synthetic import generate_truth
 
 BUFFER_PX = RECOMMENDED_BUFFER_PX
@@ -212,12 +212,16 @@ def cell_table(frame: Frame, results: dict, seed: int, variance: str) -> pd.Data
     for crop, (est, se, low, high) in results.items():
         true = frame.true_ha.loc[ids, crop].to_numpy()
         half = est.shape[0] // 2
-        pairs = pd.DataFrame({
-            "area_ha": est[:half].ravel(), "se_ha": se[:half].ravel(),
-            "baseline_ha": est[half : 2 * half].ravel(), "baseline_se_ha": se[half : 2 * half].ravel(),
-        })  # fmt: skip
-        verdict = _finish(pairs, z_value(0.95))["verdict"].to_numpy().reshape(half, -1)
-        false = np.isin(verdict, ["increase", "decrease"]).mean(axis=0)
+        z = z_value(0.95)
+        now, before = slice(0, half), slice(half, 2 * half)
+        reach = [
+            reaches(*(pd.Series(a[part].ravel()) for a in (est, low, high, se)), z, z)
+            for part in (now, before)
+        ]
+        change = pd.Series(est[now].ravel() - est[before].ravel())
+        change_low, change_high = mover_difference(change, reach[0], reach[1])
+        verdict = ((change_low > 0) | (change_high < 0)).to_numpy().reshape(half, -1)
+        false = verdict.mean(axis=0)
         sd = est.std(axis=0, ddof=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.sqrt((se**2).mean(axis=0)) / sd

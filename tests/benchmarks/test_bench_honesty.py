@@ -82,7 +82,9 @@ def test_design_se_matches_the_spread_over_repeated_samples(small):
     # 400 samples estimate an SD to about 4%; the published SE is the design SE
     assert region["se_over_sd"].between(0.85, 1.2).all(), region
     districts = cells[(cells["level"] == "district") & (cells["true_ha"] > 0)]
-    assert districts["false_verdicts"].mean() == pytest.approx(0.05, abs=0.035)
+    # the change test reads each year's own limits (MOVER): the unseen term widens the
+    # upper ones, so with no true change it errs less often than 5%, never more
+    assert 0 < districts["false_verdicts"].mean() <= 0.05 + 0.035
     # the unseen term only widens: never below the design interval's coverage
     plain = bench.cell_table(frame, bench.estimates(frame, counts, "design"), 3, "design")
     assert (cells["coverage"].to_numpy() >= plain["coverage"].to_numpy()).all()
