@@ -23,8 +23,8 @@ from core.io import write_table
 from flows.plan import RunContext
 from flows.reference import draw
 from flows.tasking import COMPUTE_OPTIONS, IO_RETRIES, cluster_compute, computes_in_process
-from geo import composite, indices
-from geo.classify import build_features, classify, save_model, train_classifier
+from geo.classify import classify, save_model, train_classifier
+from geo.cog import write_cogs
 from geo.estimation import (
     check_overlap,
     combine_zone_class_rows,
@@ -38,6 +38,7 @@ from geo.estimation import (
 )
 from geo.grid import AnalysisGrid
 from geo.imagery import read_scene, read_season
+from geo.season import SEASON_LAYERS, season_layers
 from models.survey import load_plots
 
 __all__ = [
@@ -105,42 +106,30 @@ def usable_scenes(records: list[dict[str, Any]], year: int) -> list[str]:
 # --- composite, indices, features ---------------------------------------------------------------
 
 
+SEASON_PRODUCT_FILES = {
+    "composite_median": "composite/median.tif",
+    "valid_count": "composite/valid_count.tif",
+    **{key: f"indices/{key}.tif" for key in SEASON_LAYERS if key.startswith("ndvi_")},
+    "features": "features.tif",
+}
+"""Where each season product is written in the run folder (other stages read these)."""
+
+
 @task(name="season-products", **COMPUTE_OPTIONS)
 def season_products(context: RunContext, scenes: list[str], grid: AnalysisGrid) -> dict[str, str]:
     """Season composite, vegetation indices, seasonal metrics and the classifier's features.
 
-    Everything is read lazily and written chunk by chunk as Cloud Optimized GeoTIFFs.
+    Everything is read lazily and written together block by block as Cloud Optimized
+    GeoTIFFs: each scene block is read once and every product computed from it once.
     """
     out = Path(context.run_dir)
     season = read_season(scenes, grid)
-    products: dict[str, str] = {}
+    layers = season_layers(season)
     with cluster_compute():
-        median = composite.season_composite(season, method="median")
-        products["composite_median"] = str(
-            composite.write_cog(
-                median.drop_vars("valid_count", errors="ignore"), out / "composite" / "median.tif"
-            )
+        paths = write_cogs(
+            {out / SEASON_PRODUCT_FILES[key]: layer for key, layer in layers.items()}
         )
-        products["valid_count"] = str(
-            composite.write_cog(median["valid_count"], out / "composite" / "valid_count.tif")
-        )
-        ndvi_stack = indices.compute(season, ["NDVI"])["NDVI"]
-        ndvi = composite.season_composite(ndvi_stack.to_dataset(name="ndvi"), method="median")[
-            "ndvi"
-        ]
-        products["ndvi_median"] = str(
-            composite.write_cog(ndvi, out / "indices" / "ndvi_median.tif")
-        )
-        p90 = composite.season_composite(ndvi_stack.to_dataset(name="ndvi"), method="p90")["ndvi"]
-        products["ndvi_p90"] = str(composite.write_cog(p90, out / "indices" / "ndvi_p90.tif"))
-        metrics = composite.seasonal_metrics(ndvi_stack)
-        for name in metrics.data_vars:
-            products[f"ndvi_{name}"] = str(
-                composite.write_cog(metrics[name], out / "indices" / f"ndvi_{name}.tif")
-            )
-        features = build_features(season)
-        products["features"] = str(composite.write_cog(features, out / "features.tif"))
-    return products
+    return {key: str(path) for key, path in zip(layers, paths, strict=True)}
 
 
 # --- classification -----------------------------------------------------------------------------
