@@ -18,7 +18,7 @@ import pandas as pd
 import rioxarray
 from prefect import task
 
-from core.errors import AllMaskedError, EstimationError, ImageryError, NoOverlapError
+from core.errors import EstimationError, ImageryError, NoOverlapError
 from core.io import write_table
 from flows.plan import RunContext
 from flows.reference import draw
@@ -37,7 +37,7 @@ from geo.estimation import (
     zone_class_rows,
 )
 from geo.grid import AnalysisGrid
-from geo.imagery import read_scene, read_season
+from geo.imagery import read_scene, read_season, valid_share
 from geo.season import SEASON_LAYERS, season_layers
 from models.survey import load_plots
 
@@ -60,15 +60,15 @@ log = logging.getLogger(__name__)
 
 @task(name="check-scene", **IO_RETRIES)
 def check_scene(source: str, grid: AnalysisGrid, season: tuple[str, str]) -> dict[str, Any]:
-    """Open one scene lazily on the analysis grid and measure its usable share.
+    """Open one scene lazily on the analysis grid and measure its usable share from its mask.
 
     Returns a small record; ``usable`` is false (with the reason) for a scene outside
     the season, outside the area, or with no valid pixel, so the run warns and skips it.
     """
     record: dict[str, Any] = {"source": source, "usable": False}
     try:
-        scene = read_scene(source, grid=grid)
-    except (NoOverlapError, AllMaskedError) as exc:
+        scene = read_scene(source, grid=grid, require_clear=False)
+    except NoOverlapError as exc:
         record["reason"] = str(exc)
         return record
     when = pd.Timestamp(scene["time"].values).tz_localize(None)
@@ -82,9 +82,9 @@ def check_scene(source: str, grid: AnalysisGrid, season: tuple[str, str]) -> dic
         record["reason"] = f"acquired {when.date()}, outside the season {season[0]}..{season[1]}"
         return record
     with cluster_compute():
-        valid_share = float(scene["valid"].mean().compute())
-    record["valid_share"] = round(valid_share, 4)
-    if valid_share == 0:
+        share = valid_share(source, grid)  # the mask alone, no reflectance band
+    record["valid_share"] = round(share, 4)
+    if share == 0:
         record["reason"] = "no valid pixel over the area (all cloud or no data)"
         return record
     record["usable"] = True
