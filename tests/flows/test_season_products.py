@@ -22,7 +22,7 @@ from geo.features import build_features
 from geo.imagery import read_season
 
 
-def _product_by_product(season, out: Path) -> dict[str, Path]:
+def product_by_product(season, out: Path) -> dict[str, Path]:
     """The stage's products computed and written one at a time (the stage before one pass)."""
     products = {}
     median = composite.season_composite(season, method="median")
@@ -62,9 +62,7 @@ def year_inputs(small_region, tmp_path_factory, config_writer):
     return context, plan.scenes, grid_for(config, context.districts)
 
 
-def test_one_pass_writes_the_same_rasters_as_product_by_product(
-    year_inputs, tmp_path, monkeypatch
-):
+def test_one_pass_writes_the_same_rasters_as_product_by_product(year_inputs, tmp_path, monkeypatch):
     context, scenes, grid = year_inputs
     reads = []
     original = geo.readers.base.scene_block
@@ -78,7 +76,7 @@ def test_one_pass_writes_the_same_rasters_as_product_by_product(
     n_blocks = int(np.ceil(grid.shape[0] / 512) * np.ceil(grid.shape[1] / 512))
     assert len(reads) == len(scenes) * n_blocks  # each scene block read once, not once a product
 
-    reference = _product_by_product(read_season(scenes, grid), tmp_path / "reference")
+    reference = product_by_product(read_season(scenes, grid), tmp_path / "reference")
     assert list(products) == list(reference)
     for key, path in reference.items():
         new = Path(products[key])
