@@ -70,6 +70,8 @@ def one_pass(config_path: Path, year: int, out: Path) -> dict[str, str]:
 
 def per_product(config_path: Path, year: int, out: Path) -> dict:
     from geo.imagery import read_season
+
+    sys.path.insert(0, str(REPO))  # the reference lives in the test suite
     from tests.flows.test_season_products import product_by_product
 
     _, scenes, grid = _inputs(config_path, year)
