@@ -18,14 +18,14 @@ import pandas as pd
 import rioxarray
 from prefect import task
 
-from core.errors import AllMaskedError, EstimationError, ImageryError, NoOverlapError
+from core.errors import EstimationError, ImageryError, NoOverlapError
 from core.io import write_table
 from core.legend import code_of
 from flows.plan import RunContext
 from flows.reference import draw
 from flows.tasking import COMPUTE_OPTIONS, IO_RETRIES, cluster_compute, computes_in_process
-from geo import composite, indices
-from geo.classify import build_features, classify, save_model, train_classifier
+from geo.classify import classify, save_model, train_classifier
+from geo.cog import write_cogs
 from geo.estimation import (
     check_overlap,
     combine_zone_class_rows,
@@ -39,7 +39,8 @@ from geo.estimation import (
     zone_class_rows,
 )
 from geo.grid import AnalysisGrid
-from geo.imagery import read_scene, read_season
+from geo.imagery import read_scene, read_season, valid_share
+from geo.season import SEASON_LAYERS, season_layers
 from models.survey import load_plots
 
 __all__ = [
@@ -61,15 +62,15 @@ log = logging.getLogger(__name__)
 
 @task(name="check-scene", **IO_RETRIES)
 def check_scene(source: str, grid: AnalysisGrid, season: tuple[str, str]) -> dict[str, Any]:
-    """Open one scene lazily on the analysis grid and measure its usable share.
+    """Open one scene lazily on the analysis grid and measure its usable share from its mask.
 
     Returns a small record; ``usable`` is false (with the reason) for a scene outside
     the season, outside the area, or with no valid pixel, so the run warns and skips it.
     """
     record: dict[str, Any] = {"source": source, "usable": False}
     try:
-        scene = read_scene(source, grid=grid)
-    except (NoOverlapError, AllMaskedError) as exc:
+        scene = read_scene(source, grid=grid, require_clear=False)
+    except NoOverlapError as exc:
         record["reason"] = str(exc)
         return record
     when = pd.Timestamp(scene["time"].values).tz_localize(None)
@@ -83,9 +84,9 @@ def check_scene(source: str, grid: AnalysisGrid, season: tuple[str, str]) -> dic
         record["reason"] = f"acquired {when.date()}, outside the season {season[0]}..{season[1]}"
         return record
     with cluster_compute():
-        valid_share = float(scene["valid"].mean().compute())
-    record["valid_share"] = round(valid_share, 4)
-    if valid_share == 0:
+        share = valid_share(source, grid)  # the mask alone, no reflectance band
+    record["valid_share"] = round(share, 4)
+    if share == 0:
         record["reason"] = "no valid pixel over the area (all cloud or no data)"
         return record
     record["usable"] = True
@@ -107,42 +108,30 @@ def usable_scenes(records: list[dict[str, Any]], year: int) -> list[str]:
 # --- composite, indices, features ---------------------------------------------------------------
 
 
+SEASON_PRODUCT_FILES = {
+    "composite_median": "composite/median.tif",
+    "valid_count": "composite/valid_count.tif",
+    **{key: f"indices/{key}.tif" for key in SEASON_LAYERS if key.startswith("ndvi_")},
+    "features": "features.tif",
+}
+"""Where each season product is written in the run folder (other stages read these)."""
+
+
 @task(name="season-products", **COMPUTE_OPTIONS)
 def season_products(context: RunContext, scenes: list[str], grid: AnalysisGrid) -> dict[str, str]:
     """Season composite, vegetation indices, seasonal metrics and the classifier's features.
 
-    Everything is read lazily and written chunk by chunk as Cloud Optimized GeoTIFFs.
+    Everything is read lazily and written together block by block as Cloud Optimized
+    GeoTIFFs: each scene block is read once and every product computed from it once.
     """
     out = Path(context.run_dir)
     season = read_season(scenes, grid)
-    products: dict[str, str] = {}
+    layers = season_layers(season)
     with cluster_compute():
-        median = composite.season_composite(season, method="median")
-        products["composite_median"] = str(
-            composite.write_cog(
-                median.drop_vars("valid_count", errors="ignore"), out / "composite" / "median.tif"
-            )
+        paths = write_cogs(
+            {out / SEASON_PRODUCT_FILES[key]: layer for key, layer in layers.items()}
         )
-        products["valid_count"] = str(
-            composite.write_cog(median["valid_count"], out / "composite" / "valid_count.tif")
-        )
-        ndvi_stack = indices.compute(season, ["NDVI"])["NDVI"]
-        ndvi = composite.season_composite(ndvi_stack.to_dataset(name="ndvi"), method="median")[
-            "ndvi"
-        ]
-        products["ndvi_median"] = str(
-            composite.write_cog(ndvi, out / "indices" / "ndvi_median.tif")
-        )
-        p90 = composite.season_composite(ndvi_stack.to_dataset(name="ndvi"), method="p90")["ndvi"]
-        products["ndvi_p90"] = str(composite.write_cog(p90, out / "indices" / "ndvi_p90.tif"))
-        metrics = composite.seasonal_metrics(ndvi_stack)
-        for name in metrics.data_vars:
-            products[f"ndvi_{name}"] = str(
-                composite.write_cog(metrics[name], out / "indices" / f"ndvi_{name}.tif")
-            )
-        features = build_features(season)
-        products["features"] = str(composite.write_cog(features, out / "features.tif"))
-    return products
+    return {key: str(path) for key, path in zip(layers, paths, strict=True)}
 
 
 # --- classification -----------------------------------------------------------------------------

@@ -13,22 +13,27 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dask
+import dask.array as da
+import dask.threaded
 import numpy as np
 import rasterio
 import rasterio.shutil
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
+from dask.base import get_scheduler
+from dask.optimization import cull
 from rasterio.windows import Window
 
 from core.errors import InvalidInputError
 from core.io import TMP_PREFIX, atomic_path, release_memory
 
-__all__ = ["write_cog", "scratch_geotiff", "copy_as_cog"]
+__all__ = ["write_cog", "write_cogs", "scratch_geotiff", "copy_as_cog"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,23 +60,6 @@ def _as_band_array(data: xr.DataArray | xr.Dataset) -> tuple[xr.DataArray, list[
     raise InvalidInputError(f"write_cog: expected dims (y, x) or (band, y, x), got {data.dims}")
 
 
-def _blocks(array: xr.DataArray, block_px: int) -> Any:
-    """Yield (row_off, col_off, lazy or numpy block) over the (band, y, x) array."""
-    if array.chunks is None:
-        values = array.values
-        for r in range(0, values.shape[1], block_px):
-            for c in range(0, values.shape[2], block_px):
-                yield r, c, values[:, r : r + block_px, c : c + block_px]
-        return
-    data = array.data.rechunk({0: -1})
-    row_offsets = np.cumsum((0,) + data.chunks[1])
-    col_offsets = np.cumsum((0,) + data.chunks[2])
-    delayed = data.to_delayed()
-    for i in range(delayed.shape[1]):
-        for j in range(delayed.shape[2]):
-            yield int(row_offsets[i]), int(col_offsets[j]), delayed[0, i, j]
-
-
 def write_cog(
     data: xr.DataArray | xr.Dataset,
     path: str | os.PathLike[str],
@@ -87,6 +75,7 @@ def write_cog(
     tiled scratch GeoTIFF, which GDAL's COG driver then copies with overviews,
     so memory stays bounded by the block size, not the raster size. The COG
     appears under ``path`` only when complete (``core.io.atomic_path``).
+    :func:`write_cogs` writes several rasters of one grid in the same pass.
 
     Parameters
     ----------
@@ -114,16 +103,110 @@ def write_cog(
     --------
     >>> write_cog(season_composite(season, "median"), "composite/median.tif")  # doctest: +SKIP
     """
+    resampling = {Path(path): overview_resampling} if overview_resampling else None
+    return write_cogs(
+        {path: data},
+        compress=compress,
+        block_px=block_px,
+        overview_resampling=resampling,
+        blocks_in_flight=blocks_in_flight,
+    )[0]
+
+
+def write_cogs(
+    layers: Mapping[str | os.PathLike[str], xr.DataArray | xr.Dataset],
+    *,
+    compress: str = "deflate",
+    block_px: int = 512,
+    overview_resampling: Mapping[Path, str] | None = None,
+    blocks_in_flight: int = 2,
+) -> list[Path]:
+    """Write several rasters of one grid as COGs in one pass over their blocks.
+
+    Block ``(i, j)`` of every raster is computed in the same graph, so what the
+    rasters share (the scenes read, the indices computed from them) is computed
+    once per block, not once per raster; then each block goes to its raster's
+    scratch GeoTIFF and every scratch file is copied to its COG (as :func:`write_cog`).
+
+    Parameters
+    ----------
+    layers : mapping of path to xarray.DataArray or xarray.Dataset
+        Output ``.tif`` and what :func:`write_cog` accepts, all on the same grid.
+    overview_resampling : mapping of path to str, optional
+        Per output; ``average`` for float data and ``nearest`` for integers by default.
+    blocks_in_flight : int, default 2
+        Block positions computed together (every raster's block at each).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The paths, in the order of ``layers``.
+
+    Raises
+    ------
+    InvalidInputError
+        A raster has no CRS, unexpected dims, or another grid than the first.
+    """
+    plans = [_plan(data, Path(path), block_px) for path, data in layers.items()]
+    if not plans:
+        return []
+    shapes = {plan.array.shape[1:] for plan in plans}
+    if len(shapes) > 1:
+        raise InvalidInputError(
+            f"write_cogs {[str(p.final) for p in plans]}: rasters of different shapes {shapes}; "
+            "write rasters of different grids separately"
+        )
+    with contextlib.ExitStack() as scratch_files:
+        scratches = [scratch_files.enter_context(scratch_geotiff(p.final)) for p in plans]
+        with contextlib.ExitStack() as open_files:
+            targets = [
+                open_files.enter_context(rasterio.open(s, "w", **p.profile))
+                for s, p in zip(scratches, plans, strict=True)
+            ]
+            pending: list[tuple[int, int, list[Any]]] = []
+            for item in _lockstep_blocks([p.array for p in plans], block_px):
+                pending.append(item)
+                if len(pending) >= blocks_in_flight:
+                    _write_blocks(targets, pending)
+                    pending = []
+            _write_blocks(targets, pending)
+            for target, plan in zip(targets, plans, strict=True):
+                for i, name in enumerate(plan.names, start=1):
+                    target.set_band_description(i, name)
+        for scratch, plan in zip(scratches, plans, strict=True):
+            chosen = (overview_resampling or {}).get(plan.final)
+            resampling = chosen or ("average" if plan.is_float else "nearest")
+            copy_as_cog(
+                scratch, plan.final, compress=compress, block_px=block_px, resampling=resampling
+            )
+            logger.info("wrote COG %s (%d bands, %s)", plan.final, len(plan.names), plan.dtype)
+    release_memory()
+    return [plan.final for plan in plans]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One raster of :func:`write_cogs`: its ``(band, y, x)`` array and GeoTIFF profile."""
+
+    final: Path
+    array: xr.DataArray
+    names: list[str]
+    profile: dict[str, Any]
+    dtype: str
+    is_float: bool
+
+
+def _plan(data: xr.DataArray | xr.Dataset, final: Path, block_px: int) -> _Plan:
     array, names = _as_band_array(data)
     crs = array.rio.crs
     if crs is None:
         raise InvalidInputError(
-            f"write_cog {path}: data have no CRS; attach one with .rio.write_crs()"
+            f"write_cog {final}: data have no CRS; attach one with .rio.write_crs()"
         )
     dtype = np.dtype(array.dtype)
     if dtype == np.bool_:
         array, dtype = array.astype(np.uint8), np.dtype(np.uint8)
-    is_float = np.issubdtype(dtype, np.floating)
+    is_float = bool(np.issubdtype(dtype, np.floating))
     profile = {
         "driver": "GTiff",
         "width": array.sizes["x"],
@@ -138,23 +221,7 @@ def write_cog(
         "nodata": np.nan if is_float else None,
         "BIGTIFF": "IF_SAFER",
     }
-    final = Path(path)
-    resampling = overview_resampling or ("average" if is_float else "nearest")
-    with scratch_geotiff(final) as scratch:
-        with rasterio.open(scratch, "w", **profile) as dst:
-            pending: list[tuple[int, int, Any]] = []
-            for item in _blocks(array, block_px):
-                pending.append(item)
-                if len(pending) >= blocks_in_flight:
-                    _write_blocks(dst, pending)
-                    pending = []
-            _write_blocks(dst, pending)
-            for i, name in enumerate(names, start=1):
-                dst.set_band_description(i, name)
-        copy_as_cog(scratch, final, compress=compress, block_px=block_px, resampling=resampling)
-    release_memory()
-    logger.info("wrote COG %s (%d bands, %s)", final, len(names), dtype.name)
-    return final
+    return _Plan(final, array, names, profile, dtype.name, is_float)
 
 
 @contextlib.contextmanager
@@ -207,10 +274,57 @@ def copy_as_cog(
     return Path(target)
 
 
-def _write_blocks(dst: Any, pending: list[tuple[int, int, Any]]) -> None:
+def _lockstep_blocks(
+    arrays: list[xr.DataArray], block_px: int
+) -> Iterator[tuple[int, int, list[Any]]]:
+    """Yield (row_off, col_off, [block of each array]) over arrays of one shape.
+
+    A block is a numpy array, or for dask arrays a ``(graph, key)`` pair: the graphs
+    of all arrays are merged once, unoptimised (fusing would copy the shared reads into
+    every raster's tasks), and each block position is computed from its culled part.
+    """
+    lazy = [a.data for a in arrays if a.chunks is not None]
+    if not lazy:
+        values = [a.values for a in arrays]
+        for r in range(0, values[0].shape[1], block_px):
+            for c in range(0, values[0].shape[2], block_px):
+                yield r, c, [v[:, r : r + block_px, c : c + block_px] for v in values]
+        return
+    chunks = {0: -1, 1: lazy[0].chunks[1], 2: lazy[0].chunks[2]}
+    stacked = [
+        (a.data if a.chunks is not None else da.from_array(a.values)).rechunk(chunks)
+        for a in arrays
+    ]
+    graph: dict[Any, Any] = {}
+    for array in stacked:
+        graph.update(array.__dask_graph__())
+    row_offsets = np.cumsum((0,) + stacked[0].chunks[1])
+    col_offsets = np.cumsum((0,) + stacked[0].chunks[2])
+    for i in range(len(row_offsets) - 1):
+        for j in range(len(col_offsets) - 1):
+            keys = [(s.name, 0, i, j) for s in stacked]
+            yield int(row_offsets[i]), int(col_offsets[j]), [(graph, k) for k in keys]
+
+
+def _compute(blocks: list[Any]) -> list[np.ndarray]:
+    """The numpy values of blocks from :func:`_lockstep_blocks`, computed in one graph."""
+    keys = [block[1] for block in blocks if isinstance(block, tuple)]
+    if not keys:
+        return blocks
+    graph = next(block[0] for block in blocks if isinstance(block, tuple))
+    culled, _ = cull(graph, keys)
+    scheduler = get_scheduler()
+    values = iter((scheduler or dask.threaded.get)(culled, keys))
+    return [next(values) if isinstance(block, tuple) else block for block in blocks]
+
+
+def _write_blocks(targets: list[Any], pending: list[tuple[int, int, list[Any]]]) -> None:
     if not pending:
         return
-    values = dask.compute(*(block for _, _, block in pending))
-    for (row, col, _), block in zip(pending, values, strict=True):
-        window = Window(col, row, block.shape[2], block.shape[1])
-        dst.write(np.asarray(block, dtype=dst.dtypes[0]), window=window)
+    flat = [block for _, _, blocks in pending for block in blocks]
+    values = iter(_compute(flat))
+    for row, col, blocks in pending:
+        for target, _ in zip(targets, blocks, strict=True):
+            block = next(values)
+            window = Window(col, row, block.shape[2], block.shape[1])
+            target.write(np.asarray(block, dtype=target.dtypes[0]), window=window)

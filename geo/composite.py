@@ -19,7 +19,15 @@ import xarray as xr
 
 from geo.cog import write_cog
 
-__all__ = ["season_composite", "seasonal_metrics", "write_cog", "nan_percentile", "METHODS"]
+__all__ = [
+    "season_composite",
+    "seasonal_metrics",
+    "valid_count",
+    "band_variables",
+    "write_cog",
+    "nan_percentile",
+    "METHODS",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +37,8 @@ METHODS = ("median", "mean", "min", "max", "max_ndvi", "pNN (percentile, e.g. p1
 _PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?|100)$")
 
 
-def _band_vars(stack: xr.Dataset) -> list[str]:
+def band_variables(stack: xr.Dataset) -> list[str]:
+    """The floating-point variables over ``time`` of a stack: the bands a composite reduces."""
     return [
         name
         for name, var in stack.data_vars.items()
@@ -156,7 +165,7 @@ def season_composite(stack: xr.Dataset, method: str = "median") -> xr.Dataset:
     --------
     >>> composite = season_composite(season, "p90")  # doctest: +SKIP
     """
-    bands = _band_vars(stack)
+    bands = band_variables(stack)
     if not bands:
         raise ValueError("season_composite: stack has no floating-point variable over time")
     stack = _whole_time(stack)
@@ -173,6 +182,14 @@ def season_composite(stack: xr.Dataset, method: str = "median") -> xr.Dataset:
     composite["valid_count"] = _valid_count(stack, bands)
     composite.attrs.update({"composite": method, "n_dates": int(stack.sizes["time"])})
     return _keep_georef(composite, stack)
+
+
+def valid_count(stack: xr.Dataset) -> xr.DataArray:
+    """Valid observations per pixel (int16): the ``valid_count`` of :func:`season_composite`."""
+    bands = band_variables(stack)
+    if "valid" not in stack and not bands:
+        raise ValueError("valid_count: stack has no 'valid' and no floating-point band over time")
+    return _valid_count(_whole_time(stack), bands).rename("valid_count")
 
 
 def _valid_count(stack: xr.Dataset, bands: list[str]) -> xr.DataArray:

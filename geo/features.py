@@ -32,6 +32,7 @@ the mosaic.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,8 @@ __all__ = [
     "RED_EDGE_BANDS",
     "MONTHLY_PROFILES",
     "build_features",
+    "season_features",
+    "SeasonFeatures",
     "feature_names_for",
 ]
 
@@ -215,6 +218,21 @@ def _red_edge_layers(reflectance: xr.Dataset, extra: tuple[str, ...]) -> dict[st
     }
 
 
+@dataclass(frozen=True)
+class SeasonFeatures:
+    """The features of a season with the per-date NDVI and NDVI metrics they were built from.
+
+    Products of the same season (the published NDVI metrics) come from these
+    arrays, so each is computed once in a graph that writes them all.
+    """
+
+    features: xr.DataArray
+    ndvi: xr.DataArray
+    """Per-date NDVI ``(time, y, x)``, NaN where masked."""
+    ndvi_metrics: xr.Dataset
+    """:func:`geo.composite.seasonal_metrics` of ``ndvi``."""
+
+
 def build_features(season: xr.Dataset, *, chunk_px: int = 512) -> xr.DataArray:
     """Stack the season features of every pixel into one lazy ``(feature, y, x)`` array.
 
@@ -248,6 +266,11 @@ def build_features(season: xr.Dataset, *, chunk_px: int = 512) -> xr.DataArray:
     >>> features = build_features(season)  # doctest: +SKIP
     >>> features.sel(feature="ndvi_p90").plot()  # doctest: +SKIP
     """
+    return season_features(season, chunk_px=chunk_px).features
+
+
+def season_features(season: xr.Dataset, *, chunk_px: int = 512) -> SeasonFeatures:
+    """:func:`build_features`, with the per-date NDVI and its seasonal metrics."""
     _check_season(season)
     season = season.sortby("time")
     times = season["time"].values
@@ -269,8 +292,8 @@ def build_features(season: xr.Dataset, *, chunk_px: int = 512) -> xr.DataArray:
     layers["ndvi_amplitude"] = p90 - p10
     # seasonal_metrics counts from the first date of the stack; shift to the fixed anchor
     # so that the same peak date has the same value whichever day the imagery starts.
-    peak = seasonal_metrics(indices["NDVI"])["peak_day"]
-    layers["ndvi_peak_day"] = peak + float(_season_days(times[:1])[0])
+    metrics = seasonal_metrics(indices["NDVI"])
+    layers["ndvi_peak_day"] = metrics["peak_day"] + float(_season_days(times[:1])[0])
     other_medians = season_composite(indices[["NDMI", "NBR"]], "median")
     layers["ndmi_median"] = other_medians["NDMI"]
     layers["nbr_median"] = other_medians["NBR"]
@@ -303,4 +326,4 @@ def build_features(season: xr.Dataset, *, chunk_px: int = 512) -> xr.DataArray:
         season.sizes["y"],
         season.sizes["x"],
     )
-    return features
+    return SeasonFeatures(features, indices["NDVI"], metrics)

@@ -46,6 +46,7 @@ from geo.readers.base import (
     SceneSpec,
     all_masked_message,
     clear_check,
+    clear_share,
     load_scene,
 )
 from geo.readers.drone import PROFILES, DroneOrtho, DroneReader, SensorProfile
@@ -57,6 +58,7 @@ from geo.readers.stac import StacItemReader, search_scenes
 __all__ = [
     "read_scene",
     "read_season",
+    "valid_share",
     "describe_source",
     "search_scenes",
     "AnalysisGrid",
@@ -167,6 +169,26 @@ def read_scene(
         mask_snow=mask_snow,
         require_clear=require_clear,
     )
+
+
+def valid_share(
+    source: Any,
+    grid: AnalysisGrid,
+    *,
+    chunk_px: int = DEFAULT_CHUNK_PX,
+    mask_snow: bool = False,
+) -> float:
+    """Share of the ``grid`` pixels where the scene is clear, read from its mask alone.
+
+    A scene without a mask (a drone ortho without alpha) is read whole: its valid
+    pixels are those with data in every band.
+    """
+    spec = describe_source(source)
+    share = clear_share(spec, grid, chunk_px=chunk_px, mask_snow=mask_snow)
+    if share is None:
+        scene = load_scene(spec, grid, chunk_px=chunk_px, mask_snow=mask_snow, require_clear=False)
+        share = scene["valid"].data.mean()
+    return float(share.compute())
 
 
 def _skip(reason: Exception) -> None:

@@ -15,12 +15,13 @@ import os
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import rasterio
 import xarray as xr
 from exactextract import exact_extract
 
 from core.errors import InvalidInputError
 from geo.estimation.inputs import WINDOW_PX, check_overlap, open_class_map, prepare_zones
-from geo.estimation.pixel_area import pixel_area_ha
+from geo.estimation.pixel_area import M2_PER_HA, pixel_area_ha, row_pixel_area_m2
 
 __all__ = ["zonal_class_area", "zone_class_rows", "combine_zone_class_rows"]
 
@@ -91,8 +92,11 @@ def zone_class_rows(
     pandas.DataFrame
         Columns ``<zone_id>, class, area_ha``.
     """
+    source = class_map
     class_map = open_class_map(class_map)
     zones = prepare_zones(zones, zone_id, class_map.rio.crs)
+    if _on_the_file(source, class_map):
+        return _rows_from_file(str(source), class_map, zones, zone_id)
     weights = pixel_area_ha(class_map, chunks=WINDOW_PX)
     # weighted_sum / weighted_mean of the class values = Σ coverage × pixel area over valid
     # pixels (class codes are >= 1, so the mean is never 0); weighted_frac splits it by class.
@@ -113,6 +117,40 @@ def zone_class_rows(
         for code, frac in zip(
             codes, np.asarray(record.weighted_frac, dtype="float64"), strict=True
         ):
+            rows.append((getattr(record, zone_id), int(code), frac * valid_ha))
+    return pd.DataFrame(rows, columns=[zone_id, "class", "area_ha"])
+
+
+def _on_the_file(source: object, class_map: xr.DataArray) -> bool:
+    """Whether exactextract can read the file itself: a path, with its own nodata, every
+    pixel the same area (a projected CRS)."""
+    if isinstance(source, xr.DataArray) or class_map.rio.crs.is_geographic:
+        return False
+    with rasterio.open(source) as src:
+        return src.nodata is not None
+
+
+def _rows_from_file(
+    path: str, class_map: xr.DataArray, zones: gpd.GeoDataFrame, zone_id: str
+) -> pd.DataFrame:
+    """:func:`zone_class_rows` with exactextract reading the raster file directly.
+
+    Every pixel has the same area, so the hectares of a class are its share of the
+    covered valid pixels (``frac``) times their coverage-weighted number (``count``)
+    times the pixel area: the weighted statistics with a constant weight.
+    """
+    transform = class_map.rio.transform()
+    pixel_ha = float(row_pixel_area_m2(transform, 1, class_map.rio.crs)[0]) / M2_PER_HA
+    stats = exact_extract(
+        path, zones, ["unique", "frac", "count"], include_cols=[zone_id], output="pandas"
+    )
+    rows: list[tuple[object, int, float]] = []
+    for record in stats.itertuples(index=False):
+        codes = np.asarray(record.unique, dtype="int64")
+        if codes.size == 0 or not np.isfinite(record.count) or record.count == 0:
+            continue
+        valid_ha = float(record.count) * pixel_ha
+        for code, frac in zip(codes, np.asarray(record.frac, dtype="float64"), strict=True):
             rows.append((getattr(record, zone_id), int(code), frac * valid_ha))
     return pd.DataFrame(rows, columns=[zone_id, "class", "area_ha"])
 

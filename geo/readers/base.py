@@ -43,6 +43,7 @@ __all__ = [
     "native_grid",
     "load_scene",
     "clear_check",
+    "clear_share",
     "all_masked_message",
 ]
 
@@ -138,6 +139,22 @@ def clear_check(
         return None
     check_grid = _mask_native_grid(spec.mask, grid) or grid
     return lazy_blocks(clear_block, (spec.mask,), check_grid, chunk_px, bool, mask_snow).any()
+
+
+def clear_share(
+    spec: SceneSpec,
+    grid: AnalysisGrid,
+    *,
+    chunk_px: int = DEFAULT_CHUNK_PX,
+    mask_snow: bool = False,
+) -> da.Array | None:
+    """Lazy float scalar: the share of ``grid`` pixels the scene's mask calls clear.
+
+    Reads the mask alone (no reflectance band); ``None`` when the scene has no mask.
+    """
+    if spec.mask is None:
+        return None
+    return lazy_blocks(clear_block, (spec.mask,), grid, chunk_px, bool, mask_snow).mean()
 
 
 def _mask_native_grid(mask: MaskFile, grid: AnalysisGrid) -> AnalysisGrid | None:

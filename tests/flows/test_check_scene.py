@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from flows.stages import check_scene
 from geo.grid import AnalysisGrid
@@ -28,3 +31,35 @@ def test_scene_record_carries_the_readers_assumptions(tmp_path):
     assert record["processing_baseline"] == "05.10" and record["sensor"] == "Sentinel-2B"
     assert len(record["assumptions"]) == 1
     assert "from processing baseline 05.10" in record["assumptions"][0]
+
+
+def test_valid_share_is_read_from_the_mask_alone(tmp_path, monkeypatch):
+    """One cloudy SCL pixel (20 m) of four: a quarter of the 10 m grid masked, no band read."""
+    import geo.readers.blocks
+
+    name = "s2/planetary_computer_S2B_MSIL2A_20240419T095549_R122_T47XML_20240419T123458.json"
+    left, top = real_item(name)["assets"]["B04"]["proj:transform"][2::3][:2]
+    sizes = {"B02": 4, "B03": 4, "B04": 4, "B08": 4, "B01": 1, "SCL": 2}
+    keys = ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12", "SCL"]
+    arrays = {
+        k: np.full(
+            (sizes.get(k, 2),) * 2, 4 if k == "SCL" else 1500, np.uint8 if k == "SCL" else np.uint16
+        )
+        for k in keys
+    }
+    arrays["SCL"][0, 1] = 9  # cloud, high probability
+    path = stac_scene(tmp_path, name, arrays)
+    grid = AnalysisGrid.from_bounds((left, top - 40, left + 40, top), "EPSG:32647", 10)
+    read = []
+    original = geo.readers.blocks.read_raw
+
+    def recorded(file, *args):
+        read.append(Path(file).name)
+        return original(file, *args)
+
+    monkeypatch.setattr(geo.readers.blocks, "read_raw", recorded)
+    record = check_scene.fn(str(path), grid, ("2024-04-01", "2024-04-30"))
+    on_grid = np.repeat(np.repeat(arrays["SCL"], 2, axis=0), 2, axis=1)  # 20 m -> 10 m
+    assert record["usable"]
+    assert record["valid_share"] == pytest.approx(float(np.mean(on_grid != 9)))  # 0.75
+    assert read and all("_SCL_" in file for file in read), read

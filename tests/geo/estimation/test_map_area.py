@@ -263,3 +263,47 @@ def test_reference_sample_is_uniform_within_a_stratum(patchwork):
         top_half.append((sample.geometry.y > Y0 - 300).mean())
     share_top = (patchwork.values[:30] == 1).sum() / (patchwork.values == 1).sum()
     assert np.mean(top_half) == pytest.approx(share_top, abs=0.04)
+
+
+def test_a_class_map_file_is_measured_by_exactextract_on_the_file(tmp_path, monkeypatch):
+    """Same hectares to 1e-9 as through the dask-backed raster, and exactextract gets the path."""
+    import geo.estimation.map_area as map_area
+
+    rng = np.random.default_rng(3)
+    codes = rng.choice(np.array([0, 1, 2, 3, 7], dtype="uint8"), size=(300, 260))
+    transform = Affine(PIXEL_M, 0, X0, 0, -PIXEL_M, Y0)
+    path = tmp_path / "classes.tif"
+    with rasterio.open(
+        path, "w", driver="GTiff", width=260, height=300, count=1, dtype="uint8",
+        crs=UTM, transform=transform, nodata=0, tiled=True, blockxsize=128, blockysize=128,
+    ) as dst:  # fmt: skip
+        dst.write(codes, 1)
+    zones = zones_of(
+        Polygon([(X0 + 13.7, Y0 - 21.3), (X0 + 2212.4, Y0 - 95.1), (X0 + 902.2, Y0 - 2903.9)]),
+        box(X0 + 1500.5, Y0 - 2999.0, X0 + 2650.0, Y0 - 1200.3),  # past the raster's east edge
+        box(X0 - 500, Y0 - 800, X0 + 401.9, Y0 - 333.3),
+    )
+    sources = []
+    original = map_area.exact_extract
+    monkeypatch.setattr(
+        map_area,
+        "exact_extract",
+        lambda raster, *a, **k: sources.append(raster) or original(raster, *a, **k),
+    )
+    from_file = zone_class_rows(path, zones, "district_id")
+    through_dask = zone_class_rows(rioxarray_open(path), zones, "district_id")
+    assert isinstance(sources[0], str) and not isinstance(sources[1], str)
+    assert len(from_file) == len(through_dask) > 6
+    merged = from_file.merge(through_dask, on=["district_id", "class"], suffixes=("", "_dask"))
+    assert len(merged) == len(from_file)
+    np.testing.assert_allclose(merged["area_ha"], merged["area_ha_dask"], rtol=0, atol=1e-9)
+    # and against geometry: the valid pixels' hectares never exceed the zone's area
+    inside = zones.set_index("district_id").geometry.intersection(box(X0, Y0 - 3000, X0 + 2600, Y0))
+    for zone_id, part in from_file.groupby("district_id"):
+        assert part["area_ha"].sum() <= inside[zone_id].area / 1e4 + 1e-9
+
+
+def rioxarray_open(path):
+    import rioxarray
+
+    return rioxarray.open_rasterio(path, chunks={"x": 128, "y": 128}).squeeze("band", drop=True)
