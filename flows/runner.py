@@ -51,8 +51,6 @@ def run_survey(
     """
     config = load_config(config_path)
     configure_environment(config.workspace)
-    from flows.annual import annual_survey
-
     chosen = sorted(years or config.survey.years)
     unknown = [y for y in chosen if y not in config.survey.years]
     if unknown:
@@ -64,12 +62,15 @@ def run_survey(
     def check_every_year() -> None:  # fail in seconds, before any year starts computing
         for year in chosen:
             check_inputs(config, year)
+        import flows.annual  # noqa: F401 - seconds of imports, while the server starts
 
     results = []
     with (
         prefect_api(while_starting=check_every_year),
         command_runner(**runner_settings(config, dask_address, n_workers, serial)) as runner,
     ):
+        from flows.annual import annual_survey
+
         flow = annual_survey.with_options(task_runner=runner)
         for year in chosen:
             results.append(flow(config_path=str(Path(config_path).resolve()), year=year))
