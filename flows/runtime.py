@@ -41,8 +41,9 @@ log = logging.getLogger(__name__)
 GDAL_CACHE_MB = "256"
 """GDAL block cache per process, in MB (override with the ``GDAL_CACHEMAX`` variable)."""
 
-DEFAULT_STARTUP_TIMEOUT_S = "180"
-"""A loaded 2-core machine can need well over Prefect's default 20 s to start a server."""
+DEFAULT_STARTUP_TIMEOUT_S = "600"
+"""A loaded 2-core machine can need well over Prefect's default 20 s to start a server
+(measured: more than 180 s at a load of 20-25 on 2 cores, with no compiled bytecode)."""
 
 
 QUIET_DEFAULTS = {
@@ -108,7 +109,11 @@ def prefect_api(while_starting: Callable[[], None] | None = None) -> Iterator[st
     record = _server_record()
     stop_orphaned_server(record)
     server = SubprocessASGIServer()
-    timeout = int(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180"))
+    timeout = int(
+        os.environ.get(
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", DEFAULT_STARTUP_TIMEOUT_S
+        )
+    )
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefect-server") as pool:
             started = pool.submit(server.start, timeout=timeout)
