@@ -147,7 +147,7 @@ def _usable_scenes(
     """Check every scene of the year on the grid (in parallel) and keep the usable ones."""
     season = tuple(day.isoformat() for day in config.survey.season(year))
     check = stages.check_scene.with_options(
-        cache_policy=COMPUTE_CACHE + InputFiles(plan.inputs_digest), persist_result=True
+        cache_policy=COMPUTE_CACHE + InputFiles(digest=plan.inputs_digest), persist_result=True
     )
     checks = check.map(plan.scenes, grid=unmapped(grid), season=unmapped(season))
     records = [check.result() for check in checks]
@@ -162,7 +162,8 @@ def _publish(context: RunContext, *stage_outputs: dict[str, Any]) -> dict[str, A
     published again.
     """
     cached = outputs.publish_outputs.with_options(
-        cache_policy=COMPUTE_CACHE + WorkspaceEstimates(context.workspace), persist_result=True
+        cache_policy=COMPUTE_CACHE + WorkspaceEstimates(workspace=context.workspace),
+        persist_result=True,
     )
     published = cached.submit(context, *stage_outputs).result()
     if all(Path(path).exists() for path in published.values()):

@@ -71,7 +71,7 @@ COMPUTE_CACHE = INPUTS + TASK_SOURCE + AdmonCode()
 """Cache compute stages on what they are given, on their code and on the code they call."""
 
 
-@dataclass
+@dataclass(kw_only=True)  # CachePolicy has fields of its own: a positional value would go there
 class InputFiles(CachePolicy):
     """Cache key part: the digest of every input file of the run (``RunPlan.inputs_digest``).
 
@@ -85,7 +85,7 @@ class InputFiles(CachePolicy):
         return self.digest
 
 
-@dataclass
+@dataclass(kw_only=True)
 class WorkspaceEstimates(CachePolicy):
     """Cache key part: every run's ``district_estimates.csv`` in the workspace, by content.
 
