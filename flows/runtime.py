@@ -229,11 +229,11 @@ def _flush_run_logs() -> None:
 
 IN_PROCESS_MAX_CORES = 8
 """Up to this many cores, a run without ``--dask-address`` or ``--n-workers`` computes in
-the command's own process. Measured on 2 cores (``tests/benchmarks/README.md``): local
-worker processes made every stage slower there (each stage's data crosses processes,
-and every worker holds its own GDAL cache); above this size a local cluster is the
-default, since one process's threads contend for the interpreter lock in the Python
-parts of a stage."""
+the command's own process. Measured on 2 cores (``tests/benchmarks/README.md``): the
+demo's stages on two local worker processes took 2-35 times as long as in one process,
+and three times the CPU overall. Above this size a local cluster is the default (not
+measured here): one process's threads would contend for the interpreter lock in the
+Python parts of a stage."""
 
 
 def runner_kind(
