@@ -26,10 +26,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstall when the project's dependencies change. uv is much faster than pip
-# on these machines; pip stays as the fallback.
+# on these machines; pip stays as the fallback. --compile-bytecode: uv writes no
+# .pyc files by default, and where PYTHONDONTWRITEBYTECODE is set every process
+# (each command, the temporary Prefect server) would compile Prefect, dask and
+# scikit-learn from source on every start.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv
-	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[test]' \
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -e '.[test]' \
 	  || $(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
 	touch $@
 

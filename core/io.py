@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "available_cores",
     "atomic_path",
     "atomic_write_text",
     "atomic_write_json",
@@ -116,6 +117,14 @@ def clean_partial(directory: str | os.PathLike[str]) -> list[Path]:
             leftover.unlink()
             removed.append(leftover)
     return removed
+
+
+def available_cores() -> int:
+    """The cores this process may run on: its CPU affinity, not the machine's count."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def release_memory() -> None:

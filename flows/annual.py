@@ -37,6 +37,7 @@ from flows.plan import (
     plan_run,
     run_context,
 )
+from flows.tasking import COMPUTE_CACHE, InputFiles, WorkspaceEstimates
 from geo.grid import AnalysisGrid
 from models.change import artifact_table
 
@@ -126,11 +127,7 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
         manifest.results["stored"] = outputs.store_results.submit(
             context, estimated["district_estimates"], linked.get("programme_change")
         ).result()
-        published = stage.outputs(
-            outputs.publish_outputs.submit(
-                context, classified, products, estimated, linked
-            ).result()
-        )
+        published = stage.outputs(_publish(context, classified, products, estimated, linked))
 
     manifest.complete(district_estimates=estimated["district_estimates"], map=published.get("map"))
     _publish_artifacts(context, estimated, linked, published)
@@ -149,10 +146,29 @@ def _usable_scenes(
 ) -> list[str]:
     """Check every scene of the year on the grid (in parallel) and keep the usable ones."""
     season = tuple(day.isoformat() for day in config.survey.season(year))
-    checks = stages.check_scene.map(plan.scenes, grid=unmapped(grid), season=unmapped(season))
+    check = stages.check_scene.with_options(
+        cache_policy=COMPUTE_CACHE + InputFiles(digest=plan.inputs_digest), persist_result=True
+    )
+    checks = check.map(plan.scenes, grid=unmapped(grid), season=unmapped(season))
     records = [check.result() for check in checks]
     stage.note(scenes=records)
     return stages.usable_scenes(records, year)
+
+
+def _publish(context: RunContext, *stage_outputs: dict[str, Any]) -> dict[str, Any]:
+    """The publish stage, cached on its inputs and on every run's estimates in the workspace.
+
+    A cached result whose files are gone (a published folder deleted by hand) is
+    published again.
+    """
+    cached = outputs.publish_outputs.with_options(
+        cache_policy=COMPUTE_CACHE + WorkspaceEstimates(workspace=context.workspace),
+        persist_result=True,
+    )
+    published = cached.submit(context, *stage_outputs).result()
+    if all(Path(path).exists() for path in published.values()):
+        return published
+    return cached.with_options(refresh_cache=True).submit(context, *stage_outputs).result()
 
 
 def _estimate(context: RunContext, classes: str, labelled: str | None) -> dict[str, Any]:

@@ -6,10 +6,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flows.config import load_config
-from flows.runtime import configure_environment, prefect_api, task_runner
+from flows.config import RunConfig, load_config
+from flows.runtime import command_runner, configure_environment, prefect_api
 
-__all__ = ["run_survey"]
+__all__ = ["run_survey", "runner_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,10 @@ def run_survey(
 
     Years run in order because a year's programme change needs the estimates of the
     programmes' baseline years. Within a year, scenes are checked in parallel and the
-    dask arrays of each stage are computed chunk by chunk on the Dask cluster.
+    dask arrays of each stage are computed chunk by chunk, on every core of this
+    process or on the Dask cluster (``flows.runtime.runner_kind``). The inputs of every
+    year are checked while the Prefect server starts; the server and a local cluster
+    (if any) serve every year of the command.
 
     Parameters
     ----------
@@ -39,7 +42,7 @@ def run_survey(
     n_workers
         Local cluster workers; overrides ``dask.n_workers``.
     serial
-        Run without Dask; overrides ``dask.serial``.
+        Run tasks one at a time, without Dask; None leaves it to ``dask.serial``.
 
     Returns
     -------
@@ -48,8 +51,6 @@ def run_survey(
     """
     config = load_config(config_path)
     configure_environment(config.workspace)
-    from flows.annual import annual_survey
-
     chosen = sorted(years or config.survey.years)
     unknown = [y for y in chosen if y not in config.survey.years]
     if unknown:
@@ -58,16 +59,30 @@ def run_survey(
         )
     from flows.plan import check_inputs
 
-    for year in chosen:
-        check_inputs(config, year)  # fail in a second, before any server or cluster starts
-    runner = task_runner(
-        address=dask_address or config.dask.address,
-        n_workers=n_workers or config.dask.n_workers,
-        serial=config.dask.serial if serial is None else serial,
-    )
+    def check_every_year() -> None:  # fail in seconds, before any year starts computing
+        for year in chosen:
+            check_inputs(config, year)
+        import flows.annual  # noqa: F401 - seconds of imports, while the server starts
+
     results = []
-    with prefect_api():
+    with (
+        prefect_api(while_starting=check_every_year),
+        command_runner(**runner_settings(config, dask_address, n_workers, serial)) as runner,
+    ):
+        from flows.annual import annual_survey
+
         flow = annual_survey.with_options(task_runner=runner)
         for year in chosen:
             results.append(flow(config_path=str(Path(config_path).resolve()), year=year))
     return results
+
+
+def runner_settings(
+    config: RunConfig, dask_address: str | None, n_workers: int | None, serial: bool | None
+) -> dict[str, Any]:
+    """The runner options of a command: what it was given, else the configuration's ``dask``."""
+    return {
+        "address": dask_address or config.dask.address,
+        "n_workers": n_workers or config.dask.n_workers,
+        "serial": config.dask.serial if serial is None else serial,
+    }

@@ -14,16 +14,23 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from core.io import available_cores
 
 __all__ = [
     "quiet_libraries",
     "configure_environment",
     "prefect_api",
     "task_runner",
+    "command_runner",
+    "runner_kind",
     "local_cluster_shape",
+    "local_cluster_kwargs",
+    "IN_PROCESS_MAX_CORES",
     "stop_orphaned_server",
     "DEFAULT_STARTUP_TIMEOUT_S",
     "GDAL_CACHE_MB",
@@ -34,8 +41,9 @@ log = logging.getLogger(__name__)
 GDAL_CACHE_MB = "256"
 """GDAL block cache per process, in MB (override with the ``GDAL_CACHEMAX`` variable)."""
 
-DEFAULT_STARTUP_TIMEOUT_S = "180"
-"""A loaded 2-core machine can need well over Prefect's default 20 s to start a server."""
+DEFAULT_STARTUP_TIMEOUT_S = "600"
+"""A loaded 2-core machine can need well over Prefect's default 20 s to start a server
+(measured: more than 180 s at a load of 20-25 on 2 cores, with no compiled bytecode)."""
 
 
 QUIET_DEFAULTS = {
@@ -83,10 +91,16 @@ def configure_environment(workspace: Path) -> None:
 
 
 @contextlib.contextmanager
-def prefect_api() -> Iterator[str]:
-    """Yield the Prefect API URL, starting a temporary local server if none is configured."""
+def prefect_api(while_starting: Callable[[], None] | None = None) -> Iterator[str]:
+    """Yield the Prefect API URL, starting a temporary local server if none is configured.
+
+    ``while_starting`` (e.g. checking the inputs) runs while the server starts, in
+    this thread; if it raises, the server is stopped and its error propagates.
+    """
     configured = os.environ.get("PREFECT_API_URL")
     if configured:
+        if while_starting is not None:
+            while_starting()
         yield configured
         return
     from prefect.server.api.server import SubprocessASGIServer
@@ -95,13 +109,22 @@ def prefect_api() -> Iterator[str]:
     record = _server_record()
     stop_orphaned_server(record)
     server = SubprocessASGIServer()
-    server.start(
-        timeout=int(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180"))
+    timeout = int(
+        os.environ.get(
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", DEFAULT_STARTUP_TIMEOUT_S
+        )
     )
-    if server.server_process is not None:
-        _write_server_record(record, server.server_process.pid)
-    os.environ["PREFECT_API_URL"] = server.api_url  # inherited by Dask worker processes
     try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefect-server") as pool:
+            started = pool.submit(server.start, timeout=timeout)
+            try:
+                if while_starting is not None:
+                    while_starting()
+            finally:
+                started.result()  # the server is up (or its own error is raised) either way
+        if server.server_process is not None:
+            _write_server_record(record, server.server_process.pid)
+        os.environ["PREFECT_API_URL"] = server.api_url  # inherited by Dask worker processes
         with temporary_settings({PREFECT_API_URL: server.api_url}):
             try:
                 yield server.api_url
@@ -204,10 +227,45 @@ def _flush_run_logs() -> None:
         APILogHandler.flush()
 
 
+IN_PROCESS_MAX_CORES = 8
+"""Up to this many cores, a run without ``--dask-address`` or ``--n-workers`` computes in
+the command's own process. Measured on 2 cores (``tests/benchmarks/README.md``): the
+demo's stages on two local worker processes took 2-35 times as long as in one process,
+and three times the CPU overall. Above this size a local cluster is the default (not
+measured here): one process's threads would contend for the interpreter lock in the
+Python parts of a stage."""
+
+
+def runner_kind(
+    *,
+    address: str | None = None,
+    n_workers: int | None = None,
+    serial: bool | None = None,
+    cores: int | None = None,
+) -> str:
+    """Where a command's tasks run: ``cluster``, ``local_cluster``, ``in_process`` or ``serial``.
+
+    ``serial`` wins, then an address, then an explicit number of local workers; without
+    any of them, a machine of at most ``IN_PROCESS_MAX_CORES`` cores runs in process.
+    """
+    if serial:
+        return "serial"
+    if address:
+        return "cluster"
+    if n_workers:
+        return "local_cluster"
+    cores = cores or available_cores()
+    return "in_process" if cores <= IN_PROCESS_MAX_CORES else "local_cluster"
+
+
 def task_runner(
-    *, address: str | None = None, n_workers: int | None = None, serial: bool = False
+    *,
+    address: str | None = None,
+    n_workers: int | None = None,
+    serial: bool | None = None,
+    cores: int | None = None,
 ) -> Any:
-    """The task runner of the annual flow.
+    """The task runner of the annual flow (see :func:`runner_kind` for which one).
 
     Parameters
     ----------
@@ -215,32 +273,65 @@ def task_runner(
         Scheduler of an existing Dask cluster (``tcp://host:8786``): tasks and the dask
         arrays inside them run there.
     n_workers
-        Workers of the local cluster started when no address is given; default one per
-        core. The cores are shared out as threads among them (``local_cluster_shape``).
+        Start a local Dask cluster of this many workers (one per flow run; a command
+        running several years starts one itself, see :func:`command_runner`). The
+        cores are shared out as threads among them (``local_cluster_shape``).
     serial
-        Run tasks in threads of the flow's own process, with no Dask cluster.
-    """
-    if serial:
-        from prefect.task_runners import ThreadPoolTaskRunner
+        Run tasks one at a time in the command's own process, with no Dask cluster.
+    cores
+        Cores to plan for; default those this process may use.
 
+    Without an address, workers or ``serial``, tasks run side by side in threads of
+    the command's process (on a small machine), their dask arrays on dask's threaded
+    scheduler, which uses every core.
+    """
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    kind = runner_kind(address=address, n_workers=n_workers, serial=serial, cores=cores)
+    if kind == "serial":
         return ThreadPoolTaskRunner(max_workers=1)
+    if kind == "in_process":
+        return ThreadPoolTaskRunner(max_workers=cores or available_cores())
     from prefect_dask import DaskTaskRunner
 
     # On a loaded machine a worker can take more than the nanny's 4 s to exit when the
     # cluster closes after the run; the nanny then stops it and warns, though every
     # result is already written. Nothing for the user to do, so not shown.
     logging.getLogger("distributed.nanny").setLevel(logging.ERROR)
-    if address:
+    if kind == "cluster":
         return DaskTaskRunner(address=address)
-    workers, threads = local_cluster_shape(n_workers)
-    return DaskTaskRunner(
-        cluster_kwargs={
-            "n_workers": workers,
-            "threads_per_worker": threads,
-            "processes": True,
-            "dashboard_address": None,
-        }
-    )
+    return DaskTaskRunner(cluster_kwargs=local_cluster_kwargs(n_workers, cores))
+
+
+def local_cluster_kwargs(n_workers: int | None, cores: int | None = None) -> dict[str, Any]:
+    """Arguments of the local Dask cluster: processes sharing the cores, no dashboard."""
+    workers, threads = local_cluster_shape(n_workers, cores)
+    return {
+        "n_workers": workers,
+        "threads_per_worker": threads,
+        "processes": True,
+        "dashboard_address": None,
+    }
+
+
+@contextlib.contextmanager
+def command_runner(
+    *, address: str | None = None, n_workers: int | None = None, serial: bool | None = None
+) -> Iterator[Any]:
+    """The task runner of a whole command: one local Dask cluster (if any) for every year.
+
+    A ``DaskTaskRunner`` given only cluster arguments starts a cluster for each flow
+    run it serves; here the cluster starts once, and every year's flow connects to it.
+    """
+    kind = runner_kind(address=address, n_workers=n_workers, serial=serial)
+    if kind != "local_cluster":
+        yield task_runner(address=address, n_workers=n_workers, serial=serial)
+        return
+    from distributed import LocalCluster
+
+    logging.getLogger("distributed.nanny").setLevel(logging.ERROR)
+    with LocalCluster(**local_cluster_kwargs(n_workers)) as cluster:
+        yield task_runner(address=cluster.scheduler_address)
 
 
 def local_cluster_shape(n_workers: int | None, cores: int | None = None) -> tuple[int, int]:
@@ -251,7 +342,7 @@ def local_cluster_shape(n_workers: int | None, cores: int | None = None) -> tupl
     run on its worker's threads, so one single-threaded worker on 2 cores would leave
     a core idle (1 worker: 2 threads; 2 workers: 1 thread each).
     """
-    cores = cores or max(1, os.cpu_count() or 1)
+    cores = cores or available_cores()
     if not n_workers:
         from distributed.deploy.utils import nprocesses_nthreads
 

@@ -2,7 +2,9 @@
 
 Compute stages are cached on their inputs, their own source and a hash of admon's
 code (``COMPUTE_OPTIONS``), so a run that died resumes after its last finished
-stage and a rerun with unchanged inputs recomputes nothing; I/O stages retry with
+stage and a rerun with unchanged inputs recomputes nothing (the flow caches the
+scene checks on the input files too, and publishing on every run's estimates:
+``InputFiles``, ``WorkspaceEstimates``); I/O stages retry with
 exponential backoff (``IO_RETRIES``). ``cluster_compute`` and
 ``computes_in_process`` choose where a stage's dask graphs are computed.
 """
@@ -29,6 +31,8 @@ __all__ = [
     "AdmonCode",
     "admon_code_hash",
     "COMPUTE_CACHE",
+    "InputFiles",
+    "WorkspaceEstimates",
     "COMPUTE_OPTIONS",
     "IO_RETRIES",
     "cluster_compute",
@@ -65,6 +69,40 @@ def admon_code_hash() -> str:
 
 COMPUTE_CACHE = INPUTS + TASK_SOURCE + AdmonCode()
 """Cache compute stages on what they are given, on their code and on the code they call."""
+
+
+@dataclass(kw_only=True)  # CachePolicy has fields of its own: a positional value would go there
+class InputFiles(CachePolicy):
+    """Cache key part: the digest of every input file of the run (``RunPlan.inputs_digest``).
+
+    For a stage given paths whose files it reads (a scene's check): the same path
+    with other bytes is another key.
+    """
+
+    digest: str = ""
+
+    def compute_key(self, task_ctx: Any, inputs: Any, flow_parameters: Any, **kwargs: Any) -> str:
+        return self.digest
+
+
+@dataclass(kw_only=True)
+class WorkspaceEstimates(CachePolicy):
+    """Cache key part: every run's ``district_estimates.csv`` in the workspace, by content.
+
+    Publishing reads them all (the multi-year history and the gallery), so a run of
+    another year that changed its estimates publishes this one again.
+    """
+
+    workspace: str = ""
+
+    def compute_key(self, task_ctx: Any, inputs: Any, flow_parameters: Any, **kwargs: Any) -> str:
+        digest = hashlib.sha256()
+        root = Path(self.workspace)
+        for table in sorted(root.glob("runs/*/*/district_estimates.csv")):
+            digest.update(table.relative_to(root).as_posix().encode())
+            digest.update(hashlib.sha256(table.read_bytes()).digest())
+        return digest.hexdigest()
+
 
 IO_RETRIES = {"retries": 3, "retry_delay_seconds": exponential_backoff(backoff_factor=2)}
 """Reading inputs can fail for passing reasons (network mounts, object stores)."""

@@ -1,16 +1,18 @@
 """Class maps from a trained classifier, block by block: ``classes.tif`` and ``class_probability.tif``.
 
-Each block of the feature raster is predicted on its own, so memory is bounded by
-the block size; the blocks go to tiled scratch GeoTIFFs which become COGs with
+Each block of the feature raster is predicted on its own, as a dask task (the
+blocks side by side on every thread, or on a cluster's workers), so memory is
+bounded by the block size; the blocks go to tiled scratch GeoTIFFs which become COGs with
 ``geo.cog``'s creation options.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import dask
@@ -20,7 +22,7 @@ import rasterio
 import xarray as xr
 from rasterio.windows import Window
 
-from core.io import TMP_PREFIX, atomic_write_text, release_memory
+from core.io import TMP_PREFIX, atomic_write_text, available_cores, release_memory
 from core.legend import NODATA, name_of
 from geo.cog import copy_as_cog
 from geo.model import TrainedClassifier
@@ -46,7 +48,10 @@ class ClassificationOutputs:
 
 
 def _predict_block(block: np.ndarray, trained: TrainedClassifier) -> tuple[np.ndarray, np.ndarray]:
-    """Class codes ``(y, x)`` and percent probabilities ``(class, y, x)`` of one feature block."""
+    """Class codes ``(y, x)`` and percent probabilities ``(class, y, x)`` of one feature block.
+
+    ``write_class_maps`` hands it a model set to one job (``_one_job``).
+    """
     n_features, height, width = block.shape
     pixels = block.reshape(n_features, -1).T
     complete = np.isfinite(pixels).all(axis=1)
@@ -59,18 +64,62 @@ def _predict_block(block: np.ndarray, trained: TrainedClassifier) -> tuple[np.nd
     return codes.reshape(height, width), percent.reshape(-1, height, width)
 
 
-def _feature_windows(features: xr.DataArray, tile_px: int, batch: int = 2):
-    """Yield ``(Window, block)`` pairs, computing ``batch`` dask blocks at a time (2 cores)."""
+def _predicted(block: np.ndarray, trained: TrainedClassifier) -> np.ndarray:
+    """One feature block's class codes (band 0) and percent probabilities, stacked as uint8."""
+    codes, percent = _predict_block(block, trained)
+    return np.concatenate([codes[np.newaxis], percent])
+
+
+def _one_job(trained: TrainedClassifier) -> TrainedClassifier:
+    """The classifier with a model that predicts in one job (a shallow copy: same trees).
+
+    Blocks run side by side instead, one per thread or worker; and a forest whose trees
+    are summed in one fixed order gives the same bits every run, where jobs add their
+    trees in the order they finish.
+    """
+    if "n_jobs" not in trained.model.get_params():
+        return trained
+    model = copy.copy(trained.model)
+    model.n_jobs = 1
+    return replace(trained, model=model)
+
+
+def _parallel_blocks() -> int:
+    """Blocks computed at once: every thread of the Dask cluster this runs on, or every core."""
+    try:
+        from distributed import get_client
+
+        return max(1, sum(get_client().nthreads().values()))
+    except (ImportError, ValueError):
+        return available_cores()
+
+
+def _predicted_windows(features: xr.DataArray, trained: TrainedClassifier, tile_px: int):
+    """Yield ``(Window, stacked prediction)`` per feature block, predicted in parallel.
+
+    Prediction is a dask task per block (on a cluster, on its workers, the model sent
+    once); as many blocks as there are threads are computed at a time, so memory stays
+    bounded by the block size.
+    """
     data = features.data
     if not isinstance(data, da.Array):
         data = da.from_array(np.asarray(data), chunks=(-1, tile_px, tile_px))
     data = data.rechunk({0: -1})
+    model = dask.delayed(_one_job(trained))
+    predicted = data.map_blocks(
+        _predicted,
+        model,
+        dtype=np.uint8,
+        meta=np.empty((0, 0, 0), dtype=np.uint8),  # not called on an empty block to infer it
+        chunks=((1 + len(trained.classes),), data.chunks[1], data.chunks[2]),
+    )
     y_edges = np.cumsum((0,) + data.chunks[1])
     x_edges = np.cumsum((0,) + data.chunks[2])
     index = [(by, bx) for by in range(len(data.chunks[1])) for bx in range(len(data.chunks[2]))]
+    batch = _parallel_blocks()
     for start in range(0, len(index), batch):
         chosen = index[start : start + batch]
-        blocks = dask.compute(*[data.blocks[:, by, bx] for by, bx in chosen])
+        blocks = dask.compute(*[predicted.blocks[:, by, bx] for by, bx in chosen])
         for (by, bx), block in zip(chosen, blocks, strict=True):
             window = Window(int(x_edges[bx]), int(y_edges[by]), block.shape[2], block.shape[1])
             yield window, block
@@ -118,10 +167,9 @@ def write_class_maps(
             for band, name in enumerate(trained.class_names, start=1):
                 probability_ds.set_band_description(band, name)
             probability_ds.update_tags(units="percent", scale="0-100")
-            for window, block in _feature_windows(features, tile_px):
-                codes, percent = _predict_block(block, trained)
-                classes_ds.write(codes, 1, window=window)
-                probability_ds.write(percent, window=window)
+            for window, block in _predicted_windows(features, trained, tile_px):
+                classes_ds.write(block[0], 1, window=window)
+                probability_ds.write(block[1:], window=window)
         copy_as_cog(classes_src, outputs.classes, block_px=tile_px, resampling="mode")
         copy_as_cog(probability_src, outputs.probability, block_px=tile_px, resampling="average")
     release_memory()

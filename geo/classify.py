@@ -20,17 +20,18 @@ and a pixel split would report the accuracy of recognising fields already seen.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import joblib
 import numpy as np
 import pandas as pd
 import xarray as xr
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 
 from core.errors import InvalidInputError
+from core.io import available_cores
 from core.legend import name_of
 from geo.class_maps import ClassificationOutputs, write_class_maps
 from geo.features import build_features
@@ -104,11 +105,11 @@ def split_plots(
 
 def _make_estimator(estimator: str, seed: int) -> Any:
     if estimator == "random_forest":
-        # A Dask worker is a daemon process, which cannot start joblib's workers:
-        # scikit-learn would fall back to one job and warn on every fit. Ask for
-        # that one job directly there; elsewhere use two cores.
-        n_jobs = 1 if multiprocessing.current_process().daemon else 2
-        return RandomForestClassifier(n_estimators=100, n_jobs=n_jobs, random_state=seed)
+        # The trees grow in threads (scikit-learn asks joblib for threads), one per
+        # core this process may use, inside a Dask worker too; the trees are the same
+        # whatever the number of jobs (each tree's seed is drawn before they grow).
+        # Prediction of the map sets one job and runs blocks side by side instead.
+        return RandomForestClassifier(n_estimators=100, n_jobs=available_cores(), random_state=seed)
     if estimator == "hist_gradient_boosting":
         return HistGradientBoostingClassifier(random_state=seed, early_stopping=False)
     raise InvalidInputError(f"unknown estimator {estimator!r}; choose one of {ESTIMATORS}")
@@ -163,7 +164,7 @@ def train_classifier(
         Side of the pixel square a point plot labels (see
         :func:`geo.features.training_samples`).
     estimator : {"random_forest", "hist_gradient_boosting"}
-        The scikit-learn model (100 trees, ``n_jobs=2``, one job inside a Dask worker;
+        The scikit-learn model (100 trees grown on every core this process may use;
         or gradient boosting).
 
     Returns
@@ -202,7 +203,9 @@ def train_classifier(
     train_ids, holdout_ids = split_plots(plot_classes, holdout_fraction=holdout_fraction, seed=seed)
     is_train = samples["plot_id"].isin(train_ids).to_numpy()
     model = _make_estimator(estimator, seed)
-    model.fit(samples.loc[is_train, list(feature_names)].to_numpy(), samples["code"][is_train])
+    # Threads, so that joblib does not drop to one job inside a (daemon) Dask worker.
+    with joblib.parallel_config(backend="threading"):
+        model.fit(samples.loc[is_train, list(feature_names)].to_numpy(), samples["code"][is_train])
     # The probability bands follow the model's classes; a code seen only in pixels of a
     # held-out plot still gets a row and a column in the confusion matrix.
     classes = np.asarray(model.classes_)
@@ -210,7 +213,8 @@ def train_classifier(
 
     held = samples[~is_train]
     if len(held):
-        predicted = model.predict(held[list(feature_names)].to_numpy())
+        with joblib.parallel_config(backend="threading"):
+            predicted = model.predict(held[list(feature_names)].to_numpy())
         confusion = confusion_table(predicted, held["code"].to_numpy(), table_codes)
         accuracy = float(np.trace(confusion.to_numpy()) / confusion.to_numpy().sum())
     else:

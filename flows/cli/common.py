@@ -82,10 +82,21 @@ YearOption = Annotated[
     typer.Option(help="Survey year (default: the newest one with a reference sample)."),
 ]
 
-SerialOption = Annotated[bool, typer.Option(help="Run without a Dask cluster.")]
+SerialOption = Annotated[
+    bool | None,  # noqa: UP007 - typer needs Optional here
+    typer.Option(
+        "--serial/--no-serial",
+        help="Run without a Dask cluster, the tasks one at a time in this process (default: "
+        "dask.serial of the configuration, else off).",
+    ),
+]
+"""None unless given, so ``dask.serial`` of the configuration decides."""
 WorkersOption = Annotated[
     int | None,  # noqa: UP007 - typer needs Optional here
-    typer.Option(help="Local Dask workers, sharing the cores as threads (default: sized by Dask)."),
+    typer.Option(
+        help="Start a local Dask cluster of this many workers, sharing the cores as threads "
+        "(default: compute in this process on a small machine, every core used)."
+    ),
 ]
 
 

@@ -24,7 +24,7 @@ def demo(
     workspace: WorkspaceOption = Path("workspace"),
     scale: Annotated[int, typer.Option(min=1, help="Build a K-times larger synthetic region.")] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic region.")] = 42,
-    serial: SerialOption = False,
+    serial: SerialOption = None,
     n_workers: WorkersOption = None,
     region_only: Annotated[
         bool,

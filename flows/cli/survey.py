@@ -36,7 +36,7 @@ def run(
     dask_address: Annotated[
         str | None, typer.Option(help="Existing Dask scheduler, e.g. tcp://10.0.0.5:8786.")  # noqa: UP007
     ] = None,
-    serial: SerialOption = False,
+    serial: SerialOption = None,
     n_workers: WorkersOption = None,
 ) -> None:
     """Run the annual survey flow on real inputs described by a configuration file.

@@ -129,7 +129,11 @@ def test_the_run_publishes_prefect_artifacts(serial_run, small_region):
 def test_a_rerun_with_unchanged_inputs_recomputes_nothing(
     serial_run, small_region, serial_flow, monkeypatch
 ):
+    """Every stage is cached, the scene checks and publishing included. The newest year
+    is rerun: an older year's publishing depends on the estimates of the years after it
+    (the multi-year history), which did not exist when it first ran."""
     import geo.composite
+    import maps
     from flows import stages
 
     def must_not_run(*args, **kwargs):
@@ -137,11 +141,13 @@ def test_a_rerun_with_unchanged_inputs_recomputes_nothing(
 
     for module, name in (
         (geo.composite, "season_composite"),
+        (stages, "read_scene"),
         (stages, "train_classifier"),
         (stages, "district_estimates"),
+        (maps, "publish_run"),
     ):
         monkeypatch.setattr(module, name, must_not_run)
-    year = small_region.years[0]
+    year = small_region.years[-1]
     again = serial_flow(config_path=str(serial_run["config"]), year=year)
     first = serial_run["results"][year]
     assert again["run_id"] == first["run_id"]
@@ -203,3 +209,20 @@ def test_a_stac_search_that_finds_nothing_says_what_to_check(small_region, tmp_p
     config = _stac_config(small_region, tmp_path, config_writer, max_cloud_cover=0)
     with pytest.raises(ImageryError, match="STAC search .* found no item .* max_cloud_cover"):
         find_scenes(load_config(config), small_region.years[0])
+
+
+def test_the_cache_keys_follow_the_input_files_and_every_runs_estimates(tmp_path):
+    from flows.tasking import InputFiles, WorkspaceEstimates
+
+    def key(policy):
+        return policy.compute_key(task_ctx=None, inputs={}, flow_parameters={})
+
+    assert key(InputFiles(digest="a")) != key(InputFiles(digest="b"))
+    published = WorkspaceEstimates(workspace=str(tmp_path))
+    empty = key(published)
+    table = tmp_path / "runs" / "2024" / "2024-abc" / "district_estimates.csv"
+    table.parent.mkdir(parents=True)
+    table.write_text("district_id,area_ha\nD01,1.0\n")
+    first = key(published)
+    table.write_text("district_id,area_ha\nD01,2.0\n")
+    assert len({empty, first, key(published)}) == 3

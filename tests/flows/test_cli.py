@@ -199,3 +199,30 @@ def test_commands_quiet_library_logging_before_dask_is_imported(monkeypatch):
     # --help exits before the callback; a real command runs it first
     runner.invoke(app, ["token", "list", "--store", "/nonexistent/dir/store.gpkg"])
     assert os.environ.get("DASK_DISTRIBUTED__LOGGING__DISTRIBUTED") == "warning"
+
+
+@pytest.mark.parametrize(
+    ("flags", "given"), [([], None), (["--serial"], True), (["--no-serial"], False)]
+)
+def test_serial_is_left_to_the_configuration_unless_given(
+    flags, given, small_region, tmp_path, monkeypatch
+):
+    """Without --serial/--no-serial the command passes None, so ``dask.serial`` decides."""
+    import flows.runner
+    from flows.config import load_config
+    from flows.runner import runner_settings
+    from tests.flows.conftest import write_config
+
+    config = write_config(small_region, tmp_path / "ws", **{"[dask]": "serial = true"})
+    seen = {}
+
+    def fake_run_survey(config_path, **options):
+        seen.update(options)
+        return []
+
+    monkeypatch.setattr(flows.runner, "run_survey", fake_run_survey)
+    result = runner.invoke(app, ["run", str(config), *flags])
+    assert result.exit_code == 0, result.output
+    assert seen["serial"] is given
+    chosen = runner_settings(load_config(config), None, None, seen["serial"])
+    assert chosen["serial"] is (True if given is None else given)

@@ -65,3 +65,28 @@ def test_release_memory_hands_freed_memory_back():
     assert after < before - 100 * 2**20, (
         f"resident {before / 2**20:.0f} MB -> {after / 2**20:.0f} MB"
     )
+
+
+@pytest.mark.parametrize(
+    ("options", "cores", "kind"),
+    [
+        ({}, 2, "in_process"),
+        ({}, 8, "in_process"),
+        ({}, 16, "local_cluster"),
+        ({"n_workers": 2}, 2, "local_cluster"),
+        ({"serial": True}, 2, "serial"),
+        ({"serial": True, "n_workers": 2}, 2, "serial"),
+        ({"address": "tcp://127.0.0.1:8786", "n_workers": 2}, 2, "cluster"),
+        ({"address": "tcp://127.0.0.1:8786", "serial": True}, 2, "serial"),
+    ],
+)
+def test_a_small_machine_computes_in_process_unless_told_otherwise(options, cores, kind):
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.runtime import runner_kind, task_runner
+
+    assert runner_kind(**options, cores=cores) == kind
+    if kind in ("in_process", "serial"):
+        runner = task_runner(**options, cores=cores)
+        assert isinstance(runner, ThreadPoolTaskRunner)
+        assert runner._max_workers == (1 if kind == "serial" else cores)

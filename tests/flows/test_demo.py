@@ -1,9 +1,8 @@
 """``admon demo`` as a new user runs it: the whole demo region, both years, checked against its truth.
 
-The command runs with ``--serial`` (stages in this process, no local Dask cluster): on
-the 2-core CI machine that takes 210 s instead of 373 s with the same numbers, and the
-suite must stay under 20 minutes. The Dask runner is checked against the serial run in
-``test_dask.py``; the default runner's quiet terminal by hand (``make demo``).
+The command runs as a user types it, on the default runner: on a small machine such as
+the 2-core CI one, every stage in this process, on all cores (``flows.runtime.runner_kind``).
+The Dask runner is checked against the serial run in ``test_dask.py``.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ def demo(tmp_path_factory):
     workspace = tmp_path_factory.mktemp("demo-ws")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     done = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "demo", "--workspace", str(workspace), "--serial"],
+        [sys.executable, "-m", "flows.cli", "demo", "--workspace", str(workspace)],
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -394,14 +394,22 @@ def test_features_round_trip_through_a_cog_as_the_flow_reads_them(
         np.testing.assert_array_equal(a.read(), b.read())
 
 
-def test_classify_computes_one_chunk_at_a_time(features, trained, outputs, tmp_path, monkeypatch):
-    """Chunks are computed and predicted in turn: never more than two chunks are waiting."""
+def test_classify_computes_one_chunk_per_thread_at_a_time(
+    features, trained, outputs, tmp_path, monkeypatch
+):
+    """Chunks are computed and predicted a batch at a time, one chunk per core: memory
+    stays bounded by the block size, and the cores predict side by side."""
+    import threading
+
     import geo.class_maps
+    from core.io import available_cores
 
     events: list[str] = []
+    threads: set[int] = set()
 
     def record(block: np.ndarray) -> np.ndarray:
         events.append("computed")
+        threads.add(threading.get_ident())
         return block
 
     predict = geo.class_maps._predict_block
@@ -417,7 +425,9 @@ def test_classify_computes_one_chunk_at_a_time(features, trained, outputs, tmp_p
     result = classify(small, trained, tmp_path, tile_px=128)
     waiting = np.cumsum([1 if e == "computed" else -1 for e in events])
     assert events.count("computed") == events.count("predicted") == 16  # 4 x 4 chunks, once each
-    assert waiting.max() <= 2
+    assert waiting.max() <= available_cores()
+    if available_cores() > 1:
+        assert len(threads) > 1, "the chunks ran on one thread only"
     with rasterio.open(outputs.classes) as a, rasterio.open(result.classes) as b:
         np.testing.assert_array_equal(a.read(), b.read())
 
@@ -429,3 +439,40 @@ def test_numpy_backed_features_are_accepted(features, trained, outputs, tmp_path
     result = classify(in_memory, trained, tmp_path, tile_px=128)
     with rasterio.open(outputs.classes) as a, rasterio.open(result.classes) as b:
         np.testing.assert_array_equal(a.read(), b.read())
+
+
+def test_the_map_is_scikit_learns_own_prediction_of_every_pixel(features, trained, outputs):
+    """Blocks predicted side by side give, bit for bit, what one ``predict_proba`` call over
+    all pixels gives (trees summed in one order): the classes and the percentages."""
+    import copy
+
+    model = copy.copy(trained.model)
+    model.n_jobs = 1
+    values = features.values
+    pixels = values.reshape(values.shape[0], -1).T
+    complete = np.isfinite(pixels).all(axis=1)
+    probability = model.predict_proba(pixels[complete])
+    expected_codes = np.zeros(pixels.shape[0], dtype=np.uint8)
+    expected_codes[complete] = model.classes_[np.argmax(probability, axis=1)]
+    expected_percent = np.full((len(model.classes_), pixels.shape[0]), 255, dtype=np.uint8)
+    expected_percent[:, complete] = np.rint(probability * 100).T.astype(np.uint8)
+    with rasterio.open(outputs.classes) as classes, rasterio.open(outputs.probability) as percent:
+        np.testing.assert_array_equal(classes.read(1).ravel(), expected_codes)
+        np.testing.assert_array_equal(
+            percent.read().reshape(len(model.classes_), -1), expected_percent
+        )
+    assert (~complete).any() and complete.any(), "the check needs both no-data and mapped pixels"
+
+
+def test_a_forest_trains_on_every_core_inside_a_daemon_process(
+    features, synthetic, monkeypatch, recwarn
+):
+    """A Dask worker is a daemon process: the forest still grows on every core, no warning."""
+    import multiprocessing
+
+    from core.io import available_cores
+
+    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True)
+    trained = train_classifier(features, synthetic.plots, seed=0)
+    assert trained.model.n_jobs == available_cores()
+    assert not [w for w in recwarn if "n_jobs" in str(w.message)]
