@@ -27,7 +27,10 @@ def test_a_transient_read_error_is_retried_and_the_run_completes(
 ):
     from flows import stages
 
-    monkeypatch.setattr(stages.check_scene, "retry_delay_seconds", [0.1, 0.1, 0.1])
+    # the scene checks are cached on the input files: an earlier test's run of the same
+    # region would answer from the cache and never read the scene
+    check = stages.check_scene.with_options(retry_delay_seconds=[0.1, 0.1, 0.1], refresh_cache=True)
+    monkeypatch.setattr(stages, "check_scene", check)
     real_read_scene = stages.read_scene
     calls: dict[str, int] = {}
 
