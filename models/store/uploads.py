@@ -220,7 +220,9 @@ class UploadStore:
             "duplicate_of": first["upload_id"],
         }
         if not self._store_upload(row, []):
-            return self._result_from_row(self._upload_row(sha256=row["sha256"], team=team), True)
+            # this team's copy, sent at the same moment, was recorded first: report that one
+            mine = self._upload_row(sha256=row["sha256"], team=team)
+            return self._result_from_row(mine, duplicate=True)
         logger.info("upload %s from %s repeats content stored by another team", name, team)
         return self._result_from_row(row, duplicate=True)
 

@@ -109,6 +109,27 @@ def test_another_teams_copy_is_recorded_for_that_team_without_a_second_set_of_pl
     assert sorted(store.list_uploads()["team"]) == ["team-a", "team-c"]
 
 
+def test_a_teams_copy_of_anothers_file_sent_twice_at_once_is_recorded_once(store, monkeypatch):
+    """Both requests pass the "not yet mine" check before either commits; the loser reports."""
+    raw = plot_features(2)
+    store.ingest_upload(raw, "a.geojson", "team-a")
+    winner = store.ingest_upload(raw, "b.geojson", "team-c")
+    lookup = store._upload_row
+    raced = []
+
+    def before_the_winner_committed(*, sha256, team=None):
+        if team == "team-c" and not raced:
+            raced.append(True)
+            return None
+        return lookup(sha256=sha256, team=team)
+
+    monkeypatch.setattr(store, "_upload_row", before_the_winner_committed)
+    loser = store.ingest_upload(raw, "b-again.geojson", "team-c")
+
+    assert raced and loser.duplicate and loser.upload_id == winner.upload_id
+    assert sorted(store.list_uploads()["team"]) == ["team-a", "team-c"]
+
+
 def test_a_failure_midway_stores_nothing(store, monkeypatch):
     raw = plot_features(6)
     original = store._insert_plots
