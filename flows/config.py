@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.errors import ConfigError
-from geo.estimation.design import RECOMMENDED_ALLOCATION, RECOMMENDED_BUFFER_PX, stratum_code
+from core.strata import RECOMMENDED_ALLOCATION, RECOMMENDED_BUFFER_PX, stratum_code
 
 __all__ = [
     "RunConfig",
