@@ -2,29 +2,35 @@
 
 Without a configured Prefect server (``PREFECT_API_URL``), admon starts one
 temporary server for the whole command and hands its address to every Dask
-worker, instead of letting each worker process start a server of its own.
-Prefect's state (database, cached results) lives in the workspace, so runs of
+worker, instead of letting each worker process start a server of its own
+(``flows.server``, re-exported here). Prefect's state (database, cached results) lives in the workspace, so runs of
 one workspace share their cache and different workspaces never collide.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
-import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from core.io import available_cores
+from flows.server import (
+    DEFAULT_STARTUP_TIMEOUT_S,
+    launch_server,
+    prefect_api,
+    process_gone,
+    stop_orphaned_server,
+)
 
 __all__ = [
     "quiet_libraries",
     "configure_environment",
     "prefect_api",
+    "launch_server",
+    "process_gone",
     "task_runner",
     "command_runner",
     "runner_kind",
@@ -40,11 +46,6 @@ log = logging.getLogger(__name__)
 
 GDAL_CACHE_MB = "256"
 """GDAL block cache per process, in MB (override with the ``GDAL_CACHEMAX`` variable)."""
-
-DEFAULT_STARTUP_TIMEOUT_S = "600"
-"""A loaded 2-core machine can need well over Prefect's default 20 s to start a server
-(measured: more than 180 s at a load of 20-25 on 2 cores, with no compiled bytecode)."""
-
 
 QUIET_DEFAULTS = {
     "PREFECT_LOGGING_LEVEL": "WARNING",
@@ -88,143 +89,6 @@ def configure_environment(workspace: Path) -> None:
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
     prefect_home.mkdir(parents=True, exist_ok=True)
-
-
-@contextlib.contextmanager
-def prefect_api(while_starting: Callable[[], None] | None = None) -> Iterator[str]:
-    """Yield the Prefect API URL, starting a temporary local server if none is configured.
-
-    ``while_starting`` (e.g. checking the inputs) runs while the server starts, in
-    this thread; if it raises, the server is stopped and its error propagates.
-    """
-    configured = os.environ.get("PREFECT_API_URL")
-    if configured:
-        if while_starting is not None:
-            while_starting()
-        yield configured
-        return
-    from prefect.server.api.server import SubprocessASGIServer
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    record = _server_record()
-    stop_orphaned_server(record)
-    server = SubprocessASGIServer()
-    timeout = int(
-        os.environ.get(
-            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", DEFAULT_STARTUP_TIMEOUT_S
-        )
-    )
-    try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefect-server") as pool:
-            started = pool.submit(server.start, timeout=timeout)
-            try:
-                if while_starting is not None:
-                    while_starting()
-            finally:
-                started.result()  # the server is up (or its own error is raised) either way
-        if server.server_process is not None:
-            _write_server_record(record, server.server_process.pid)
-        os.environ["PREFECT_API_URL"] = server.api_url  # inherited by Dask worker processes
-        with temporary_settings({PREFECT_API_URL: server.api_url}):
-            try:
-                yield server.api_url
-            finally:
-                _flush_run_logs()
-    finally:
-        os.environ.pop("PREFECT_API_URL", None)
-        server.stop()
-        record.unlink(missing_ok=True)
-
-
-def _server_record() -> Path:
-    """Where a command notes its temporary server: in Prefect's home, one per workspace."""
-    home = os.environ.get("PREFECT_HOME") or str(Path.home() / ".prefect")
-    return Path(home) / "temporary-server.json"
-
-
-def _write_server_record(record: Path, server_pid: int) -> None:
-    import psutil
-
-    from core.io import atomic_write_json
-
-    me = psutil.Process()
-    server = psutil.Process(server_pid)
-    atomic_write_json(
-        record,
-        {
-            "owner_pid": me.pid,
-            "owner_started": me.create_time(),
-            "server_pid": server.pid,
-            "server_started": server.create_time(),
-        },
-    )
-
-
-def stop_orphaned_server(record: Path) -> bool:
-    """Stop the temporary Prefect server of a command that was killed outright.
-
-    SIGKILL or the out-of-memory killer ends an ``admon`` command without its cleanup,
-    and its temporary server would run on (holding memory and a port) with nobody to
-    stop it. The next command of the workspace stops it, but only when the recorded
-    owner is gone and the process is still the very one recorded (same start time).
-
-    Returns
-    -------
-    bool
-        True if an orphaned server was stopped.
-    """
-    import psutil
-
-    try:
-        noted = json.loads(record.read_text())
-    except (OSError, ValueError):
-        return False
-
-    def alive(pid: int, started: float) -> psutil.Process | None:
-        try:
-            process = psutil.Process(pid)
-            return process if abs(process.create_time() - started) < 0.01 else None
-        except (psutil.Error, TypeError):
-            return None
-
-    try:
-        owner = alive(noted["owner_pid"], noted["owner_started"])
-        server = alive(noted["server_pid"], noted["server_started"])
-    except KeyError:
-        owner = server = None
-    if owner is not None:
-        return False  # its command is still running
-    record.unlink(missing_ok=True)
-    if server is None:
-        return False
-    log.warning(
-        "stopping the temporary Prefect server (pid %d) left by a command that was killed",
-        server.pid,
-    )
-    server.terminate()
-    deadline = time.monotonic() + 15
-    while not process_gone(server) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if not process_gone(server):
-        server.kill()
-    return True
-
-
-def process_gone(process: Any) -> bool:
-    """True once ``process`` (a psutil.Process) has ended (a zombie nobody reaps counts)."""
-    import psutil
-
-    try:
-        return process.status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
-
-
-def _flush_run_logs() -> None:
-    with contextlib.suppress(Exception):
-        from prefect.logging.handlers import APILogHandler
-
-        APILogHandler.flush()
 
 
 IN_PROCESS_MAX_CORES = 8

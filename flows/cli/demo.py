@@ -38,9 +38,11 @@ def demo(
 
     Every number is compared with the region's known truth at the end.
     """
-    from flows.runtime import configure_environment
+    from flows.runtime import configure_environment, launch_server
 
     configure_environment(workspace)
+    if not region_only:
+        launch_server()  # starts while the region is checked and the flow is imported
     from flows.demo import compare_with_truth, prepare_demo
     from flows.progress import SurveyProgress
     from flows.runner import run_survey
