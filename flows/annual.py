@@ -39,7 +39,6 @@ from flows.plan import (
 )
 from flows.tasking import COMPUTE_CACHE, InputFiles, WorkspaceEstimates
 from geo.grid import AnalysisGrid
-from models.change import artifact_table
 
 __all__ = ["annual_survey", "summary_markdown"]
 
@@ -205,6 +204,8 @@ def _publish_artifacts(
         markdown=summary_markdown(year, context.run_id, estimates, region, context.synthetic),
     )
     if linked.get("programme_change"):
+        from models.change import artifact_table
+
         change = pd.read_csv(linked["programme_change"], dtype={"district_id": str})
         create_table_artifact(
             key=f"programme-change-{year}",

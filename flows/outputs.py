@@ -4,28 +4,22 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
 from prefect import task
 
-import maps
 from core.io import write_table
 from flows.manifest import RunManifest
 from flows.plan import RunContext
 from flows.tasking import COMPUTE_OPTIONS, IO_RETRIES, computes_in_process
-from maps.public import PublicPolicy
-from models.change import (
-    programme_change,
-    programme_series,
-    programme_vs_other,
-    write_programme_change,
-)
-from models.feedback import aggregate_feedback, feedback_beside_change, load_feedback
-from models.programme import load_programmes
-from models.store import open_store
-from models.survey import load_plots
+
+if TYPE_CHECKING:
+    from maps.public import PublicPolicy
+
+# The maps and models a stage uses are imported inside it: a rerun whose stages are all
+# cached runs none of them and should not spend seconds importing them.
 
 __all__ = ["link_programmes", "store_results", "publish_outputs"]
 
@@ -45,6 +39,15 @@ def link_programmes(
     ``baseline_estimates`` are the district estimates of earlier years (newest run of
     each). Farmer feedback (when a survey export is configured) is shown beside the change.
     """
+    from models.change import (
+        programme_change,
+        programme_series,
+        programme_vs_other,
+        write_programme_change,
+    )
+    from models.feedback import aggregate_feedback, feedback_beside_change, load_feedback
+    from models.programme import load_programmes
+
     out, year = Path(context.run_dir), context.year
     districts = gpd.read_file(context.districts)
     programmes, report = load_programmes(context.programmes, districts=districts)
@@ -108,6 +111,9 @@ def store_results(
 
     The service's ``/api/v1/estimates`` and the programme series read them from there.
     """
+    from models.programme import load_programmes
+    from models.store import open_store
+
     store = open_store(context.store_url, workspace=context.workspace)
     try:
         districts = gpd.read_file(context.districts)
@@ -133,6 +139,8 @@ def store_results(
 
 def _public_policy(publish: dict[str, Any] | None) -> PublicPolicy:
     """``[publish]`` of the configuration as the maps layer's policy."""
+    from maps.public import PublicPolicy
+
     if not publish:
         return PublicPolicy()
     return PublicPolicy(
@@ -158,6 +166,10 @@ def publish_outputs(
     linked: dict[str, Any],
 ) -> dict[str, Any]:
     """Interactive map, static maps and charts, report, downloads, and the gallery."""
+    import maps
+    from models.programme import load_programmes
+    from models.survey import load_plots
+
     out, workspace = Path(context.run_dir), Path(context.workspace)
     districts = gpd.read_file(out / "districts.gpkg")
     estimates = pd.read_csv(estimated["district_estimates"], dtype={"district_id": str})

@@ -24,7 +24,6 @@ from flows.config import RunConfig
 from flows.manifest import RunManifest, fingerprint_inputs
 from flows.phases import InterpretationSpec, frozen_stages, interpretation_spec
 from flows.run_grid import MIN_GRID_PIXELS, grid_for, require_crs
-from geo.imagery import search_scenes
 
 __all__ = [
     "RunPlan",
@@ -89,6 +88,8 @@ def find_scenes(config: RunConfig, year: int) -> list[str]:
 
 
 def _stac_scenes(config: RunConfig, year: int) -> list[str]:
+    from geo.imagery import search_scenes  # with its readers: dask, xarray
+
     stac = config.inputs.stac
     assert stac is not None
     catalog = stac.catalog if "://" in stac.catalog else str(config.path(stac.catalog))

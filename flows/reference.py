@@ -13,32 +13,23 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
-import rasterio
 from prefect import task
 
 from core.errors import EstimationError
 from core.io import write_table
 from flows.plan import RunContext
 from flows.tasking import COMPUTE_OPTIONS, IO_RETRIES, cluster_compute, computes_in_process
-from geo.chips import covering_rasters, point_profiles
-from geo.estimation import draw_reference_sample, open_class_map, reference_units
-from geo.estimation.reference import SAMPLE_DESIGN_COLUMNS
-from geo.grid import AnalysisGrid
-from geo.imagery import read_season
-from models.interpretation import (
-    PACKAGE_DIR,
-    ChipSource,
-    interpreter_agreement,
-    labelled_sample,
-    load_package,
-    progress,
-    write_package,
-)
-from models.store import open_store
+
+if TYPE_CHECKING:
+    from geo.grid import AnalysisGrid
+    from models.interpretation import ChipSource
+
+# What a stage computes with is imported inside it: a rerun whose stages are all cached
+# runs none of them and should not spend seconds importing them.
 
 __all__ = ["draw_sample", "collect_labels", "draw", "LABELLED_FILE"]
 
@@ -59,6 +50,8 @@ COMPOSITE_CHIP_PX = 24
 
 def draw(classes: str, districts: gpd.GeoDataFrame, context: RunContext) -> gpd.GeoDataFrame:
     """The stratified reference sample of the run's map (the same draw for people and the demo)."""
+    from geo.estimation import draw_reference_sample
+
     spec = context.estimation
     return draw_reference_sample(
         classes,
@@ -75,6 +68,10 @@ def draw_sample(
     context: RunContext, classes: str, composite: str, scenes: list[str], grid: AnalysisGrid
 ) -> dict[str, Any]:
     """Phase 1: draw the sample on the map and write its interpretation package."""
+    from geo.chips import point_profiles
+    from geo.imagery import read_season
+    from models.interpretation import PACKAGE_DIR, write_package
+
     out = Path(context.run_dir)
     districts = gpd.read_file(context.districts)
     sample = draw(classes, districts, context)
@@ -106,6 +103,11 @@ def _chip_sources(
     context: RunContext, sample: gpd.GeoDataFrame, composite: str, pixel_m: float
 ) -> tuple[list[ChipSource], dict[str, Any]]:
     """The composite's true and false colour views, and each drone/VHR image covering a point."""
+    import rasterio
+
+    from geo.chips import covering_rasters
+    from models.interpretation import ChipSource
+
     with rasterio.open(composite) as src:
         band_of = {name: i for i, name in enumerate(src.descriptions, 1) if name}
     sources = [
@@ -142,6 +144,9 @@ def collect_labels(context: RunContext, drawn: dict[str, Any], classes: str) -> 
     ``complete``, the agreement between interpreters, and ``labelled_sample`` (path)
     when complete.
     """
+    from models.interpretation import interpreter_agreement, labelled_sample, load_package, progress
+    from models.store import open_store
+
     out = Path(context.run_dir)
     spec = context.estimation
     if spec.reference and Path(spec.reference).exists():
@@ -180,6 +185,9 @@ def _content_digest(frame: gpd.GeoDataFrame) -> str:
 
 def _from_file(context: RunContext, classes: str) -> dict[str, Any]:
     """A labelled file named by ``inputs.reference``: its units on this map and their design."""
+    from geo.estimation import open_class_map, reference_units
+    from geo.estimation.reference import SAMPLE_DESIGN_COLUMNS
+
     reference = context.estimation.reference
     labelled = gpd.read_file(reference)
     missing = [c for c in ("stratum", "stratum_pixels") if c not in labelled.columns]

@@ -11,37 +11,24 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-import pandas as pd
-import rioxarray
 from prefect import task
 
 from core.errors import EstimationError, ImageryError, NoOverlapError
 from core.io import write_table
 from core.legend import code_of
 from flows.plan import RunContext
-from flows.reference import draw
 from flows.tasking import COMPUTE_OPTIONS, IO_RETRIES, cluster_compute, computes_in_process
-from geo.classify import classify, save_model, train_classifier
-from geo.cog import write_cogs
-from geo.estimation import (
-    check_overlap,
-    combine_zone_class_rows,
-    district_estimates,
-    eradication_by_district,
-    open_class_map,
-    production_estimates,
-    region_estimate,
-    segment_estimate,
-    segment_map_area,
-    zone_class_rows,
-)
-from geo.grid import AnalysisGrid
-from geo.imagery import read_scene, read_season, valid_share
-from geo.season import SEASON_LAYERS, season_layers
-from models.survey import load_plots
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+    from geo.grid import AnalysisGrid
+
+# The libraries a stage computes with are imported inside it: a rerun whose stages are
+# all cached runs none of them and should not spend seconds importing them.
 
 __all__ = [
     "check_scene",
@@ -67,6 +54,10 @@ def check_scene(source: str, grid: AnalysisGrid, season: tuple[str, str]) -> dic
     Returns a small record; ``usable`` is false (with the reason) for a scene outside
     the season, outside the area, or with no valid pixel, so the run warns and skips it.
     """
+    import pandas as pd
+
+    from geo.imagery import read_scene, valid_share
+
     record: dict[str, Any] = {"source": source, "usable": False}
     try:
         scene = read_scene(source, grid=grid, require_clear=False)
@@ -108,13 +99,16 @@ def usable_scenes(records: list[dict[str, Any]], year: int) -> list[str]:
 # --- composite, indices, features ---------------------------------------------------------------
 
 
-SEASON_PRODUCT_FILES = {
-    "composite_median": "composite/median.tif",
-    "valid_count": "composite/valid_count.tif",
-    **{key: f"indices/{key}.tif" for key in SEASON_LAYERS if key.startswith("ndvi_")},
-    "features": "features.tif",
-}
-"""Where each season product is written in the run folder (other stages read these)."""
+def season_product_files() -> dict[str, str]:
+    """Where each season product is written in the run folder (other stages read these)."""
+    from geo.season import SEASON_LAYERS
+
+    return {
+        "composite_median": "composite/median.tif",
+        "valid_count": "composite/valid_count.tif",
+        **{key: f"indices/{key}.tif" for key in SEASON_LAYERS if key.startswith("ndvi_")},
+        "features": "features.tif",
+    }
 
 
 @task(name="season-products", **COMPUTE_OPTIONS)
@@ -124,13 +118,16 @@ def season_products(context: RunContext, scenes: list[str], grid: AnalysisGrid) 
     Everything is read lazily and written together block by block as Cloud Optimized
     GeoTIFFs: each scene block is read once and every product computed from it once.
     """
+    from geo.cog import write_cogs
+    from geo.imagery import read_season
+    from geo.season import season_layers
+
     out = Path(context.run_dir)
     season = read_season(scenes, grid)
     layers = season_layers(season)
+    files = season_product_files()
     with cluster_compute():
-        paths = write_cogs(
-            {out / SEASON_PRODUCT_FILES[key]: layer for key, layer in layers.items()}
-        )
+        paths = write_cogs({out / files[key]: layer for key, layer in layers.items()})
     return {key: str(path) for key, path in zip(layers, paths, strict=True)}
 
 
@@ -140,6 +137,11 @@ def season_products(context: RunContext, scenes: list[str], grid: AnalysisGrid) 
 @task(name="classify", **COMPUTE_OPTIONS)
 def train_and_classify(context: RunContext, features_path: str) -> dict[str, Any]:
     """Train the classifier on the field plots (split by plot) and map the whole area."""
+    import rioxarray
+
+    from geo.classify import classify, save_model, train_classifier
+    from models.survey import load_plots
+
     out = Path(context.run_dir)
     features = rioxarray.open_rasterio(features_path, chunks={"x": 1024, "y": 1024})
     names = list(features.attrs.get("long_name") or [])
@@ -184,6 +186,10 @@ def _reference_sample(
     only, the sample is drawn here and labelled from the generator's true land
     cover, standing in for the interpreters.
     """
+    import geopandas as gpd
+
+    from flows.reference import draw
+
     if labelled is not None:
         return gpd.read_file(labelled)
     if context.estimation.interpreter != "synthetic_truth":
@@ -202,6 +208,8 @@ DISTRICTS_PER_TASK = 8
 
 def district_batches(districts_path: str, size: int = DISTRICTS_PER_TASK) -> list[list[str]]:
     """The run's district ids in batches of ``size``, in file order."""
+    import geopandas as gpd
+
     ids = gpd.read_file(districts_path, columns=["district_id"])["district_id"].astype(str)
     return [ids[i : i + size].tolist() for i in range(0, len(ids), size)]
 
@@ -214,6 +222,10 @@ def district_map_area(classes: str, districts_path: str, district_ids: list[str]
     Batches run in parallel on the cluster; each reads only its districts' windows of
     the class map.
     """
+    import geopandas as gpd
+
+    from geo.estimation import zone_class_rows
+
     districts = gpd.read_file(districts_path)
     batch = districts[districts["district_id"].astype(str).isin(district_ids)]
     return zone_class_rows(classes, batch, "district_id")
@@ -233,6 +245,15 @@ def estimate_areas(
     ``labelled`` is the labelled sample of a survey labelled by people (None for the demo,
     whose sample is drawn and labelled here).
     """
+    import geopandas as gpd
+
+    from geo.estimation import (
+        check_overlap,
+        combine_zone_class_rows,
+        district_estimates,
+        open_class_map,
+    )
+
     out = Path(context.run_dir)
     spec = context.estimation
     districts = gpd.read_file(context.districts)
@@ -272,6 +293,8 @@ def _segment_rows(context: RunContext, segments, map_area: pd.DataFrame, out: Pa
     The difference estimator's frame total is the map's crop area over the districts (the
     area frame's segments tile the region).
     """
+    from geo.estimation import segment_estimate, segment_map_area
+
     crops, year = ("opium_poppy", "cannabis"), context.year
     classes = out / "classes.tif"
     if classes.exists():
@@ -296,6 +319,11 @@ def _segment_rows(context: RunContext, segments, map_area: pd.DataFrame, out: Pa
 @computes_in_process
 def field_estimates(context: RunContext, map_area_path: str, sample_path: str) -> dict[str, str]:
     """What the field data add: region totals, area-frame (segment) estimates, eradication, production."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from geo.estimation import eradication_by_district, production_estimates, region_estimate
+
     out = Path(context.run_dir)
     year, confidence = context.year, context.estimation.confidence
     districts = gpd.read_file(context.districts)

@@ -19,11 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-import dask
-from distributed import get_worker
 from prefect.cache_policies import INPUTS, TASK_SOURCE, CachePolicy
 from prefect.tasks import exponential_backoff
-from prefect_dask import get_dask_client
 
 from core.io import release_memory
 
@@ -129,10 +126,14 @@ def cluster_compute() -> Iterator[None]:
 
 def _cluster_client() -> contextlib.AbstractContextManager[Any]:
     """The Dask client of the cluster this task runs on, or nothing outside a worker."""
+    from distributed import get_worker  # imported by the stages that compute, not on import
+
     try:
         get_worker()
     except ValueError:
         return contextlib.nullcontext()
+    from prefect_dask import get_dask_client
+
     return get_dask_client()
 
 
@@ -148,6 +149,8 @@ def computes_in_process(function: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        import dask
+
         try:
             with dask.config.set(scheduler="threads"):
                 return function(*args, **kwargs)

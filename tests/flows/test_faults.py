@@ -25,13 +25,14 @@ REPO = Path(__file__).resolve().parents[2]
 def test_a_transient_read_error_is_retried_and_the_run_completes(
     small_region, tmp_path, config_writer, serial_flow, monkeypatch
 ):
+    import geo.imagery
     from flows import stages
 
     # the scene checks are cached on the input files: an earlier test's run of the same
     # region would answer from the cache and never read the scene
     check = stages.check_scene.with_options(retry_delay_seconds=[0.1, 0.1, 0.1], refresh_cache=True)
     monkeypatch.setattr(stages, "check_scene", check)
-    real_read_scene = stages.read_scene
+    real_read_scene = geo.imagery.read_scene  # the check-scene stage imports it when it runs
     calls: dict[str, int] = {}
 
     def flaky_read_scene(source, *args, **kwargs):
@@ -40,7 +41,7 @@ def test_a_transient_read_error_is_retried_and_the_run_completes(
             raise OSError(f"{source}: connection reset by peer (simulated)")
         return real_read_scene(source, *args, **kwargs)
 
-    monkeypatch.setattr(stages, "read_scene", flaky_read_scene)
+    monkeypatch.setattr(geo.imagery, "read_scene", flaky_read_scene)
     config = config_writer(small_region, tmp_path / "ws")
     result = serial_flow(config_path=str(config), year=2024)
     manifest = json.loads((Path(result["run_dir"]) / "manifest.json").read_text())
@@ -51,12 +52,12 @@ def test_a_transient_read_error_is_retried_and_the_run_completes(
 def test_a_permanent_failure_names_the_stage_and_reason_in_the_manifest(
     small_region, tmp_path, config_writer, serial_flow, monkeypatch
 ):
-    from flows import stages
+    import geo.estimation
 
     def broken(*args, **kwargs):
         raise ValueError("reference sample has no point in district D02 (simulated)")
 
-    monkeypatch.setattr(stages, "district_estimates", broken)
+    monkeypatch.setattr(geo.estimation, "district_estimates", broken)
     config = config_writer(small_region, tmp_path / "ws")
     with pytest.raises(ValueError, match="simulated"):
         serial_flow(config_path=str(config), year=2024)
