@@ -228,3 +228,27 @@ def test_the_cache_keys_follow_the_input_files_and_every_runs_estimates(tmp_path
     first = key(published)
     table.write_text("district_id,area_ha\nD01,2.0\n")
     assert len({empty, first, key(published)}) == 3
+
+
+def test_the_flow_imports_none_of_the_libraries_only_its_stages_compute_with():
+    """A rerun whose stages are all cached runs none of them: importing the flow (what
+    every run does) must not cost the seconds of the estimators, the classifier, the
+    maps, Dask, the store or Prefect's server code."""
+    import subprocess
+    import sys
+
+    heavy = ["scipy", "sklearn", "matplotlib", "folium", "dask", "distributed", "xarray",
+             "sqlalchemy", "prefect.server.api.server"]  # fmt: skip
+    code = (
+        "import sys, flows.runner, flows.annual; "
+        f"print(' '.join(m for m in {heavy!r} if m in sys.modules)); "
+        "print('prefect' in sys.modules)"
+    )
+    imported = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    ).stdout.splitlines()
+    assert imported == ["", "True"], f"imported at start: {imported[0]}"
