@@ -29,11 +29,13 @@ $(BIN)/python:
 # on these machines; pip stays as the fallback. --compile-bytecode: uv writes no
 # .pyc files by default, and where PYTHONDONTWRITEBYTECODE is set every process
 # (each command, the temporary Prefect server) would compile Prefect, dask and
-# scikit-learn from source on every start.
+# scikit-learn from source on every start; admon's own packages (an editable
+# install) are compiled here for the same reason.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv
 	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -e '.[test]' \
 	  || $(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m compileall -q core geo synthetic models maps web flows > /dev/null
 	touch $@
 
 install: $(STAMP)
