@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
+from core.digests import DigestCache
 from core.io import atomic_write_json, relative_paths, sha256_file
 
 __all__ = [
@@ -78,7 +79,10 @@ def _files_of(path: Path) -> list[Path]:
 
 
 def fingerprint_inputs(
-    inputs: dict[str, list[Path]], *, outside_digest: Collection[str] = ()
+    inputs: dict[str, list[Path]],
+    *,
+    outside_digest: Collection[str] = (),
+    digests: DigestCache | None = None,
 ) -> tuple[list[dict[str, Any]], str]:
     """Hash every input file.
 
@@ -89,6 +93,9 @@ def fingerprint_inputs(
     outside_digest
         Roles recorded but left out of the digest: inputs that do not make the map
         (the labelled reference sample is made *on* the run's map, after it).
+    digests
+        Digests remembered from earlier runs (``core.digests.DigestCache``): an unchanged
+        file is not read again. Default: every file is read.
 
     Returns
     -------
@@ -105,7 +112,7 @@ def fingerprint_inputs(
                         "role": role,
                         "path": str(file),
                         "bytes": file.stat().st_size,
-                        "sha256": sha256_file(file),
+                        "sha256": digests.sha256(file) if digests else sha256_file(file),
                     }
                 )
     overall = hashlib.sha256()

@@ -18,6 +18,7 @@ from typing import Any
 
 import geopandas as gpd
 
+from core.digests import DigestCache
 from core.errors import ConfigError, ImageryError
 from core.io import atomic_write_json, clean_partial, write_table
 from flows.config import RunConfig
@@ -42,6 +43,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+DIGEST_CACHE = ".admon/input-digests.json"
+"""Where a workspace remembers its inputs' digests: a rerun reads only what changed."""
 
 
 @dataclass(frozen=True)
@@ -184,9 +188,11 @@ def plan_run(config: RunConfig, year: int) -> tuple[RunPlan, RunManifest]:
     scenes = find_scenes(config, year)
     _refresh_field_export(config, year)
     # the labelled sample is made on this run's map: it does not name the run
+    digests = DigestCache(config.workspace / DIGEST_CACHE)
     records, digest = fingerprint_inputs(
-        _input_files(config, year, scenes), outside_digest=("reference",)
+        _input_files(config, year, scenes), outside_digest=("reference",), digests=digests
     )
+    digests.save()
     parameters = _parameters(config)
     named = hashlib.sha256((digest + json.dumps(parameters, sort_keys=True)).encode()).hexdigest()
     run_id = f"{year}-{named[:10]}"
