@@ -6,6 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from shapely.geometry import box
 
 from core.errors import EstimationError, InvalidInputError
@@ -139,6 +140,19 @@ def test_no_crop_in_any_segment_of_a_stratum_is_not_zero_zero():
     assert "not estimable" in nothing.note
 
 
+def _planned_by_hand(s, sizes, estimate, half_width, strata_count):
+    """Neyman allocation for the half-width with the t quantile iterated to its fixed point."""
+    quantile = 1.959964
+    for _ in range(20):
+        target = (half_width * estimate / quantile) ** 2
+        n = (sizes * s).sum() ** 2 / (target + (sizes * s**2).sum())
+        again = stats.t.ppf(0.975, max(int(np.ceil(n)) - strata_count, 1))
+        if again == quantile:
+            break
+        quantile = again
+    return np.minimum(np.maximum(np.ceil(n * sizes * s / (sizes * s).sum()), 2), sizes)
+
+
 def test_segment_planner_is_the_hand_neyman_allocation():
     from geo.estimation.allocation import segments_for_precision
 
@@ -147,8 +161,9 @@ def test_segment_planner_is_the_hand_neyman_allocation():
                                   half_width=0.3)  # fmt: skip
     s = np.array([np.std(high, ddof=1), np.std(low, ddof=1)])
     sizes = np.array([40.0, 60.0])
-    target = (0.3 * 95.0 / 1.959964) ** 2
-    n = (sizes * s).sum() ** 2 / (target + (sizes * s**2).sum())
-    expected = np.maximum(np.ceil(n * sizes * s / (sizes * s).sum()), 2)
+    expected = _planned_by_hand(s, sizes, 95.0, 0.3, 2)
     assert list(plan["n_needed"]) == list(expected)
+    # the t quantile asks for more segments than the normal one would
+    normal = (sizes * s).sum() ** 2 / ((0.3 * 95.0 / 1.959964) ** 2 + (sizes * s**2).sum())
+    assert plan["n_needed"].sum() >= np.ceil(normal * sizes * s / (sizes * s).sum()).sum()
     assert plan.attrs["estimate_ha"] == pytest.approx(95.0)
