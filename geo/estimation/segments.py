@@ -102,19 +102,59 @@ def segment_map_area(class_map, segments, crops: Sequence[str]) -> pd.DataFrame:
     """Return ``segments`` with ``<crop>_map_ha``: the crop area the class map shows in each.
 
     Exact pixel fractions and true pixel areas, as ``zonal_class_area`` measures districts;
-    the difference estimator's auxiliary.
+    the difference estimator's auxiliary. Rectangular segments whose edges lie on pixel
+    edges of a projected map (a frame cut on the map's grid) cover whole pixels only, so
+    they are counted from a summed-area table instead: the same numbers, without a zonal
+    pass per segment over a frame of thousands.
     """
     from geo.estimation.map_area import zonal_class_area
 
     if "segment_id" not in segments.columns:
         raise InvalidInputError("segments have no 'segment_id' column")
+    out = segments.copy()
+    aligned = _aligned_block_areas(class_map, segments, crops)
+    if aligned is not None:
+        for crop in crops:
+            out[f"{crop}_map_ha"] = aligned[crop]
+        return out
     mapped = zonal_class_area(class_map, segments, "segment_id")
     column = "segment_id" if "segment_id" in mapped.columns else "zone_id"
-    out = segments.copy()
     for crop in crops:
         of_crop = mapped[mapped["class"] == code_of(crop)].groupby(column)["area_ha"].sum()
         out[f"{crop}_map_ha"] = out["segment_id"].map(of_crop).fillna(0.0).to_numpy()
     return out
+
+
+def _aligned_block_areas(class_map, segments, crops) -> dict[str, np.ndarray] | None:
+    """Crop hectares per segment when every segment is a block of whole pixels, else None."""
+    from geo.estimation.map_area import open_class_map
+
+    if getattr(segments, "crs", None) is None or len(segments) == 0:
+        return None
+    raster = open_class_map(class_map)
+    crs, t = raster.rio.crs, raster.rio.transform()
+    if crs is None or not crs.is_projected or segments.crs != crs or t.b != 0 or t.d != 0:
+        return None
+    bounds = segments.geometry.bounds.to_numpy()
+    box_area = (bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1])
+    edges = np.stack([(bounds[:, 3] - t.f) / t.e, (bounds[:, 1] - t.f) / t.e,
+                      (bounds[:, 0] - t.c) / t.a, (bounds[:, 2] - t.c) / t.a])  # fmt: skip
+    whole = np.round(edges)
+    height, width = raster.shape[-2:]
+    if not (np.allclose(segments.geometry.area.to_numpy(), box_area, rtol=1e-9)
+            and np.allclose(edges, whole, atol=1e-6) and whole.min() >= 0
+            and whole[:2].max() <= height and whole[2:].max() <= width):  # fmt: skip
+        return None
+    r0, r1, c0, c1 = whole.astype("int64")
+    codes = np.asarray(raster.values).reshape(height, width)
+    pixel_ha = abs(t.a * t.e) / 10_000.0
+    areas = {}
+    for crop in crops:
+        table = np.zeros((height + 1, width + 1), dtype="int64")
+        table[1:, 1:] = (codes == code_of(crop)).cumsum(axis=0).cumsum(axis=1)
+        count = table[r1, c1] - table[r0, c1] - table[r1, c0] + table[r0, c0]
+        areas[crop] = count * pixel_ha
+    return areas
 
 
 def _segment_values(segments: pd.DataFrame, column: str) -> np.ndarray:
