@@ -121,6 +121,9 @@ class InputsConfig(_Section):
     """Area-frame sample segments (stratum, <crop>_ha interpreted on drone/VHR imagery), may contain {year}."""
     segment_frame_sizes: dict[str, int] | None = None
     """Segments in the whole area frame per stratum (N_h), needed with ``segments``."""
+    segment_frame: str | None = None
+    """Every segment of the area frame (``stratum`` and footprint), optional: with it the
+    segment estimates' variance uses the class map over the whole frame (Isaki's ratio)."""
     feedback: str | None = None
     """Farmer feedback survey export, may contain {year}."""
 

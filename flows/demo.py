@@ -59,6 +59,7 @@ truth_landcover = "{region_root / "truth" / "landcover_{year}.tif"}"
 programmes = "{region_root / "programmes.csv"}"
 segments = "{region_root / "drone" / "{year}" / "segments.gpkg"}"
 segment_frame_sizes = {_frame_sizes(region_root)}
+segment_frame = "{region_root / "drone" / "frame.gpkg"}"
 feedback = "{region_root / "feedback" / "{year}" / "household_survey.csv"}"
 
 [estimation]

@@ -370,6 +370,8 @@ class RunContext:
     the stages after ``labels`` carry it: a changed label is a changed input to them."""
     publish: dict[str, Any] | None = None
     """``[publish]`` of the configuration: what the public site shows."""
+    segment_frame: str | None = None
+    """Every segment of the area frame (footprints, ``stratum``), if configured."""
 
 
 def run_context(
@@ -390,6 +392,7 @@ def run_context(
         feedback=_optional_path(config, config.inputs.feedback, year),
         segments=_optional_path(config, config.inputs.segments, year),
         segment_frame_sizes=config.inputs.segment_frame_sizes,
+        segment_frame=_optional_path(config, config.inputs.segment_frame, year),
         seed=config.classification.seed,
         holdout_fraction=config.classification.holdout_fraction,
         estimation=estimation_spec(config, year),

@@ -291,14 +291,24 @@ def _segment_rows(context: RunContext, segments, map_area: pd.DataFrame, out: Pa
     """Expansion and, with this run's class map, map-assisted difference estimates per crop.
 
     The difference estimator's frame total is the map's crop area over the districts (the
-    area frame's segments tile the region).
+    area frame's segments tile the region). With the whole frame configured
+    (``inputs.segment_frame``), the map's crop area of every frame segment gives both
+    estimators the larger of the design and Isaki's map-ratio variance. ``recommended``
+    marks the difference row where there is one (the narrower interval at the measured
+    coverage, tests/benchmarks/README.md), else the expansion row.
     """
     from geo.estimation import segment_estimate, segment_map_area
 
     crops, year = ("opium_poppy", "cannabis"), context.year
     classes = out / "classes.tif"
+    whole_frame = None
     if classes.exists():
         segments = segment_map_area(classes, segments, crops)
+        if context.segment_frame and Path(context.segment_frame).exists():
+            whole_frame = segment_map_area(classes, gpd.read_file(context.segment_frame), crops)
+        elif context.segment_frame:
+            log.warning("inputs.segment_frame %s does not exist: segment estimates use the "
+                        "design variance", context.segment_frame)  # fmt: skip
     rows = []
     for crop in crops:
         for estimator in ("expansion", "difference"):
@@ -307,11 +317,15 @@ def _segment_rows(context: RunContext, segments, map_area: pd.DataFrame, out: Pa
             map_total = float(map_area.loc[map_area["class"] == code_of(crop), "area_ha"].sum())
             frame = segment_estimate(segments, context.segment_frame_sizes, crop, seed=year,
                                      confidence=context.estimation.confidence,
-                                     estimator=estimator, map_total_ha=map_total)  # fmt: skip
+                                     estimator=estimator, map_total_ha=map_total,
+                                     frame=whole_frame)  # fmt: skip
             rows.append({"year": year, "crop": crop, "area_ha": frame.total_ha,
                          "ci_low_ha": frame.ci_low_ha, "ci_high_ha": frame.ci_high_ha,
                          "se_ha": frame.se_ha, "method": frame.method,
-                         "n_segments": frame.n_segments, "note": frame.note})  # fmt: skip
+                         "n_segments": frame.n_segments, "note": frame.note,
+                         "variance": frame.variance,
+                         "recommended": estimator == "difference"
+                         or f"{crop}_map_ha" not in segments.columns})  # fmt: skip
     return rows
 
 

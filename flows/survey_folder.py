@@ -59,6 +59,7 @@ vhr = ["vhr/{{year}}/*.tif"]             # very-high-resolution images shown to 
 # programmes = "programmes/programmes.csv"             # AD programme baselines (optional)
 # segments = "drone/{{year}}/segments.gpkg"             # area-frame segments (optional)
 # segment_frame_sizes = {{ high = 690, low = 1040 }}    # segments per stratum in the frame
+# segment_frame = "drone/frame.gpkg"                   # every frame segment (optional)
 
 [estimation]
 confidence = 0.95

@@ -294,6 +294,8 @@ def _write_region(root: Path, truth: TruthRegion, params: dict) -> None:
             household_survey_text(truth, year),
         )
         sampled[str(year)] = _write_drone(root / "drone" / str(year), truth, frame, year)
+    with atomic_path(root / "drone" / "frame.gpkg") as tmp:
+        frame[["segment_id", "stratum", "geometry"]].to_file(tmp, layer="frame", driver="GPKG")
     _write_tables(root, truth)
     atomic_write_text(root / "SYNTHETIC.txt", _synthetic_text(params))
     height, width = truth.shape

@@ -31,10 +31,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from core.errors import InvalidInputError
 from core.legend import CROPS_OF_INTEREST, code_of
 from geo.estimation.design import stratum_code, stratum_name
+from geo.estimation.segment_variance import frame_map_variance, stratum_variance
 from geo.estimation.strata import tally
 from geo.estimation.stratified import z_value
 
@@ -270,12 +272,16 @@ def segments_for_precision(
     half_width: float,
     estimator: str = "expansion",
     confidence: float = 0.95,
+    frame: pd.DataFrame | None = None,
+    variance: str | None = None,
 ) -> pd.DataFrame:
     """Segments per stratum (Neyman, with the fpc) for a relative half-width of the frame total.
 
     ``S_h`` is the standard deviation of the crop area (``difference``: of the
     interpreted minus the mapped area, ``<crop>_map_ha``) among the sampled
-    segments of stratum ``h``; a stratum that showed no crop gets the SD of a
+    segments of stratum ``h``, estimated as ``segment_estimate`` estimates it
+    (``geo.estimation.segment_variance``: the design variance, or with ``frame``
+    the larger of it and Isaki's map-ratio one, unless ``variance`` says); a stratum that showed no crop gets the SD of a
     segment holding the crop with the Clopper–Pearson upper share ``p⁺`` and the
     mean crop area ``ȳ⁺`` of the segments that do. With ``V = (d / z)²`` the
     total is ``n = (Σ N_h S_h)² / (V + Σ N_h S_h²)`` and ``n_h ∝ N_h S_h``
@@ -299,10 +305,23 @@ def segments_for_precision(
     sizes = np.array([float(frame_sizes[c]) for c in codes])
     alpha = (1 - confidence) / 2
     positive = crop_ha[crop_ha > 0]
+    if variance is None:
+        variance = "larger" if frame is not None else "design"
+    strata = segments["stratum"].map({c: i for i, c in enumerate(codes)}).fillna(-1)
+    strata = strata.to_numpy(dtype="int64")
+    counts = np.bincount(strata[strata >= 0], minlength=len(codes))
+    spreads = np.full(len(codes), np.nan)
+    if (counts >= 2).all():
+        mapped = None if variance == "design" else pd.to_numeric(segments[f"{crop}_map_ha"])
+        spreads = np.sqrt(stratum_variance(
+            values, strata, codes, variance=variance,
+            mapped=None if mapped is None else mapped.to_numpy(dtype="float64"),
+            frame_spread=None if variance == "design" else frame_map_variance(frame, crop),
+        ))  # fmt: skip
     sd, sampled, means = [], [], []
-    for code in codes:
-        mine = (segments["stratum"] == code).to_numpy()
-        spread = values[mine].std(ddof=1) if mine.sum() >= 2 else np.nan
+    for h in range(len(codes)):
+        mine = strata == h
+        spread = spreads[h]
         if not (crop_ha[mine] > 0).any() and positive.size:
             upper = 1 - alpha ** (1 / max(int(mine.sum()), 1))
             spread = max(np.nan_to_num(spread), positive.mean() * np.sqrt(upper * (1 - upper)))
@@ -311,12 +330,18 @@ def segments_for_precision(
         means.append(crop_ha[mine].mean() if mine.any() else np.nan)
     sd = np.array(sd)
     estimate = float(np.nansum(sizes * np.array(means)))
-    target = (half_width * estimate / z_value(confidence)) ** 2
     weight = sizes * sd
-    if target <= 0 or not weight.sum() > 0:
+    if not estimate > 0 or not weight.sum() > 0:
         needed = np.full(len(codes), np.nan)  # no crop seen: no relative target to plan for
     else:
-        n_total = weight.sum() ** 2 / (target + (sizes * sd**2).sum())
+        # the interval's quantile is Student's t on n - H df: iterate n to its fixed point
+        quantile, n_total = z_value(confidence), np.inf
+        for _ in range(20):
+            target = (half_width * estimate / quantile) ** 2
+            n_total = weight.sum() ** 2 / (target + (sizes * sd**2).sum())
+            df = max(int(np.ceil(n_total)) - len(codes), 1)
+            if quantile == (quantile := float(stats.t.ppf(1 - alpha, df))):
+                break
         needed = np.minimum(np.maximum(np.ceil(n_total * weight / weight.sum()), 2), sizes)
     table = pd.DataFrame({"N": sizes.astype(int), "n_sampled": sampled, "sd_ha": sd,
                           "n_needed": needed}, index=pd.Index(codes, name="stratum"))  # fmt: skip

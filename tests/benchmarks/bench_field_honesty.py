@@ -16,7 +16,10 @@ segments in two elevation strata), ``--reps`` stratified random samples of the
 demo's size (14 high + 10 low segments) are drawn; the crop area of a segment is
 the truth's, its mapped area that of a class map with ``bench_honesty``'s
 simulated errors, and the frame's true crop area is the target. The expansion
-and the map-assisted difference estimators are compared.
+and the map-assisted difference estimators are compared, each with the design
+variance, Isaki's map-ratio variance (``--variance``; the frame's mapped area of
+every segment is known); a segment's area (6.25 ha) bounds the crop a segment can
+hold when no sampled segment shows it.
 
 Run ``nice -n 10 .venv/bin/python tests/benchmarks/bench_field_honesty.py --seeds 7``.
 """
@@ -76,10 +79,17 @@ def _block_ha(codes: np.ndarray, code: int, frame: pd.DataFrame) -> np.ndarray:
     return sums[frame["row"].to_numpy(), frame["col"].to_numpy()]
 
 
-def segment_rows(seed: int, reps: int) -> pd.DataFrame:
+VARIANCES = {"default": {}, "design": {"expansion": "design", "difference": "design"},
+             "map_ratio": {"expansion": "map_ratio", "difference": "map_ratio"},
+             "larger": {"expansion": "larger", "difference": "larger"}}  # fmt: skip
+"""``--variance`` choices: per estimator, the ``variance=`` passed (default: the estimator's)."""
+
+
+def segment_rows(seed: int, reps: int, variance: str = "default") -> pd.DataFrame:
     """Expansion and difference estimates over ``reps`` segment samples per year."""
     truth = generate_truth(seed)
     frame = pd.DataFrame(segment_frame(truth).drop(columns="geometry"))
+    frame["segment_ha"] = SEGMENT_PX**2 * PIXEL_AREA_HA
     sizes = frame["stratum"].value_counts().to_dict()
     records = []
     for year in truth.years:
@@ -97,12 +107,13 @@ def segment_rows(seed: int, reps: int) -> pd.DataFrame:
             for crop in CROPS:
                 for estimator in ("expansion", "difference"):
                     est = segment_estimate(sample, sizes, crop, estimator=estimator, seed=rep,
-                                           map_total_ha=float(frame[f"{crop}_map_ha"].sum()),
-                                           n_boot=1000)  # fmt: skip
+                                           frame=frame, n_boot=1000,
+                                           variance=VARIANCES[variance].get(estimator))  # fmt: skip
                     records.append({"seed": seed, "year": year, "crop": crop,
                                     "estimator": estimator, "true_ha": frame[f"{crop}_ha"].sum(),
                                     "estimate_ha": est.total_ha, "low_ha": est.ci_low_ha,
-                                    "high_ha": est.ci_high_ha, "se_ha": est.se_ha})  # fmt: skip
+                                    "high_ha": est.ci_high_ha, "se_ha": est.se_ha,
+                                    "variance": est.variance})  # fmt: skip
     return pd.DataFrame(records)
 
 
@@ -114,15 +125,21 @@ def summarize_segments(rows: pd.DataFrame) -> pd.DataFrame:
         estimable=np.isfinite(rows.high_ha),
     )
     out = []
-    for (crop, estimator), group in rows.groupby(["crop", "estimator"]):
+    for (crop, estimator, variance), group in rows.groupby(["crop", "estimator", "variance"]):
         sd = group.groupby(["seed", "year"]).estimate_ha.std(ddof=1)
         se = group[group.estimable].groupby(["seed", "year"]).se_ha.mean()
-        out.append({"crop": crop, "estimator": estimator, "samples": len(group),
+        half_width = (group.high_ha - group.low_ha) / 2 / group.true_ha
+        out.append({"crop": crop, "estimator": estimator, "variance": variance,
+                    "samples": len(group),
                     "coverage": group.covered.mean(), "zero_zero": int(group.zero_zero.sum()),
                     "not_estimable": int((~group.estimable).sum()),
                     "coverage_if_estimable": group.covered[group.estimable].mean(),
                     "median_se_over_sd": float((se / sd).median()),
-                    "median_true_sd_ha": float(sd.median())})  # fmt: skip
+                    "median_true_sd_ha": float(sd.median()),
+                    "median_rel_half_width": float(half_width[group.estimable].median()),
+                    "below": float((group.high_ha < group.true_ha).mean()),
+                    "min_coverage_seed_year": float(
+                        group.groupby(["seed", "year"]).covered.mean().min())})  # fmt: skip
     return pd.DataFrame(out)
 
 
@@ -146,6 +163,8 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--reps", type=int, default=30, help="segment samples per seed and year")
     parser.add_argument("--only", choices=("eradication", "segments"), default=None)
+    parser.add_argument("--variance", choices=tuple(VARIANCES), default="default",
+                        help="segment variance: each estimator's default, or one for both")  # fmt: skip
     args = parser.parse_args()
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     if args.only != "segments":
@@ -157,7 +176,8 @@ def main() -> None:
               f"districts in {time.perf_counter() - start:.1f} s")  # fmt: skip
     if args.only != "eradication":
         start = time.perf_counter()
-        rows = pd.concat([segment_rows(s, args.reps) for s in seeds], ignore_index=True)
+        rows = pd.concat([segment_rows(s, args.reps, args.variance) for s in seeds],
+                         ignore_index=True)  # fmt: skip
         with pd.option_context("display.width", 160, "display.precision", 3):
             print(summarize_segments(rows).to_string(index=False))
         print(f"segments: {args.seeds} seeds x 2 years x {args.reps} samples "

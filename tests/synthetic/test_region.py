@@ -350,6 +350,12 @@ def test_segments_hold_the_true_crop_area(region):
         120 // 25
     )
     assert set(segments.stratum) <= {"high", "low"}
+    # the whole frame is written beside the samples, for the map-ratio variance
+    whole = gpd.read_file(region.root / "drone" / "frame.gpkg")
+    assert whole.stratum.value_counts().to_dict() == {
+        s: frame["strata"][s]["N_h"] for s in ("high", "low")
+    }
+    assert set(segments.segment_id) <= set(whole.segment_id)
     with rasterio.open(region.landcover[2025]) as src:
         for seg in segments.itertuples():
             window = rasterio.windows.from_bounds(*seg.geometry.bounds, transform=src.transform)

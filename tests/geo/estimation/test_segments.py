@@ -6,6 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from shapely.geometry import box
 
 from core.errors import EstimationError, InvalidInputError
@@ -139,6 +140,19 @@ def test_no_crop_in_any_segment_of_a_stratum_is_not_zero_zero():
     assert "not estimable" in nothing.note
 
 
+def _planned_by_hand(s, sizes, estimate, half_width, strata_count):
+    """Neyman allocation for the half-width with the t quantile iterated to its fixed point."""
+    quantile = 1.959964
+    for _ in range(20):
+        target = (half_width * estimate / quantile) ** 2
+        n = (sizes * s).sum() ** 2 / (target + (sizes * s**2).sum())
+        again = stats.t.ppf(0.975, max(int(np.ceil(n)) - strata_count, 1))
+        if again == quantile:
+            break
+        quantile = again
+    return np.minimum(np.maximum(np.ceil(n * sizes * s / (sizes * s).sum()), 2), sizes)
+
+
 def test_segment_planner_is_the_hand_neyman_allocation():
     from geo.estimation.allocation import segments_for_precision
 
@@ -147,8 +161,48 @@ def test_segment_planner_is_the_hand_neyman_allocation():
                                   half_width=0.3)  # fmt: skip
     s = np.array([np.std(high, ddof=1), np.std(low, ddof=1)])
     sizes = np.array([40.0, 60.0])
-    target = (0.3 * 95.0 / 1.959964) ** 2
-    n = (sizes * s).sum() ** 2 / (target + (sizes * s**2).sum())
-    expected = np.maximum(np.ceil(n * sizes * s / (sizes * s).sum()), 2)
+    expected = _planned_by_hand(s, sizes, 95.0, 0.3, 2)
     assert list(plan["n_needed"]) == list(expected)
+    # the t quantile asks for more segments than the normal one would
+    normal = (sizes * s).sum() ** 2 / ((0.3 * 95.0 / 1.959964) ** 2 + (sizes * s**2).sum())
+    assert plan["n_needed"].sum() >= np.ceil(normal * sizes * s / (sizes * s).sum()).sum()
     assert plan.attrs["estimate_ha"] == pytest.approx(95.0)
+
+
+def test_segment_map_area_of_a_grid_aligned_frame_matches_the_zonal_areas(tmp_path):
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from core.legend import code_of
+    from geo.estimation import segment_map_area
+    from geo.estimation.map_area import zonal_class_area
+    from geo.estimation.segments import _aligned_block_areas
+
+    rng = np.random.default_rng(8)
+    codes = rng.choice([code_of("opium_poppy"), code_of("cannabis"), code_of("forest")],
+                       size=(30, 40)).astype("uint8")  # fmt: skip
+    with rasterio.open(tmp_path / "classes.tif", "w", driver="GTiff", height=30, width=40,
+                       count=1, dtype="uint8", crs="EPSG:32642", nodata=0,
+                       transform=from_origin(500_000, 4_000_000, 10, 10)) as dst:  # fmt: skip
+        dst.write(codes, 1)
+    cells = [(r, c) for r in range(3) for c in range(4)]
+    frame = gpd.GeoDataFrame({"segment_id": [f"S{k}" for k in range(12)], "stratum": "high"},
+                             geometry=[box(500_000 + 100 * c, 4_000_000 - 100 * (r + 1),
+                                           500_000 + 100 * (c + 1), 4_000_000 - 100 * r)
+                                       for r, c in cells], crs="EPSG:32642")  # fmt: skip
+    fast = segment_map_area(tmp_path / "classes.tif", frame, ["opium_poppy", "cannabis"])
+    assert _aligned_block_areas(tmp_path / "classes.tif", frame, ["cannabis"]) is not None
+    zonal = zonal_class_area(tmp_path / "classes.tif", frame, "segment_id")
+    for crop in ("opium_poppy", "cannabis"):
+        by_hand = [(codes[10 * r : 10 * r + 10, 10 * c : 10 * c + 10] == code_of(crop)).sum()
+                   * 0.01 for r, c in cells]  # fmt: skip
+        assert fast[f"{crop}_map_ha"].to_numpy() == pytest.approx(by_hand)
+        of_crop = zonal[zonal["class"] == code_of(crop)].set_index("segment_id")["area_ha"]
+        assert fast[f"{crop}_map_ha"].to_numpy() == pytest.approx(of_crop.loc[frame.segment_id])
+    # half a pixel off the grid: the exact-fraction zonal pass, which still sums to the same
+    shifted = frame.set_geometry(frame.geometry.translate(5, 0))
+    assert _aligned_block_areas(tmp_path / "classes.tif", shifted, ["cannabis"]) is None
+    off = segment_map_area(tmp_path / "classes.tif", shifted.iloc[:1], ["opium_poppy"])
+    first = codes[0:10, 0:11] == code_of("opium_poppy")
+    expected = (first[:, 1:10].sum() + 0.5 * first[:, 0].sum() + 0.5 * first[:, 10].sum()) * 0.01
+    assert off["opium_poppy_map_ha"].iloc[0] == pytest.approx(expected)
