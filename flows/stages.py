@@ -297,6 +297,8 @@ def _segment_rows(context: RunContext, segments, map_area: pd.DataFrame, out: Pa
     marks the difference row where there is one (the narrower interval at the measured
     coverage, tests/benchmarks/README.md), else the expansion row.
     """
+    import geopandas as gpd
+
     from geo.estimation import segment_estimate, segment_map_area
 
     crops, year = ("opium_poppy", "cannabis"), context.year
