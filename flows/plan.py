@@ -70,8 +70,7 @@ def find_scenes(config: RunConfig, year: int) -> list[str]:
     """
     found: set[str] = set()
     for pattern in config.inputs.imagery:
-        resolved = config.path(pattern, year)
-        found.update(glob.glob(str(resolved)))
+        found.update(glob.glob(str(config.path(pattern, year))))
     if config.inputs.stac is not None:
         found.update(_stac_scenes(config, year))
     if not found:
@@ -182,8 +181,7 @@ def _parameters(config: RunConfig) -> dict[str, Any]:
 def plan_run(config: RunConfig, year: int) -> tuple[RunPlan, RunManifest]:
     """Fingerprint the inputs, name the run after them, and open its manifest.
 
-    The run id is derived from the input checksums and the parameters, so a rerun with
-    the same inputs reuses the run folder (and Prefect's cache) instead of starting over.
+    Named after the input checksums and parameters: a rerun of the same inputs reuses its folder.
     """
     scenes = find_scenes(config, year)
     _refresh_field_export(config, year)

@@ -85,9 +85,30 @@ def _nan_median(values: np.ndarray, axis: int = -1) -> np.ndarray:
     return nan_percentile(values, 50.0)
 
 
+def _nan_mean(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    """``np.nanmean`` without its "Mean of empty slice" warning: all-NaN pixels give NaN."""
+    total = np.asarray(np.nansum(values, axis=axis))
+    count = np.sum(~np.isnan(values), axis=axis, dtype=np.intp)
+    # divided in the values' own dtype, as numpy's nanmean does; 0 / 0 is NaN (errstate)
+    return np.true_divide(total, count, out=total, casting="unsafe")
+
+
+def _nan_max(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    """``np.nanmax`` without its "All-NaN slice" warning (``fmax`` skips NaN)."""
+    return np.fmax.reduce(values, axis=axis)
+
+
+def _nan_min(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    """``np.nanmin`` without its "All-NaN slice" warning (``fmin`` skips NaN)."""
+    return np.fmin.reduce(values, axis=axis)
+
+
 def _nan_reduce(func: Any, array: xr.DataArray, **kwargs: Any) -> xr.DataArray:
+    # No warnings.catch_warnings here: it swaps the process-wide filters and is not
+    # thread-safe, so on dask's threads one block's exit let another's warning through.
+    # The reductions are warning-free; errstate is per thread.
     def block(values: np.ndarray) -> np.ndarray:
-        with np.errstate(all="ignore"), _quiet_all_nan():
+        with np.errstate(all="ignore"):
             return func(values, axis=-1, **kwargs).astype(np.float32)
 
     return xr.apply_ufunc(
@@ -97,20 +118,6 @@ def _nan_reduce(func: Any, array: xr.DataArray, **kwargs: Any) -> xr.DataArray:
         dask="parallelized",
         output_dtypes=[np.float32],
     )
-
-
-class _quiet_all_nan:
-    """Silence numpy's "All-NaN slice" warnings: all-NaN pixels are expected (never clear)."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._ctx.__exit__(*exc)
 
 
 def _best_pixel(stack: xr.Dataset, bands: list[str]) -> xr.Dataset:
@@ -172,7 +179,7 @@ def season_composite(stack: xr.Dataset, method: str = "median") -> xr.Dataset:
     if method == "max_ndvi":
         composite = _best_pixel(stack, bands)
     elif method in ("median", "mean", "min", "max"):
-        func = {"median": _nan_median, "mean": np.nanmean, "min": np.nanmin, "max": np.nanmax}
+        func = {"median": _nan_median, "mean": _nan_mean, "min": _nan_min, "max": _nan_max}
         composite = xr.Dataset({b: _nan_reduce(func[method], stack[b]) for b in bands})
     elif match := _PERCENTILE.match(method):
         q = float(match.group(1))
@@ -249,8 +256,8 @@ def seasonal_metrics(index_stack: xr.DataArray) -> xr.Dataset:
         output_dtypes=[np.float32],
         dask_gufunc_kwargs={"output_sizes": {"metric": 2}},
     )
-    peak_value = _nan_reduce(np.nanmax, stack)
-    min_value = _nan_reduce(np.nanmin, stack)
+    peak_value = _nan_reduce(_nan_max, stack)
+    min_value = _nan_reduce(_nan_min, stack)
     metrics = xr.Dataset(
         {
             "peak_value": peak_value,
@@ -258,7 +265,7 @@ def seasonal_metrics(index_stack: xr.DataArray) -> xr.Dataset:
             "peak_day": peak_dates.isel(metric=1, drop=True),
             "min_value": min_value,
             "amplitude": peak_value - min_value,
-            "mean_value": _nan_reduce(np.nanmean, stack),
+            "mean_value": _nan_reduce(_nan_mean, stack),
             "valid_count": stack.notnull().sum("time").astype(np.int16),
         }
     )

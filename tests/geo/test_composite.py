@@ -135,3 +135,31 @@ def test_nan_percentile_matches_numpy():
         expected = np.nanpercentile(values[1:], q, axis=-1)
         np.testing.assert_allclose(nan_percentile(values[1:], q), expected, rtol=1e-12)
     assert np.isnan(nan_percentile(values, 50)[0, 0])
+
+
+def test_nan_reductions_are_numpys_own_numbers_and_never_warn_from_threads():
+    """All-NaN pixels are expected; no warning may escape (warnings' filters are global)."""
+    import warnings
+    from concurrent.futures import ThreadPoolExecutor
+
+    from geo.composite import _nan_max, _nan_mean, _nan_min
+
+    rng = np.random.default_rng(7)
+    values = rng.random((64, 48, 6)).astype(np.float32)
+    values[rng.random(values.shape) < 0.6] = np.nan
+    values[:8] = np.nan  # whole rows of never-clear pixels
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = [np.nanmean(values, -1), np.nanmax(values, -1), np.nanmin(values, -1)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+
+        def block(reduce):  # as _nan_reduce's blocks run: errstate in the worker thread
+            with np.errstate(all="ignore"):
+                return reduce(values, -1)
+
+        with ThreadPoolExecutor(4) as pool:
+            runs = list(pool.map(block, [_nan_mean, _nan_max, _nan_min] * 20))
+    assert caught == []
+    for got, want in zip(runs, expected * 20, strict=True):
+        assert np.array_equal(got, want, equal_nan=True) and got.dtype == want.dtype
