@@ -3,8 +3,9 @@
 Without a configured Prefect server (``PREFECT_API_URL``), admon starts one
 temporary server for the whole command and hands its address to every Dask
 worker, instead of letting each worker process start a server of its own
-(``flows.server``, re-exported here). Prefect's state (database, cached results) lives in the workspace, so runs of
-one workspace share their cache and different workspaces never collide.
+(``flows.server``, re-exported here). Prefect's state (database, cached results)
+lives in the workspace, so runs of one workspace share their cache and different
+workspaces never collide.
 """
 
 from __future__ import annotations

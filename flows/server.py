@@ -77,7 +77,7 @@ class TemporaryServer:
     def __init__(self) -> None:
         self.port: int | None = None
         self.process: subprocess.Popen[bytes] | None = None
-        self.home = os.environ.get("PREFECT_HOME") or str(Path.home() / ".prefect")
+        self.home = _prefect_home()
         """The Prefect home (database, record of the server) it was launched for."""
 
     @property
@@ -166,7 +166,7 @@ def launch_server() -> TemporaryServer | None:
     """
     if os.environ.get("PREFECT_API_URL"):
         return None
-    home = os.environ.get("PREFECT_HOME") or str(Path.home() / ".prefect")
+    home = _prefect_home()
     if home not in _LAUNCHED:
         stop_orphaned_server(_server_record(home))
         _LAUNCHED[home] = TemporaryServer().launch()
@@ -203,6 +203,10 @@ def prefect_api(while_starting: Callable[[], None] | None = None) -> Iterator[st
     finally:
         os.environ.pop("PREFECT_API_URL", None)
         server.stop()
+
+
+def _prefect_home() -> str:
+    return os.environ.get("PREFECT_HOME") or str(Path.home() / ".prefect")
 
 
 def _server_record(home: str) -> Path:

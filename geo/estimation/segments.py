@@ -125,6 +125,10 @@ def segment_map_area(class_map, segments, crops: Sequence[str]) -> pd.DataFrame:
     return out
 
 
+SUMMED_AREA_STRIP_ROWS = 512
+"""Map rows per summed-area table: a frame over a whole province never loads the whole map."""
+
+
 def _aligned_block_areas(class_map, segments, crops) -> dict[str, np.ndarray] | None:
     """Crop hectares per segment when every segment is a block of whole pixels, else None."""
     from geo.estimation.map_area import open_class_map
@@ -146,15 +150,19 @@ def _aligned_block_areas(class_map, segments, crops) -> dict[str, np.ndarray] | 
             and whole[:2].max() <= height and whole[2:].max() <= width):  # fmt: skip
         return None
     r0, r1, c0, c1 = whole.astype("int64")
-    codes = np.asarray(raster.values).reshape(height, width)
+    counts = {crop: np.zeros(len(segments), dtype="int64") for crop in crops}
+    for s0 in range(0, height, SUMMED_AREA_STRIP_ROWS):  # by strips: memory bounded by width
+        s1 = min(s0 + SUMMED_AREA_STRIP_ROWS, height)
+        top, bottom = np.clip(r0, s0, s1) - s0, np.clip(r1, s0, s1) - s0
+        if not (bottom > top).any():
+            continue
+        codes = np.asarray(raster[..., s0:s1, :].values).reshape(s1 - s0, width)
+        for crop in crops:
+            table = np.zeros((s1 - s0 + 1, width + 1), dtype="int64")
+            table[1:, 1:] = (codes == code_of(crop)).cumsum(axis=0).cumsum(axis=1)
+            counts[crop] += table[bottom, c1] - table[top, c1] - table[bottom, c0] + table[top, c0]
     pixel_ha = abs(t.a * t.e) / 10_000.0
-    areas = {}
-    for crop in crops:
-        table = np.zeros((height + 1, width + 1), dtype="int64")
-        table[1:, 1:] = (codes == code_of(crop)).cumsum(axis=0).cumsum(axis=1)
-        count = table[r1, c1] - table[r0, c1] - table[r1, c0] + table[r0, c0]
-        areas[crop] = count * pixel_ha
-    return areas
+    return {crop: count * pixel_ha for crop, count in counts.items()}
 
 
 def _segment_values(segments: pd.DataFrame, column: str) -> np.ndarray:

@@ -169,14 +169,19 @@ def test_segment_planner_is_the_hand_neyman_allocation():
     assert plan.attrs["estimate_ha"] == pytest.approx(95.0)
 
 
-def test_segment_map_area_of_a_grid_aligned_frame_matches_the_zonal_areas(tmp_path):
+@pytest.mark.parametrize("strip_rows", [512, 7])  # one strip; strips splitting segments
+def test_segment_map_area_of_a_grid_aligned_frame_matches_the_zonal_areas(
+    tmp_path, monkeypatch, strip_rows
+):
     import rasterio
     from rasterio.transform import from_origin
 
     from core.legend import code_of
-    from geo.estimation import segment_map_area
+    from geo.estimation import segment_map_area, segments
     from geo.estimation.map_area import zonal_class_area
     from geo.estimation.segments import _aligned_block_areas
+
+    monkeypatch.setattr(segments, "SUMMED_AREA_STRIP_ROWS", strip_rows)
 
     rng = np.random.default_rng(8)
     codes = rng.choice([code_of("opium_poppy"), code_of("cannabis"), code_of("forest")],
