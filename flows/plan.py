@@ -132,14 +132,13 @@ def _input_files(config: RunConfig, year: int, scenes: list[str]) -> dict[str, l
         "districts": [config.path(config.inputs.districts)],
         "training_plots": [config.path(config.inputs.training_plots, year)],
     }
-    optional = {
-        "programmes": config.inputs.programmes,
-        "reference": config.inputs.reference,
-        "truth_landcover": config.inputs.truth_landcover,
-    }
-    for role, template in optional.items():
-        if template:
-            roles[role] = [config.path(template, year)]
+    for role in ("programmes", "reference", "truth_landcover"):  # required when configured
+        if getattr(config.inputs, role):
+            roles[role] = [config.path(getattr(config.inputs, role), year)]
+    for role in ("segments", "segment_frame", "feedback"):  # read when there, not required
+        path = config.path(getattr(config.inputs, role), year)
+        if path is not None and path.exists():
+            roles[role] = [path]
     if "reference" in roles and not roles["reference"][0].exists():
         # not labelled yet: this run draws the sample (phase 1)
         log.info("inputs.reference %s does not exist (yet)", roles.pop("reference")[0])
@@ -175,6 +174,7 @@ def _parameters(config: RunConfig) -> dict[str, Any]:
         "classification": config.classification.model_dump(mode="json"),
         "estimation": config.estimation.model_dump(mode="json"),
         "reference_interpreter": config.inputs.reference_interpreter,
+        "segment_frame_sizes": config.inputs.segment_frame_sizes,
     }
 
 
