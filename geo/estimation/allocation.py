@@ -36,7 +36,7 @@ from scipy import stats
 from core.errors import InvalidInputError
 from core.legend import CROPS_OF_INTEREST, code_of
 from geo.estimation.design import stratum_code, stratum_name
-from geo.estimation.segment_variance import frame_map_variance, stratum_variance
+from geo.estimation.segment_variance import frame_map_variance, stratum_variance, unseen_floor
 from geo.estimation.strata import tally
 from geo.estimation.stratified import z_value
 
@@ -281,9 +281,11 @@ def segments_for_precision(
     interpreted minus the mapped area, ``<crop>_map_ha``) among the sampled
     segments of stratum ``h``, estimated as ``segment_estimate`` estimates it
     (``geo.estimation.segment_variance``: the design variance, or with ``frame``
-    the larger of it and Isaki's map-ratio one, unless ``variance`` says); a stratum that showed no crop gets the SD of a
-    segment holding the crop with the Clopper–Pearson upper share ``p⁺`` and the
-    mean crop area ``ȳ⁺`` of the segments that do. With ``V = (d / z)²`` the
+    the larger of it and Isaki's map-ratio one, unless ``variance`` says); a stratum
+    that showed no crop (``difference``: no map error) gets the estimator's floor, the
+    Clopper–Pearson upper share ``p⁺`` of segments with the crop times a typical crop
+    area, as the one-segment SD it implies at the sampled ``n_h``; with no crop seen
+    anywhere the plan has no relative target and ``n_needed`` is NaN. With ``V = (d / z)²`` the
     total is ``n = (Σ N_h S_h)² / (V + Σ N_h S_h²)`` and ``n_h ∝ N_h S_h``
     (Cochran 1977, 5.9).
 
@@ -304,7 +306,6 @@ def segments_for_precision(
     codes = sorted(frame_sizes, key=str)
     sizes = np.array([float(frame_sizes[c]) for c in codes])
     alpha = (1 - confidence) / 2
-    positive = crop_ha[crop_ha > 0]
     if variance is None:
         variance = "larger" if frame is not None else "design"
     strata = segments["stratum"].map({c: i for i, c in enumerate(codes)}).fillna(-1)
@@ -318,20 +319,24 @@ def segments_for_precision(
             mapped=None if mapped is None else mapped.to_numpy(dtype="float64"),
             frame_spread=None if variance == "design" else frame_map_variance(frame, crop),
         ))  # fmt: skip
-    sd, sampled, means = [], [], []
-    for h in range(len(codes)):
-        mine = strata == h
-        spread = spreads[h]
-        if not (crop_ha[mine] > 0).any() and positive.size:
-            upper = 1 - alpha ** (1 / max(int(mine.sum()), 1))
-            spread = max(np.nan_to_num(spread), positive.mean() * np.sqrt(upper * (1 - upper)))
-        sd.append(spread)
-        sampled.append(int(mine.sum()))
-        means.append(crop_ha[mine].mean() if mine.any() else np.nan)
-    sd = np.array(sd)
+    # a stratum whose segments show no crop (or, for the difference, no map error) gets
+    # the estimator's floor (geo.estimation.segment_variance.unseen_floor), a variance
+    # of the stratum total at the sampled n: as one segment's SD, S² = V n / (N² (1 - n/N))
+    sampled = np.maximum(counts, 1)
+    map_column = f"{crop}_map_ha"
+    floors, _ = unseen_floor(
+        crop_ha, pd.to_numeric(segments[map_column]).to_numpy(dtype="float64")
+        if map_column in segments.columns else None, strata, sampled, sizes, alpha, segments,
+        values if estimator == "difference" else None,
+    )  # fmt: skip
+    with np.errstate(divide="ignore", invalid="ignore"):
+        floor_sd = np.sqrt(floors * sampled / (sizes**2 * (1 - sampled / sizes)))
+    sd = np.where(floors > 0, np.fmax(spreads, floor_sd), spreads)  # fmax: NaN is "none"
+    sampled = counts.tolist()
+    means = [crop_ha[strata == h].mean() if counts[h] else np.nan for h in range(len(codes))]
     estimate = float(np.nansum(sizes * np.array(means)))
     weight = sizes * sd
-    if not estimate > 0 or not weight.sum() > 0:
+    if not estimate > 0 or not weight.sum() > 0 or not np.isfinite(weight).all():
         needed = np.full(len(codes), np.nan)  # no crop seen: no relative target to plan for
     else:
         # the interval's quantile is Student's t on n - H df: iterate n to its fixed point

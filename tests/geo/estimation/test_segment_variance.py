@@ -146,3 +146,22 @@ def test_bad_frame_and_variance_input():
     one = sample.iloc[[0, 1, 2, 3]]
     with pytest.raises(EstimationError, match="fewer than 2"):
         segment_estimate(one, SIZES, "opium_poppy", estimator="difference", frame=FRAME)
+
+
+def test_planner_floors_a_stratum_without_crop_as_the_estimator_does():
+    """The low stratum shows no poppy: the plan's SD there is the estimator's
+    Clopper-Pearson floor, taken back to one segment's SD at the sampled n."""
+    sample = pd.DataFrame({"stratum": ["high"] * 4 + ["low"] * 5,
+                           "opium_poppy_ha": [2.0, 0.5, 3.0, 1.5, 0, 0, 0, 0, 0],
+                           "segment_ha": 6.25})  # fmt: skip
+    est = segment_estimate(sample, SIZES, "opium_poppy", n_boot=400)
+    plan = segments_for_precision(sample, SIZES, "opium_poppy", half_width=0.3)
+    floor_se = 60 * (1 - 0.025 ** (1 / 5)) * np.mean([2.0, 0.5, 3.0, 1.5]) / Z
+    low_sd = floor_se * np.sqrt(5 / (60.0**2 * (1 - 5 / 60)))
+    assert est.by_stratum.loc["low", "se_ha"] == pytest.approx(floor_se)
+    assert plan.loc["low", "sd_ha"] == pytest.approx(low_sd)
+    assert plan.loc["high", "sd_ha"] == pytest.approx(np.std([2.0, 0.5, 3.0, 1.5], ddof=1))
+    assert plan.loc["low", "n_needed"] >= 2
+    nothing = segments_for_precision(sample.assign(opium_poppy_ha=0.0), SIZES, "opium_poppy",
+                                     half_width=0.3)  # fmt: skip
+    assert nothing["n_needed"].isna().all() and (nothing["sd_ha"] > 0).all()
