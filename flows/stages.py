@@ -287,6 +287,10 @@ def estimate_areas(
     }
 
 
+SEGMENT_TARGET = 0.20
+"""Relative half-width the segment rows plan for (``segments_needed``: Neyman, same variance)."""
+
+
 def _segment_rows(context: RunContext, segments, map_area: pd.DataFrame, out: Path) -> list:
     """Expansion and, with this run's class map, map-assisted difference estimates per crop.
 
@@ -295,11 +299,14 @@ def _segment_rows(context: RunContext, segments, map_area: pd.DataFrame, out: Pa
     (``inputs.segment_frame``), the map's crop area of every frame segment gives both
     estimators the larger of the design and Isaki's map-ratio variance. ``recommended``
     marks the difference row where there is one (the narrower interval at the measured
-    coverage, tests/benchmarks/README.md), else the expansion row.
+    coverage, tests/benchmarks/README.md), else the expansion row. ``segments_needed``
+    is how many segments of the frame the same estimator would need for ±``SEGMENT_TARGET``
+    (``geo.estimation.allocation.segments_for_precision``; NaN where no crop was seen).
     """
     import geopandas as gpd
 
     from geo.estimation import segment_estimate, segment_map_area
+    from geo.estimation.allocation import segments_for_precision
 
     crops, year = ("opium_poppy", "cannabis"), context.year
     classes = out / "classes.tif"
@@ -321,11 +328,17 @@ def _segment_rows(context: RunContext, segments, map_area: pd.DataFrame, out: Pa
                                      confidence=context.estimation.confidence,
                                      estimator=estimator, map_total_ha=map_total,
                                      frame=whole_frame)  # fmt: skip
+            planned = segments_for_precision(
+                segments, context.segment_frame_sizes, crop, half_width=SEGMENT_TARGET,
+                estimator=estimator, confidence=context.estimation.confidence, frame=whole_frame,
+                map_total_ha=map_total,
+            )["n_needed"].sum(min_count=len(context.segment_frame_sizes))  # fmt: skip
             rows.append({"year": year, "crop": crop, "area_ha": frame.total_ha,
                          "ci_low_ha": frame.ci_low_ha, "ci_high_ha": frame.ci_high_ha,
                          "se_ha": frame.se_ha, "method": frame.method,
                          "n_segments": frame.n_segments, "note": frame.note,
-                         "variance": frame.variance,
+                         "variance": frame.variance, "target_half_width": SEGMENT_TARGET,
+                         "segments_needed": planned,
                          "recommended": estimator == "difference"
                          or f"{crop}_map_ha" not in segments.columns})  # fmt: skip
     return rows

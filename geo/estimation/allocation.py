@@ -274,8 +274,13 @@ def segments_for_precision(
     confidence: float = 0.95,
     frame: pd.DataFrame | None = None,
     variance: str | None = None,
+    map_total_ha: float | None = None,
 ) -> pd.DataFrame:
     """Segments per stratum (Neyman, with the fpc) for a relative half-width of the frame total.
+
+    The total is the estimator's: ``Σ N_h ȳ_h``, or for ``difference`` the map's crop
+    area over the frame (``map_total_ha``, else the frame's ``<crop>_map_ha`` sum) plus
+    ``Σ N_h d̄_h``.
 
     ``S_h`` is the standard deviation of the crop area (``difference``: of the
     interpreted minus the mapped area, ``<crop>_map_ha``) among the sampled
@@ -335,6 +340,13 @@ def segments_for_precision(
     sampled = counts.tolist()
     means = [crop_ha[strata == h].mean() if counts[h] else np.nan for h in range(len(codes))]
     estimate = float(np.nansum(sizes * np.array(means)))
+    if estimator == "difference":
+        if map_total_ha is None and frame is not None:
+            map_total_ha = float(pd.to_numeric(frame[map_column]).sum())
+        if map_total_ha is None:
+            raise InvalidInputError("plan the difference estimator with map_total_ha or a frame")
+        means = [values[strata == h].mean() if counts[h] else np.nan for h in range(len(codes))]
+        estimate = map_total_ha + float(np.nansum(sizes * np.array(means)))
     weight = sizes * sd
     if not estimate > 0 or not weight.sum() > 0 or not np.isfinite(weight).all():
         needed = np.full(len(codes), np.nan)  # no crop seen: no relative target to plan for

@@ -126,8 +126,12 @@ def test_planner_uses_the_estimators_variance():
     spread = est.by_stratum["se_ha"].to_numpy() * np.sqrt(n / (sizes**2 * (1 - n / sizes)))
     assert plan["sd_ha"].to_numpy() == pytest.approx(spread)
     design = segments_for_precision(sample, SIZES, "opium_poppy", half_width=0.2,
-                                    estimator="difference")  # fmt: skip
+                                    estimator="difference",
+                                    map_total_ha=float(FRAME.opium_poppy_map_ha.sum()))  # fmt: skip
     assert (plan["sd_ha"] >= design["sd_ha"] - 1e-12).all()
+    # the relative target is of the difference estimate: map total + sum of N_h mean(d_h)
+    assert plan.attrs["estimate_ha"] == pytest.approx(est.total_ha)
+    assert design.attrs["estimate_ha"] == pytest.approx(est.total_ha)
 
 
 def test_bad_frame_and_variance_input():
