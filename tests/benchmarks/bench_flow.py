@@ -28,6 +28,9 @@ from pathlib import Path
 
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import flow_compare  # noqa: E402  (beside this script)
+
 REPO = Path(__file__).resolve().parents[2]
 README = Path(__file__).with_name("README.md")
 START, END = "<!-- flow-bench:start -->", "<!-- flow-bench:end -->"
@@ -59,14 +62,18 @@ def run_case(config: Path, year: int, workers: int) -> dict[str, float]:
     )
     watched = psutil.Process(child.pid)
     peak = peak_one = 0
-    while child.poll() is None:
+    while True:  # wait4: the run's CPU time, its waited-for children (workers, server) included
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
         total, largest = _tree_rss(watched)
         peak, peak_one = max(peak, total), max(peak_one, largest)
         time.sleep(0.2)
     wall = time.monotonic() - started
-    if child.returncode != 0:
+    if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{child.stderr.read().decode()[-3000:]}")
-    return {"wall_s": wall, "peak_mb": peak / 2**20, "peak_one_mb": peak_one / 2**20}
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mb": peak / 2**20,
+            "peak_one_mb": peak_one / 2**20}  # fmt: skip
 
 
 def main() -> None:
@@ -84,6 +91,12 @@ def main() -> None:
     parser.add_argument(
         "--rerun", action="store_true", help="run each case again in its workspace (cached)"
     )
+    parser.add_argument(
+        "--compare", action="store_true",
+        help="beside the default runner's run: the flow's I/O floor, the in-process stage sum, "
+        "the season stage against its floor and odc-stac, classify against predict_proba "
+        "(tests/benchmarks/flow_compare.py), and the Shan-State projection",
+    )  # fmt: skip
     parser.add_argument("--year", type=int, default=2024)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--readme", action="store_true", help="write the table into README.md")
@@ -111,6 +124,12 @@ def main() -> None:
             measured = run_case(config, args.year, workers)
             if args.rerun:
                 measured["rerun_s"] = run_case(config, args.year, workers)["wall_s"]
+            if args.compare and workers == -1:
+                (run_dir,) = (workspace / "runs" / str(args.year)).iterdir()
+                measured |= flow_compare.compare(
+                    config, Path(region.root), list(region.years), args.year, run_dir,
+                    workdir / f"compare_x{scale}",
+                )  # fmt: skip
             row = {
                 "scale": scale,
                 "grid_px": pixels,
@@ -124,6 +143,8 @@ def main() -> None:
             rows.append(row)
             print(json.dumps(row), flush=True)
     table = _table(rows, args)
+    if args.compare:
+        table += "\n\n" + "\n".join([*_comparisons(rows), *flow_compare.projection(rows)])
     print(table)
     if args.readme:
         text = README.read_text(encoding="utf-8")
@@ -139,22 +160,49 @@ def _table(rows: list[dict], args: argparse.Namespace) -> str:
     lines = [
         f"Command: `.venv/bin/python tests/benchmarks/bench_flow.py --scales {' '.join(map(str, args.scales))} "
         f"--workers {' '.join(map(str, args.workers))} --year {args.year}"
-        f"{' --rerun' if args.rerun else ''}`",
+        f"{' --rerun' if args.rerun else ''}{' --compare' if args.compare else ''}`",
         "",
         "| scale | grid (Mpx) | districts | scenes | Dask workers | region build (s) | run wall (s) "
+        "| run CPU (s) "
         "| Mpx x scenes / s | peak RSS, all processes (MB) | peak RSS, largest process (MB) "
         "| cached rerun (s) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         workers = {0: "serial", -1: "default (in process)"}.get(r["workers"], str(r["workers"]))
         rerun = format(r["rerun_s"], ".1f") if "rerun_s" in r else "-"
         lines.append(
             f"| {r['scale']}x | {r['grid_px'] / 1e6:.2f} | {r['districts']} | {r['scenes']} | {workers} | "
-            f"{'reused' if r['build_s'] != r['build_s'] else format(r['build_s'], '.0f')} | {r['wall_s']:.0f} | {r['mpx_per_s']:.2f} | {r['peak_mb']:.0f} "
+            f"{'reused' if r['build_s'] != r['build_s'] else format(r['build_s'], '.0f')} | {r['wall_s']:.0f} | {r['cpu_s']:.0f} | {r['mpx_per_s']:.2f} | {r['peak_mb']:.0f} "
             f"| {r['peak_one_mb']:.0f} | {rerun} |"
         )
     return "\n".join(lines)
+
+
+def _comparisons(rows: list[dict]) -> list[str]:
+    """The comparison table of ``--compare``: each figure over the one it is held against."""
+    lines = [
+        "| scale | flow wall (s) | flow floor (s) | flow / floor | in-process stage sum (s) "
+        "| default / in-process | season one pass (s) | season floor (s) | season / floor "
+        "| admon job (s) | odc-stac job (s) | admon / odc-stac | classify (s) | predict_proba (s) "
+        "| classify / predict_proba | load before-after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if "floor_s" not in r:
+            continue
+        odc = r.get("season_odc_stac_job_s", float("nan"))
+        lines.append(
+            f"| {r['scale']}x | {r['wall_s']:.1f} | {r['floor_s']:.1f} | "
+            f"{r['wall_s'] / r['floor_s']:.2f} | {r['in_process_s']:.1f} | "
+            f"{r['wall_s'] / r['in_process_s']:.2f} | {r['season_one_pass_s']:.1f} | "
+            f"{r['season_floor_s']:.1f} | {r['season_one_pass_s'] / r['season_floor_s']:.2f} | "
+            f"{r['season_admon_job_s']:.1f} | {odc:.1f} | {r['season_admon_job_s'] / odc:.2f} | "
+            f"{r['classify_s']:.1f} | {r['predict_proba_s']:.1f} | "
+            f"{r['classify_s'] / r['predict_proba_s']:.2f} | "
+            f"{r['load_before']:.1f}-{r['load_after']:.1f} |"
+        )
+    return lines
 
 
 if __name__ == "__main__":
