@@ -333,10 +333,14 @@ def _segment_rows(context: RunContext, segments, map_area: pd.DataFrame, out: Pa
                 estimator=estimator, confidence=context.estimation.confidence, frame=whole_frame,
                 map_total_ha=map_total,
             )["n_needed"].sum(min_count=len(context.segment_frame_sizes))  # fmt: skip
-            rows.append({"year": year, "crop": crop, "area_ha": frame.total_ha,
+            note = frame.note
+            if frame.total_ha < 0:  # the map's area plus a negative mean difference
+                note = "; ".join(filter(None, [note, f"the difference estimate was "
+                                 f"{frame.total_ha:.1f} ha, below zero: published as 0"]))  # fmt: skip
+            rows.append({"year": year, "crop": crop, "area_ha": max(frame.total_ha, 0.0),
                          "ci_low_ha": frame.ci_low_ha, "ci_high_ha": frame.ci_high_ha,
                          "se_ha": frame.se_ha, "method": frame.method,
-                         "n_segments": frame.n_segments, "note": frame.note,
+                         "n_segments": frame.n_segments, "note": note,
                          "variance": frame.variance, "target_half_width": SEGMENT_TARGET,
                          "segments_needed": planned,
                          "recommended": estimator == "difference"

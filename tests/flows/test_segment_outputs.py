@@ -18,6 +18,10 @@ def test_segment_rows_give_both_estimators_and_the_segments_a_target_needs(seria
         assert sorted(crop_rows["method"]) == ["segment_difference", "segment_expansion"]
         assert crop_rows.loc[crop_rows["recommended"], "method"].tolist() == ["segment_difference"]
     assert (rows["target_half_width"] == SEGMENT_TARGET).all()
+    assert (rows["area_ha"] >= 0).all(), "no negative hectares are published"
+    assert (rows["ci_low_ha"] <= rows["area_ha"]).all() and (
+        rows["area_ha"] <= rows["ci_high_ha"]
+    ).all()
     needed = rows["segments_needed"].dropna()
     assert len(needed) > 0, "a crop the segments show gets a plan"
     assert (needed == np.round(needed)).all() and (needed >= 2 * 2).all()  # >= 2 per stratum
