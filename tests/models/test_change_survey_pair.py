@@ -19,7 +19,7 @@ from scipy import stats
 
 from maps.front import _with_change
 from maps.report import build_report
-from models.change import programme_change
+from models.change import programme_change, programme_series
 from models.change.intervals import SURVEY_PAIR_RULE
 from tests.maps.builders import make_districts, make_estimates
 
@@ -102,6 +102,15 @@ def test_all_rows_and_reported_shares_carry_the_unseen_terms():
     half = Z * math.hypot(5.0, math.hypot(8.0, 6.0))
     assert pair["change_ci_low_ha"] == pytest.approx(130 - 300 - half, rel=1e-12)
     assert pair["change_ci_high_ha"] == pytest.approx(130 - 300 + half, rel=1e-12)
+
+
+def test_programme_series_carries_the_unseen_terms_in_the_upper_limit():
+    now = pd.DataFrame([_estimate("D01", 40.0, 3.0, 4.0), _estimate("D02", 90.0, 4.0, 2.0)])
+    series = programme_series(now, pd.DataFrame([_programme("P1", ["D01", "D02"])]))
+    row = series[series["crop"] == "opium_poppy"].iloc[0]
+    assert row["se_ha"] == pytest.approx(5.0)
+    assert row["ci_low_ha"] == pytest.approx(130 - Z * 5.0, rel=1e-12)
+    assert row["ci_high_ha"] == pytest.approx(130 + Z * math.sqrt(25 + 16 + 4), rel=1e-12)
 
 
 def test_front_page_change_between_years_strips_the_unseen_term():
