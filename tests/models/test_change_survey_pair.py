@@ -20,6 +20,7 @@ from scipy import stats
 from maps.front import _with_change
 from maps.report import build_report
 from models.change import programme_change, programme_series
+from models.change.area import _area_fields
 from models.change.intervals import SURVEY_PAIR_RULE
 from tests.maps.builders import make_districts, make_estimates
 
@@ -111,6 +112,19 @@ def test_programme_series_carries_the_unseen_terms_in_the_upper_limit():
     assert row["se_ha"] == pytest.approx(5.0)
     assert row["ci_low_ha"] == pytest.approx(130 - Z * 5.0, rel=1e-12)
     assert row["ci_high_ha"] == pytest.approx(130 + Z * math.sqrt(25 + 16 + 4), rel=1e-12)
+
+
+def test_programme_area_rows_carry_the_unseen_terms_scaled_to_the_polygon():
+    now = pd.DataFrame([_estimate("D01", 40.0, 3.0, 4.0) | {"map_area_ha": 50.0},
+                        _estimate("D02", 90.0, 4.0, 2.0) | {"map_area_ha": 150.0}])  # fmt: skip
+    prog = pd.Series({"programme_id": "P1", "district_ids": ["D01", "D02"]})
+    mapped = pd.DataFrame({"programme_id": ["P1"], "class": [1], "area_ha": [20.0]})
+    fields = _area_fields(prog, "opium_poppy", (mapped, {"P1"}), now, Z)
+    # 20 ha mapped × 130/200; SE and unseen term scaled by 20/200
+    assert fields["area_ha"] == pytest.approx(13.0)
+    assert fields["se_ha"] == pytest.approx(0.5)
+    assert fields["ci_low_ha"] == pytest.approx(13 - Z * 0.5, rel=1e-12)
+    assert fields["ci_high_ha"] == pytest.approx(13 + Z * math.sqrt(45) / 10, rel=1e-12)
 
 
 def test_front_page_change_between_years_strips_the_unseen_term():
