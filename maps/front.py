@@ -8,7 +8,9 @@ shows only what the public set holds. Nothing is re-estimated here: the change
 from last year follows the rule of :mod:`models.change` (independent samples, the
 interval of the difference from each year's own limits by MOVER, which is
 ``± 1.96 sqrt(SE_now² + SE_before²)`` when both are symmetric; verdict from the
-95 % interval).
+95 % interval). Both years are surveys of ours, so the map omission in the upper limits
+(``unseen_se_ha``) is in both years and cancels: the up reaches are the design ones
+(``models.change.intervals.SURVEY_PAIR_RULE``, stated on the page).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import pandas as pd
 
 from core.legend import CROPS_OF_INTEREST
 from maps.layers import CROP_LABELS
-from models.change.intervals import mover_difference, reaches
+from models.change.intervals import SURVEY_PAIR_RULE, mover_difference, reaches
 
 __all__ = ["DERIVED_TABLES", "front_page", "verdict_of"]
 
@@ -97,6 +99,8 @@ def _reaches(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
         se,
         Z95,
         Z95,
+        survey_pair=True,
+        unseen=frame["unseen_se_ha"] if "unseen_se_ha" in frame else 0.0,
     )
 
 
@@ -285,4 +289,5 @@ def front_page(entries: list[dict[str, Any]], audience: str) -> dict[str, Any] |
         "did": _did(here),
         "series": _series(list(reversed(entries)), audience) if len(years) > 2 else [],
         "tables": links,
+        "change_rule": SURVEY_PAIR_RULE,
     }

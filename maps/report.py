@@ -16,6 +16,7 @@ import pandas as pd
 
 from core.io import atomic_write_text
 from maps.layers import CROP_LABELS, crops_present
+from models.change.intervals import SURVEY_PAIR_RULE
 
 __all__ = ["Figure", "crop_totals", "build_report"]
 
@@ -58,8 +59,10 @@ def crop_totals(district_estimates: pd.DataFrame) -> pd.DataFrame:
     """Total area per crop with a 95% interval from district standard errors.
 
     District estimates come from independent samples, so the variance of the
-    sum is the sum of variances: ``total ± 1.96 * sqrt(sum(se_ha**2))``. Where
-    ``se_ha`` is missing it is recovered from the interval half-width / 1.96.
+    sum is the sum of variances: ``total ± 1.96 * sqrt(sum(se_ha**2))``, the upper
+    limit with the districts' unseen omission too (``unseen_se_ha``, as a district's
+    upper limit has it). Where ``se_ha`` is missing it is recovered from the interval
+    half-width / 1.96.
 
     Returns
     -------
@@ -76,9 +79,11 @@ def crop_totals(district_estimates: pd.DataFrame) -> pd.DataFrame:
         )
         total = float(part["area_ha"].sum())
         half = 1.96 * math.sqrt(float((se**2).sum()))
+        unseen = part["unseen_se_ha"].astype(float) if "unseen_se_ha" in part else se * 0
+        up = 1.96 * math.sqrt(float((se**2).sum() + (unseen.fillna(0) ** 2).sum()))
         n_ref = part["n_reference"].sum() if "n_reference" in part else np.nan
         missing = int(part["area_ha"].isna().sum())  # not estimable: left out of the total
-        rows.append((crop, total, max(0.0, total - half), total + half, len(part), n_ref, missing))
+        rows.append((crop, total, max(0.0, total - half), total + up, len(part), n_ref, missing))
     columns = ["crop", "area_ha", "ci_low_ha", "ci_high_ha", "n_districts", "n_reference",
                "n_not_estimable"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns).set_index("crop")
@@ -310,6 +315,7 @@ def build_report(
         "districts_truncated": len(ordered) > MAX_TABLE_ROWS,
         "districts_total": len(ordered),
         "programmes": _programme_rows(programme_change),
+        "change_rule": SURVEY_PAIR_RULE,
         "methods": sorted(district_estimates["method"].value_counts().items())
         if "method" in district_estimates
         else [],

@@ -10,15 +10,16 @@ Variance methods (``VARIANCE_METHODS``):
 ``design``
     The plain per-district domain estimator of Olofsson et al. (2014, eq. 10) and
     Stehman (2014): each stratum adds ``A² p̂(1 − p̂) (1 − n/N) / (n − 1)``.
-``design_unseen``
+``design_unseen`` (the default of the published tables)
     ``se_ha`` is the ``design`` SE; the omission the district's points could not
     see is reported on its own (``unseen_se_ha``, the ``smoothed`` variance of the
     strata where the sample holds none of the crop) and widens the upper limit only:
     ``[area − z·se, area + z·√(se² + unseen²)]``.
-``unseen_in_se`` (the default of the published tables)
+``unseen_in_se``
     The same two terms in one symmetric interval: ``se_ha = √(se² + unseen²)``,
-    ``area ± z·se_ha``, so ``se_ha`` and the interval agree and a change test
-    against a reported (fixed) baseline sees the omission too.
+    ``area ± z·se_ha``. Its SE is larger than the true sampling SD (honesty
+    benchmark, ``tests/benchmarks/README.md``), so a change test between two survey
+    years reading it almost never fires.
 ``smoothed``
     The same estimator and point estimate, but each stratum's variance uses
     ``p̃ = (x + m π) / (n + m)``: the district's count ``x`` of ``n`` with ``m``

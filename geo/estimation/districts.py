@@ -24,12 +24,14 @@ points show it). The design-based domain variance (Olofsson et al. 2014; Stehman
 2014) is therefore joined by a separate term, ``unseen_se_ha``: over the strata
 where the district's sample holds none of the crop, the variance of the
 proportion smoothed toward the region's rate with ``z²`` pseudo-observations
-(``geo.estimation.district_variance``). With ``variance="unseen_in_se"`` (the
-default) ``se_ha = √(design SE² + unseen_se_ha²)`` and the interval is
-``area_ha ± z·se_ha``, so ``se_ha`` and the interval agree and a comparison with
-a reported baseline sees the omission. Between two survey years the omission is
-the same map error and largely cancels: there ``√(se_ha² − unseen_se_ha²)``, the
-design SE, is the one the honesty benchmark found equal to the true sampling SD.
+(``geo.estimation.district_variance``). With ``variance="design_unseen"`` (the
+default) ``se_ha`` is the design SE, which the honesty benchmark found equal to the
+true sampling SD, and the omission stays out of it: it widens the upper limit only,
+``[area_ha − z·se_ha, area_ha + z·√(se_ha² + unseen_se_ha²)]``. Between two survey
+years the omission is the same map error and cancels, so the change test reads the
+design SE there; against a reported baseline it reads the full limits
+(``models.change.intervals``). ``variance="unseen_in_se"`` puts both terms in one
+symmetric interval, ``se_ha = √(design SE² + unseen_se_ha²)``.
 The other methods and the figures that chose between them are in
 ``tests/benchmarks/README.md``.
 """
@@ -82,7 +84,7 @@ BORROW_MATERIAL_SHARE = 0.01
 METHODS = ("stratified", "regional_allocation", "not_estimable")
 """Values of the ``method`` column."""
 
-DEFAULT_VARIANCE = "unseen_in_se"
+DEFAULT_VARIANCE = "design_unseen"
 """Variance method of the published tables (chosen on the honesty benchmark's figures)."""
 
 
@@ -215,7 +217,9 @@ def district_estimates(
         Confidence level of ``ci_low_ha``/``ci_high_ha``.
     variance : str
         One of ``VARIANCE_METHODS`` (see ``geo.estimation.district_variance``):
-        ``"design"`` (plain Olofsson), ``"smoothed"`` or ``"fay_herriot"``.
+        ``"design_unseen"`` (default: design SE, the unseen omission in the upper
+        limit and ``unseen_se_ha``), ``"design"`` (plain Olofsson), ``"unseen_in_se"``,
+        ``"smoothed"`` or ``"fay_herriot"``.
 
     Returns
     -------

@@ -38,7 +38,13 @@ Change interval
     combines each estimate's distances to its own limits (MOVER,
     :mod:`models.change.intervals`), so an asymmetric district interval stays
     asymmetric; for symmetric ones it is ``change ± z·sqrt(SE_current² + SE_baseline²)``
-    (``change_se_ha``). Limits made at another confidence are rescaled. ``p_value`` is
+    (``change_se_ha``). Limits made at another confidence are rescaled. Which limits:
+    between two survey years (a *derived* baseline) the up reaches are the design ones,
+    ``z·se_ha``, since the map omission the samples cannot see (``unseen_se_ha``, in the
+    upper limits only) is in both years and cancels; against a *reported* baseline the
+    current estimate's full limits are read. Programme ``ALL`` and ``AREA`` rows carry
+    their districts' unseen terms in their upper limits, and a district's share of a
+    reported baseline is taken with its full uncertainty. ``p_value`` is
     two-sided, from the interval's reach toward zero; ``p_holm`` is Holm's correction
     over the tested rows of the run (programme areas excluded).
 Verdict

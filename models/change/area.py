@@ -2,7 +2,8 @@
 
 The mapped area inside the polygon is calibrated by the ratio estimate / mapped area
 of the programme's districts (their user's-accuracy-adjusted stratified estimate over
-what the map shows), with the districts' relative SE; without districts to calibrate
+what the map shows), with the districts' relative SE (and their unseen omission in the
+upper limit, as a district row has it); without districts to calibrate
 it, the bare mapped area is given and flagged ``"map area (no sample-based interval)"``.
 """
 
@@ -21,7 +22,13 @@ from shapely.geometry import box
 from core.errors import InvalidInputError
 from core.legend import CROPS_OF_INTEREST, code_of
 from geo.estimation import zonal_class_area
-from models.change.inputs import add_note, current_fields, district_ids_of, reported_baseline
+from models.change.inputs import (
+    add_note,
+    current_fields,
+    district_ids_of,
+    reported_baseline,
+    unseen_of,
+)
 from models.change.totals import sum_of_districts
 
 __all__ = ["area_rows"]
@@ -79,12 +86,15 @@ def _area_fields(
     shared = districts["shared_se_ha"] if "shared_se_ha" in districts else None
     _, districts_se = sum_of_districts(districts["area_ha"], districts["se_ha"], shared)
     se = map_ha * districts_se / map_total
+    unseen = map_ha * float(np.sqrt(sum(unseen_of(d) ** 2 for _, d in districts.iterrows())))
+    unseen /= map_total
     area = map_ha * ratio
     return dict(
         area_ha=area,
         se_ha=se,
         ci_low_ha=max(0.0, area - z * se),
-        ci_high_ha=area + z * se,
+        ci_high_ha=area + z * float(np.hypot(se, unseen)),
+        _unseen=unseen,
         method="map area × district ratio",
         n_reference=np.nan,
         note=f"mapped {map_ha:.2f} ha × ratio {ratio:.3f} (estimate / map area of its districts)",

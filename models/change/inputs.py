@@ -28,6 +28,7 @@ __all__ = [
     "estimates_of_year",
     "district_ids_of",
     "find_estimate",
+    "unseen_of",
     "reported_se",
     "reported_baseline",
     "current_fields",
@@ -101,6 +102,18 @@ def find_estimate(table: pd.DataFrame, district_id: str, crop: str) -> pd.Series
     return hit.iloc[0]
 
 
+def unseen_of(hit: pd.Series | dict) -> float:
+    """SE of the omission a district's sample cannot see (``unseen_se_ha``), 0 when unknown.
+
+    It is in the upper limit, not in ``se_ha`` (``geo.estimation.districts``). A table
+    without the column (the store keeps none) reads its limits as they are.
+    """
+    value = hit.get("unseen_se_ha", np.nan)
+    if value is None or pd.isna(value):
+        return 0.0
+    return float(value)
+
+
 def reported_se(value: float) -> float:
     """SE of a reported figure from its rounding: ``unit / sqrt(12)`` (uniform error).
 
@@ -134,6 +147,7 @@ def current_fields(hit: pd.Series | None, missing_note: str) -> dict[str, Any]:
         ci_low_ha=float(hit["ci_low_ha"]),
         ci_high_ha=float(hit["ci_high_ha"]),
         se_ha=float(hit["se_ha"]),
+        _unseen=unseen_of(hit),
         n_reference=hit.get("n_reference", np.nan),
         method=hit.get("method"),
         note="",

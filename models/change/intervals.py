@@ -16,6 +16,17 @@ another confidence than the estimates carry. A lower limit clipped at 0 is not a
 there the reach is at least ``z·SE``. The two-sided p-value is the level at which the
 interval's limit toward zero touches zero: ``p = 2 (1 − Φ(z·|change| / reach))`` with
 the reach toward zero, so ``p < 1 − confidence`` exactly when the interval excludes 0.
+
+Which limits a comparison reads (``survey_pair``). A district's upper limit holds, beside
+the design SE ``se_ha``, the omission its sample cannot see (``unseen_se_ha``,
+``geo.estimation.districts``): ``area + z·sqrt(se² + unseen²)``. Between two **survey
+years** (both estimates from admon samples) that omission is the same map error in both
+and cancels, so it is taken out of the up reach, which is then the design one,
+``z·se_ha`` (the honesty benchmark's false-verdict rate with no true change is then
+3-7%, ``tests/benchmarks/README.md``).
+Against a **reported baseline** (a programme's figure, not our survey) nothing cancels and
+the full limits are read. An upper limit clipped at the district's mapped area is not a
+reach either: the up reach is at least ``z·se_ha``.
 """
 
 from __future__ import annotations
@@ -24,7 +35,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["reaches", "mover_difference", "p_toward_zero", "holm"]
+__all__ = ["reaches", "mover_difference", "p_toward_zero", "holm", "SURVEY_PAIR_RULE"]
+
+SURVEY_PAIR_RULE = (
+    "Between two survey years the map misses the same crop in both, so the change is tested "
+    "on the sampling error of the two surveys alone; against a baseline reported by a "
+    "programme, the full interval of this year's estimate is used, including the crop the "
+    "map may miss where the sample saw none."
+)
+"""The rule in one plain sentence, as the report and the front page state it."""
 
 
 def reaches(
@@ -34,17 +53,29 @@ def reaches(
     se: pd.Series,
     z_own: pd.Series | float,
     z: float,
+    survey_pair: pd.Series | bool = False,
+    unseen: pd.Series | float = 0.0,
 ) -> tuple[pd.Series, pd.Series]:
     """Distances from each estimate down and up to its limits, rescaled to the level of ``z``.
 
     ``z_own`` is the normal quantile of the level the limits were made at. Where the
     limits are missing, ``z·se`` is used both ways; a lower limit at 0 reaches at least
-    ``z_own·se`` (it was clipped, not computed).
+    ``z_own·se`` (it was clipped, not computed), and so does every upper limit (one
+    clipped at the mapped area). Where ``survey_pair`` is true (the other side of the
+    comparison is a survey estimate of ours too) the unseen omission ``unseen`` (its SE,
+    ``unseen_se_ha``; NaN or 0 where none is known) is taken out of the up reach,
+    ``sqrt(up² − (z_own·unseen)²)``, which for the published limits is ``z_own·se``: it
+    cancels between survey years.
     """
     symmetric = z_own * se
     down = (estimate - low).where(low.notna(), symmetric)
     down = down.where(~((low <= 0) & se.notna()), np.fmax(down, symmetric))
     up = (high - estimate).where(high.notna(), symmetric)
+    pair = pd.Series(survey_pair, index=estimate.index).fillna(False).astype(bool)
+    omitted = pd.Series(unseen, index=estimate.index, dtype=float).fillna(0.0) * z_own
+    stripped = np.sqrt(np.fmax(up**2 - omitted**2, 0.0))
+    up = up.where(~pair, stripped)
+    up = up.where(se.isna(), np.fmax(up, symmetric))
     scale = z / z_own
     return (down * scale).clip(lower=0), (up * scale).clip(lower=0)
 

@@ -13,6 +13,11 @@ that comes from each borrowed regional proportion). The variance of a sum is the
 linearly, the rest in quadrature. For two districts that borrow one component and
 nothing else, that is 2× the quadrature variance (1.41× the SE). Without the column,
 estimates are taken as independent (the sum's ``note`` cannot tell).
+
+The omission each district's sample cannot see (``unseen_se_ha``) is not in ``se_ha``
+but in the upper limit (``geo.estimation.districts``); a sum carries it the same way:
+the districts' unseen terms add in quadrature and widen the sum's upper limit only, and
+a district's share of a reported baseline is as uncertain as its full interval says.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.change.inputs import add_note, current_fields
+from models.change.inputs import add_note, current_fields, unseen_of
 
 __all__ = ["shared_components", "sum_of_districts", "share_of", "all_row"]
 
@@ -75,11 +80,17 @@ def share_of(hit: pd.Series, hits: Iterable[pd.Series], total: float) -> tuple[f
 
     The share ``s = e_d / sum(e)`` is a ratio of sampled estimates; by the delta method,
     with districts sampled independently,
-    ``Var(s) = ((1 - s)^2 Var(e_d) + s^2 sum_{j != d} Var(e_j)) / sum(e)^2``.
+    ``Var(s) = ((1 - s)^2 Var(e_d) + s^2 sum_{j != d} Var(e_j)) / sum(e)^2``, each
+    ``Var(e)`` the full one, ``se_ha² + unseen_se_ha²``: the share splits a reported
+    figure, which no survey of ours shares the map omission with.
     """
+
+    def full(h: pd.Series) -> float:
+        return float(h.get("se_ha") or 0.0) ** 2 + unseen_of(h) ** 2
+
     share = float(hit["area_ha"]) / total
-    variances = [float(h.get("se_ha") or 0.0) ** 2 for h in hits]
-    own = float(hit.get("se_ha") or 0.0) ** 2
+    variances = [full(h) for h in hits]
+    own = full(hit)
     others = sum(variances) - own
     variance = ((1 - share) ** 2 * own + share**2 * others) / total**2
     return share, math.sqrt(max(variance, 0.0))
@@ -113,11 +124,13 @@ def all_row(
             [r["se_ha"] for r in rows],
             [r.get("_shared") for r in rows],
         )
+        unseen = math.sqrt(sum(float(r.get("_unseen") or 0.0) ** 2 for r in rows))
         row.update(
             area_ha=total,
             se_ha=se,
             ci_low_ha=max(0.0, total - z * se),
-            ci_high_ha=total + z * se,
+            ci_high_ha=total + z * math.hypot(se, unseen),
+            _unseen=unseen,
             n_reference=sum(r["n_reference"] for r in rows),
             note="",
             _z_current=z,

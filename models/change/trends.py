@@ -11,7 +11,13 @@ import numpy as np
 import pandas as pd
 
 from core.legend import CROPS_OF_INTEREST
-from models.change.inputs import district_ids_of, estimates_of_year, find_estimate, z_value
+from models.change.inputs import (
+    district_ids_of,
+    estimates_of_year,
+    find_estimate,
+    unseen_of,
+    z_value,
+)
 from models.change.totals import sum_of_districts
 
 __all__ = ["programme_series"]
@@ -26,7 +32,8 @@ def programme_series(
     :func:`models.change.totals.sum_of_districts` (shared regional components add
     linearly, the rest in quadrature) and a normal interval (lower bound clipped at 0). A year in which some
     district has no estimate gets NaN area (a partial sum would look like a drop), with
-    the missing districts in ``missing_districts``.
+    the missing districts in ``missing_districts``. The upper limit carries the districts'
+    unseen omission (``unseen_se_ha``, in quadrature) as a district's upper limit does.
 
     Returns
     -------
@@ -43,8 +50,9 @@ def programme_series(
             for crop in CROPS_OF_INTEREST:
                 hits = {d: find_estimate(table, d, crop) for d in ids}
                 missing = [d for d, h in hits.items() if h is None]
-                area = se = np.nan
+                area = se = unseen = np.nan
                 if ids and not missing:
+                    unseen = float(np.sqrt(sum(unseen_of(h) ** 2 for h in hits.values())))
                     area, se = sum_of_districts(
                         [float(h["area_ha"]) for h in hits.values()],
                         [float(h["se_ha"]) for h in hits.values()],
@@ -57,7 +65,7 @@ def programme_series(
                         year=y,
                         area_ha=area,
                         ci_low_ha=max(0.0, area - z * se) if not np.isnan(area) else np.nan,
-                        ci_high_ha=area + z * se,
+                        ci_high_ha=area + z * np.hypot(se, unseen),
                         se_ha=se,
                         n_districts=len(ids),
                         missing_districts=";".join(missing),

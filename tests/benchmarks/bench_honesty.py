@@ -10,9 +10,12 @@ replacement, as ``draw_reference_sample`` draws). The estimates of
 ``geo.estimation.district_variance`` (the code ``district_estimates`` runs) are
 computed for all samples at once. Per seed, district and crop ("cell") we report
 the coverage of the 95% interval, the published SE over the true sampling SD
-(the SD of the estimates over the samples), and the false-verdict rate of the
-change test of ``models.change`` (MOVER limits, ``models.change.intervals``) between two independent
-samples of the same truth (no true change). Summaries give the worst cells, not
+(the SD of the estimates over the samples), and two false-verdict rates of the
+change test of ``models.change`` (MOVER limits, ``models.change.intervals``) with no
+true change: ``false_verdicts`` between two independent samples of the same truth
+(two survey years: the survey-pair rule, up reaches ``z·se``), and ``false_reported``
+against a reported baseline equal to the truth, given without uncertainty (the full
+limits, the unseen omission in the upper one). Summaries give the worst cells, not
 only the pooled coverage, which hides districts that cover 40%.
 
 Map error model (per year, seeded):
@@ -187,7 +190,10 @@ def repeated_counts(frame: Frame, reps: int, rng: np.random.Generator) -> np.nda
 
 
 def estimates(frame: Frame, counts: np.ndarray, variance: str, confidence=0.95) -> dict:
-    """Per crop: (estimate, se, low, high) arrays ``(R, Z + 1)``, the last column the region."""
+    """Per crop: (estimate, se, low, high, unseen SE) arrays ``(R, Z + 1)``, the last the region.
+
+    The unseen SE is 0 for the methods whose limits do not carry it apart from ``se``.
+    """
     design = frame.design
     z = z_value(confidence)
     stats = stratum_stats(design, counts, 2, variance, z**2)
@@ -200,8 +206,8 @@ def estimates(frame: Frame, counts: np.ndarray, variance: str, confidence=0.95) 
         var = np.concatenate([var, r_var[:, None]], axis=1)
         unseen = np.concatenate([unseen, r_unseen[:, None]], axis=1)
         cap = np.append(design.area.sum(axis=-1), design.area.sum())
-        extra = unseen if variance == "design_unseen" else 0.0
-        out[crop] = (est, *interval(est, var, z, cap, extra))
+        extra = unseen if variance == "design_unseen" else np.zeros_like(unseen)
+        out[crop] = (est, *interval(est, var, z, cap, extra), np.sqrt(extra))
     return out
 
 
@@ -209,19 +215,27 @@ def cell_table(frame: Frame, results: dict, seed: int, variance: str) -> pd.Data
     """One row per district (and region) and crop: coverage, SE / true SD, false verdicts."""
     ids = [*frame.design.zones, "ALL"]
     rows = []
-    for crop, (est, se, low, high) in results.items():
+    for crop, (est, se, low, high, unseen) in results.items():
         true = frame.true_ha.loc[ids, crop].to_numpy()
         half = est.shape[0] // 2
         z = z_value(0.95)
         now, before = slice(0, half), slice(half, 2 * half)
         reach = [
-            reaches(*(pd.Series(a[part].ravel()) for a in (est, low, high, se)), z, z)
+            reaches(*(pd.Series(a[part].ravel()) for a in (est, low, high, se)), z, z,
+                    survey_pair=True, unseen=pd.Series(unseen[part].ravel()))
             for part in (now, before)
-        ]
+        ]  # fmt: skip
         change = pd.Series(est[now].ravel() - est[before].ravel())
         change_low, change_high = mover_difference(change, reach[0], reach[1])
         verdict = ((change_low > 0) | (change_high < 0)).to_numpy().reshape(half, -1)
         false = verdict.mean(axis=0)
+        full = reaches(*(pd.Series(a.ravel()) for a in (est, low, high, se)), z, z)
+        exact = pd.Series(0.0, index=full[0].index)
+        against = pd.Series((est - true).ravel())
+        reported_low, reported_high = mover_difference(against, full, (exact, exact))
+        false_reported = (
+            ((reported_low > 0) | (reported_high < 0)).to_numpy().reshape(est.shape).mean(axis=0)
+        )
         sd = est.std(axis=0, ddof=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.sqrt((se**2).mean(axis=0)) / sd
@@ -232,6 +246,7 @@ def cell_table(frame: Frame, results: dict, seed: int, variance: str) -> pd.Data
                 "level": "region" if district == "ALL" else "district",
                 "true_ha": true[k], "mean_ha": est[:, k].mean(), "sd_ha": sd[k],
                 "coverage": cover[k], "se_over_sd": ratio[k], "false_verdicts": false[k],
+                "false_reported": false_reported[k],
                 "zero_width": float(((high - low)[:, k] == 0).mean()),
             })  # fmt: skip
     return pd.DataFrame(rows)
@@ -286,6 +301,7 @@ def summarize(cells: pd.DataFrame) -> pd.DataFrame:
             "se/sd_median": ratio.median(), "se/sd_p10": ratio.quantile(0.1),
             "se/sd_p90": ratio.quantile(0.9), "in_0.9_1.2": ratio.between(0.9, 1.2).mean(),
             "false_verdicts": g["false_verdicts"].mean(),
+            "false_reported": g["false_reported"].mean(),
             "rel_bias": ((g["mean_ha"] - g["true_ha"]) / g["true_ha"]).mean(),
         })  # fmt: skip
     return pd.DataFrame(out)

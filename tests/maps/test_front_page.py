@@ -10,6 +10,7 @@ the same columns as the demo run's
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import shutil
@@ -22,6 +23,7 @@ import maps
 from maps.front import _with_change, front_page, verdict_of
 from maps.gallery import list_runs
 from models.change import programme_vs_other
+from models.change.intervals import SURVEY_PAIR_RULE
 from tests.maps.conftest import ARTIFACTS
 
 
@@ -94,6 +96,8 @@ def test_front_page_rows_carry_change_interval_and_verdict(two_years):
         "district_estimates.csv",
         "region_estimates.csv",
     ]
+    page = (workspace / "published" / "restricted" / "index.html").read_text()
+    assert SURVEY_PAIR_RULE in html.unescape(" ".join(page.split()))
 
 
 def test_verdict_follows_the_interval():
@@ -149,7 +153,9 @@ def test_year_on_year_change_reads_each_years_own_limits():
     (row,) = _with_change(now, before, keys)
     change = 0.77 - 2.97
     assert row["change_ha"] == pytest.approx(change)
-    assert row["change_ci_low_ha"] == pytest.approx(change - math.hypot(0.77 - 0.39, 3.94 - 2.97))
+    # an up reach is at least z·SE (3.94 - 2.97 = 0.97 < 1.96 · 0.5)
+    up_before = max(3.94 - 2.97, 1.959964 * 0.5)
+    assert row["change_ci_low_ha"] == pytest.approx(change - math.hypot(0.77 - 0.39, up_before))
     assert row["change_ci_high_ha"] == pytest.approx(change + math.hypot(743.7 - 0.77, 2.97 - 2.0))
     assert row["verdict"] == "no detectable change"
     assert change + 1.959964 * math.hypot(0.2, 0.5) < 0  # what the SE-only rule would have said

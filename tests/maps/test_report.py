@@ -49,6 +49,17 @@ def test_totals_fall_back_to_interval_width_without_se():
     assert totals.loc["opium_poppy", "n_reference"] == 21 + 22
 
 
+def test_totals_carry_the_unseen_terms_in_the_upper_limit_only():
+    estimates = make_estimates(make_districts(2, 1), 2024)
+    poppy = estimates["crop"] == "opium_poppy"
+    estimates["unseen_se_ha"] = 0.0
+    estimates.loc[poppy, "unseen_se_ha"] = [3.0, 4.0]
+    se = estimates.loc[poppy, "se_ha"].to_numpy(float)
+    totals = crop_totals(estimates).loc["opium_poppy"]
+    assert abs(totals["ci_low_ha"] - (30 - 1.96 * (se**2).sum() ** 0.5)) < 1e-9
+    assert abs(totals["ci_high_ha"] - (30 + 1.96 * ((se**2).sum() + 25) ** 0.5)) < 1e-9
+
+
 def test_the_report_says_how_far_the_interpreters_agreed(tmp_path):
     state = {
         "source": "store", "n_points": 500, "n_labelled": 500, "n_unsure": 3,

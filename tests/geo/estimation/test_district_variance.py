@@ -57,6 +57,22 @@ def test_design_unseen_widens_only_the_upper_limit():
     assert d02["ci_high_ha"] > _poppy("design").loc["D02", "ci_high_ha"]
 
 
+def test_the_default_publishes_the_design_se_and_the_unseen_term_apart():
+    default = district_estimates(AREAS, UNSEEN, ZONES, year=2025,
+                                 crops=("opium_poppy",)).set_index("district_id")  # fmt: skip
+    d02 = default.loc["D02"]
+    se = 20 * math.sqrt(0.25 / 19)  # stratum 1 only: stratum 3's 50 points saw no poppy
+    unseen = 1980 * math.sqrt(_smoothed(0, 50, 2 / 90))
+    assert d02["se_ha"] == pytest.approx(se, rel=1e-12)
+    assert d02["unseen_se_ha"] == pytest.approx(unseen, rel=1e-12)
+    assert d02["ci_high_ha"] == pytest.approx(10 + Z * math.hypot(se, unseen), rel=1e-12)
+    region = region_estimate(AREAS, UNSEEN, year=2025, crops=("opium_poppy",)).iloc[0]
+    design = region_estimate(AREAS, UNSEEN, year=2025, crops=("opium_poppy",),
+                             variance="design").iloc[0]  # fmt: skip
+    assert region["se_ha"] == pytest.approx(design["se_ha"], rel=1e-12)
+    assert region["ci_high_ha"] > design["ci_high_ha"]
+
+
 def test_unseen_in_se_puts_both_terms_in_one_symmetric_interval():
     d02 = _poppy("unseen_in_se").loc["D02"]
     se = math.sqrt((20 * math.sqrt(0.25 / 19)) ** 2 + 1980**2 * _smoothed(0, 50, 2 / 90))

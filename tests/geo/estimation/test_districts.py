@@ -65,11 +65,11 @@ def test_stratified_district_rows_by_hand():
     assert d02["se_ha"] == pytest.approx(own.area_se[0])
 
 
-def test_default_rows_carry_the_unseen_term_in_the_se():
+def test_default_rows_publish_the_design_se():
     table = district_estimates(AREAS, SAMPLE, ZONES, year=2025, crops=("opium_poppy",))
-    unseen = district_estimates(AREAS, SAMPLE, ZONES, year=2025, crops=("opium_poppy",),
-                                variance="unseen_in_se")  # fmt: skip
-    pd.testing.assert_frame_equal(table, unseen)
+    design = district_estimates(AREAS, SAMPLE, ZONES, year=2025, crops=("opium_poppy",),
+                                variance="design_unseen")  # fmt: skip
+    pd.testing.assert_frame_equal(table, design)
     d01 = table.set_index("district_id").loc["D01"]
     assert d01["se_ha"] == pytest.approx(np.sqrt(50**2 * 0.16 / 19 + 950**2 * 0.0475 / 39))
     assert d01["unseen_se_ha"] == 0.0  # both strata saw poppy: the design interval
