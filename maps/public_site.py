@@ -15,7 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from maps.downloads import write_downloads, write_published_table
-from maps.figures import Run, charts, choropleths, record, survey_name_of, thumbnail
+from maps.figures import DrawnFigures, Run, charts, choropleths, record, survey_name_of, thumbnail
 from maps.interactive import Overlay, build_interactive_map
 from maps.layers import crops_present, district_table
 from maps.programme_areas import programme_areas
@@ -39,6 +39,7 @@ def publish_public(
     programmes: pd.DataFrame | None,
     manifest: dict[str, Any],
     history: pd.DataFrame | None,
+    drawn: DrawnFigures | None = None,
 ) -> dict[str, Any]:
     """Write the public set of a run into ``<run_dir>/public/``; return its files by kind.
 
@@ -50,12 +51,16 @@ def publish_public(
         What the public set shows.
     districts, district_estimates, programme_change, class_map, programmes, manifest, history
         As given to :func:`maps.publish_run`.
+    drawn
+        The restricted set's figures: one this set would draw from the same arguments is
+        copied instead (:class:`maps.figures.DrawnFigures`).
 
     Returns
     -------
     dict
         ``map``, ``thumbnail``, ``record`` and, as the policy allows, ``report``,
-        ``csv``/``gpkg``/``geojson`` and ``programme_change``.
+        ``csv``/``gpkg``/``geojson`` and ``programme_change``; ``copied``: the figures
+        copied from ``drawn``.
     """
     target = restricted.run_dir / "public"
     target.mkdir(exist_ok=True)
@@ -91,10 +96,11 @@ def publish_public(
             density_overlay=density,
         )
     }
-    map_figures = choropleths(run, table, crops) if policy.shows("estimates") else []
+    copied_before = len(drawn.copied) if drawn is not None else 0
+    map_figures = choropleths(run, table, crops, drawn) if policy.shows("estimates") else []
     chart_figures = []
     if policy.shows("charts"):
-        chart_figures = charts(run, crops, district_estimates, change, history, programmes)
+        chart_figures = charts(run, crops, district_estimates, change, history, programmes, drawn)
     downloads: dict[str, Path] = {}
     if policy.shows("estimates"):
         downloads = write_downloads(
@@ -106,7 +112,8 @@ def publish_public(
         )
     out.update(downloads)
     out["tables"] = _aggregate_tables(restricted, target, policy, label)
-    out["thumbnail"] = thumbnail(run, table, crops)
+    out["thumbnail"] = thumbnail(run, table, crops, drawn)
+    out["copied"] = drawn.copied[copied_before:] if drawn is not None else []
     if policy.shows("report"):
         out["report"] = build_report(
             target,
