@@ -56,11 +56,12 @@ def check_scene(source: str, grid: AnalysisGrid, season: tuple[str, str]) -> dic
     """
     import pandas as pd
 
-    from geo.imagery import read_scene, valid_share
+    from geo.imagery import describe_source, read_scene, valid_share
 
     record: dict[str, Any] = {"source": source, "usable": False}
+    spec = describe_source(source)  # the scene's metadata, parsed once for both reads below
     try:
-        scene = read_scene(source, grid=grid, require_clear=False)
+        scene = read_scene(spec, grid=grid, require_clear=False)
     except NoOverlapError as exc:
         record["reason"] = str(exc)
         return record
@@ -75,7 +76,7 @@ def check_scene(source: str, grid: AnalysisGrid, season: tuple[str, str]) -> dic
         record["reason"] = f"acquired {when.date()}, outside the season {season[0]}..{season[1]}"
         return record
     with cluster_compute():
-        share = valid_share(source, grid)  # the mask alone, no reflectance band
+        share = valid_share(spec, grid)  # the mask alone, no reflectance band
     record["valid_share"] = round(share, 4)
     if share == 0:
         record["reason"] = "no valid pixel over the area (all cloud or no data)"

@@ -24,9 +24,7 @@ def test_equal_arguments_are_copied_different_ones_drawn(tmp_path: Path) -> None
     table = pd.DataFrame({"district_id": ["D1", "D2"], "area_ha": [1.5, 2.0]})
     drawn = DrawnFigures()
     first = drawn.draw(_write_args, table, "opium_poppy", out=tmp_path / "a.png", year=2025)
-    same = drawn.draw(
-        _write_args, table.copy(), "opium_poppy", out=tmp_path / "b.png", year=2025
-    )
+    same = drawn.draw(_write_args, table.copy(), "opium_poppy", out=tmp_path / "b.png", year=2025)
     assert drawn.copied == [same] and drawn.drawn == [first]
     assert same.read_bytes() == first.read_bytes()
     # one cell differs (a figure of restricted data): drawn, never copied
