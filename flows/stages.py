@@ -128,7 +128,11 @@ def season_products(context: RunContext, scenes: list[str], grid: AnalysisGrid) 
     layers = season_layers(season)
     files = season_product_files()
     with cluster_compute():
-        paths = write_cogs({out / files[key]: layer for key, layer in layers.items()})
+        # features.tif is read back only whole, at full resolution (classify): no overviews
+        paths = write_cogs(
+            {out / files[key]: layer for key, layer in layers.items()},
+            internal=[out / files["features"]],
+        )
     return {key: str(path) for key, path in zip(layers, paths, strict=True)}
 
 
