@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from prefect import task
 
 from core.errors import EstimationError, ImageryError, NoOverlapError
-from core.io import write_table
+from core.io import read_csv_table, write_table
 from core.legend import code_of
 from flows.plan import RunContext
 from flows.tasking import COMPUTE_OPTIONS, IO_RETRIES, cluster_compute, computes_in_process
@@ -348,9 +348,9 @@ def field_estimates(context: RunContext, map_area_path: str, sample_path: str) -
     out = Path(context.run_dir)
     year, confidence = context.year, context.estimation.confidence
     districts = gpd.read_file(context.districts)
-    estimates = pd.read_csv(out / "district_estimates.csv", dtype={"district_id": str})
+    estimates = read_csv_table(out / "district_estimates.csv", dtype={"district_id": str})
     sample = gpd.read_file(sample_path)
-    map_area = pd.read_csv(map_area_path, dtype={"district_id": str})
+    map_area = read_csv_table(map_area_path, dtype={"district_id": str})
     region = region_estimate(map_area, sample, districts, year=year, confidence=confidence)
     outputs = {"region_estimates": str(write_table(region, out / "region_estimates.csv"))}
     plots = gpd.read_file(context.training_plots)

@@ -14,6 +14,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from core.io import read_csv_table
 from maps.downloads import write_downloads, write_published_table
 from maps.figures import DrawnFigures, Run, charts, choropleths, record, survey_name_of, thumbnail
 from maps.interactive import Overlay, build_interactive_map
@@ -154,7 +155,7 @@ def _aggregate_tables(
     for name, part in AGGREGATE_TABLES.items():
         source = restricted.run_dir / name
         if policy.shows(part) and source.is_file():
-            table = pd.read_csv(source, dtype={"district_id": str, "programme_id": str})
+            table = read_csv_table(source, dtype={"district_id": str, "programme_id": str})
             written.append(write_published_table(table, target / name, **label))
     return written
 
