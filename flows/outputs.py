@@ -147,6 +147,7 @@ def _public_policy(publish: dict[str, Any] | None) -> PublicPolicy:
         show=tuple(publish.get("public", PublicPolicy().show)),
         min_households=int(publish.get("min_households", 5)),
         density_cell_km2=float(publish.get("density_cell_km2", 1.0)),
+        min_plots=int(publish.get("min_plots", 3)),
     )
 
 

@@ -2,7 +2,8 @@
 
 No survey plot, segment, team, survey date, full-resolution raster or input file
 reaches it; household feedback is published only for cells of at least
-``PublicPolicy.min_households`` households.
+``PublicPolicy.min_households`` households, field-plot figures of eradication only
+from at least ``PublicPolicy.min_plots`` plots (:func:`maps.public.suppress_few_plots`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from maps.figures import DrawnFigures, Run, charts, choropleths, record, survey_
 from maps.interactive import Overlay, build_interactive_map
 from maps.layers import crops_present, district_table
 from maps.programme_areas import programme_areas
-from maps.public import PublicPolicy, public_manifest, suppress_small_cells
+from maps.public import PublicPolicy, public_manifest, suppress_few_plots, suppress_small_cells
 from maps.rasters import cultivation_density, write_overlay_png
 from maps.report import build_report
 
@@ -156,6 +157,8 @@ def _aggregate_tables(
         source = restricted.run_dir / name
         if policy.shows(part) and source.is_file():
             table = read_csv_table(source, dtype={"district_id": str, "programme_id": str})
+            if name == "eradication.csv":  # a district figure of one plot is that plot
+                table = suppress_few_plots(table, policy.min_plots)
             written.append(write_published_table(table, target / name, **label))
     return written
 
