@@ -138,16 +138,22 @@ def suppress_few_plots(eradication: pd.DataFrame, min_plots: int) -> pd.DataFram
     [nan, 5.0]
     """
     public = eradication.copy()
-    n = pd.to_numeric(public.get("surveyed_plots"), errors="coerce").fillna(0)
-    e = pd.to_numeric(public.get("eradicated_plots"), errors="coerce").fillna(0)
+    counted = "surveyed_plots" in public and "eradicated_plots" in public
+    n = pd.to_numeric(public.get("surveyed_plots", 0), errors="coerce")
+    e = pd.to_numeric(public.get("eradicated_plots", 0), errors="coerce")
+    n, e = pd.Series(n, index=public.index).fillna(0), pd.Series(e, index=public.index).fillna(0)
     few = (n < min_plots) | ((e > 0) & (e < min_plots)) | ((n - e > 0) & (n - e < min_plots))
     few &= n > 0  # nothing surveyed: zeros, no plot to reveal
+    if not counted:  # without the counts no row can be shown to rest on enough plots
+        few = pd.Series(True, index=public.index)
     own_share = public["share_source"].eq("district") if "share_source" in public else False
     thin_share = own_share & (n < min_plots)
     plot_columns = [c for c in PLOT_FIGURES if c in public]
     share_columns = [c for c in SHARE_FIGURES if c in public]
-    public[plot_columns + share_columns] = public[plot_columns + share_columns].astype(float)
-    public.loc[few, plot_columns] = np.nan
+    for column in plot_columns + share_columns:  # counts stay whole numbers, blank if withheld
+        kind = "Int64" if column.endswith("_plots") else "float64"
+        public[column] = pd.to_numeric(public[column], errors="coerce").astype(kind)
+    public.loc[few, plot_columns] = pd.NA
     public.loc[thin_share, share_columns] = np.nan
     withheld = (
         f"plot figures of fewer than {min_plots} surveyed, eradicated or standing plots "

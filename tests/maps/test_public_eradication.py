@@ -53,14 +53,15 @@ def test_district_figures_of_too_few_plots_are_withheld():
         groups = [g for g in (n, e, n - e) if g > 0]
         hidden = n > 0 and any(g < 3 for g in groups)
         for column in PLOT_FIGURES:
-            assert np.isnan(row[column]) == hidden, (district, column)
+            assert pd.isna(row[column]) == hidden, (district, column)
             if not hidden:
                 assert row[column] == given[column]
         thin = source == "district" and n < 3
         for column in SHARE_FIGURES:
-            assert np.isnan(row[column]) == thin, (district, column)
+            assert pd.isna(row[column]) == thin, (district, column)
         assert ("not published" in row["note"]) == hidden
     assert public["cultivation_ha"].tolist() == table["cultivation_ha"].tolist()
+    assert str(public["surveyed_plots"].dtype) == "Int64"  # counts stay counts
     # which districts: D1, D2, D4, D5, D7 withheld; D3, D6, D8 published
     withheld = public.loc[public["surveyed_ha"].isna(), "district_id"].tolist()
     assert withheld == ["D1", "D2", "D4", "D5", "D7"]
@@ -79,6 +80,8 @@ def test_published_eradication_hides_the_single_plot(tmp_path):
     public = pd.read_csv(inputs.run_dir / "public" / "eradication.csv", dtype={"district_id": str})
     kept = pd.read_csv(inputs.run_dir / "eradication.csv", dtype={"district_id": str})
     assert kept["surveyed_ha"].round(6).tolist() == [0.3, 0.3, 2.7]  # the restricted set: all
+    lines = (inputs.run_dir / "public" / "eradication.csv").read_text().splitlines()
+    assert lines[3].startswith("D3,opium_poppy,9,2.7,4,")  # counts written as whole numbers
     by_id = public.set_index("district_id")
     assert by_id.loc[["D1", "D2"], list(PLOT_FIGURES)].isna().all().all()
     assert by_id.loc["D3", "surveyed_ha"] == pytest.approx(2.7)
