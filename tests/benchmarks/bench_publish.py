@@ -48,6 +48,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1 (the first publication is not counted)")
 
     from flows import outputs
     from flows.config import load_config
