@@ -24,6 +24,7 @@ __all__ = [
     "household_columns",
     "suppress_small_cells",
     "suppress_few_plots",
+    "suppress_thin_yields",
     "public_manifest",
 ]
 
@@ -166,6 +167,37 @@ def suppress_few_plots(eradication: pd.DataFrame, min_plots: int) -> pd.DataFram
         int(few.sum()),
         int(np.sum(thin_share)),
     )
+    return public
+
+
+YIELD_FIGURES = (
+    "mean_yield_kg_ha", "yield_se_kg_ha", "production_kg", "production_se_kg", "ci_low_kg",
+    "ci_high_kg",
+)  # fmt: skip
+"""Columns of ``production.csv`` computed from a district's mean yield."""
+
+
+def suppress_thin_yields(production: pd.DataFrame, min_plots: int) -> pd.DataFrame:
+    """Production per district with a district mean yield of fewer than ``min_plots`` plots withheld.
+
+    A district's own mean yield of two plots tells either farmer the other's harvest; with
+    the harvested area published, the production figure tells the same. Rows whose
+    ``yield_source`` is ``district`` and whose ``n_yield_plots`` is under the minimum have
+    :data:`YIELD_FIGURES` blanked and say so in ``note``; regional yields (the region's plots
+    together) are kept.
+    """
+    public = production.copy()
+    if "yield_source" not in public or "n_yield_plots" not in public:
+        return public
+    n = pd.to_numeric(public["n_yield_plots"], errors="coerce").fillna(0)
+    thin = public["yield_source"].eq("district") & (n < min_plots)
+    columns = [c for c in YIELD_FIGURES if c in public]
+    public[columns] = public[columns].apply(pd.to_numeric, errors="coerce").astype("float64")
+    public.loc[thin, columns] = np.nan
+    withheld = f"a district mean yield of fewer than {min_plots} plots is not published"
+    note = public["note"].astype(object).fillna("").astype(str) if "note" in public else ""
+    public["note"] = np.where(thin, np.where(note == "", withheld, note + "; " + withheld), note)
+    logger.info("public production: %d district yields withheld", int(thin.sum()))
     return public
 
 

@@ -21,7 +21,13 @@ from maps.figures import DrawnFigures, Run, charts, choropleths, record, survey_
 from maps.interactive import Overlay, build_interactive_map
 from maps.layers import crops_present, district_table
 from maps.programme_areas import programme_areas
-from maps.public import PublicPolicy, public_manifest, suppress_few_plots, suppress_small_cells
+from maps.public import (
+    PublicPolicy,
+    public_manifest,
+    suppress_few_plots,
+    suppress_small_cells,
+    suppress_thin_yields,
+)
 from maps.rasters import cultivation_density, write_overlay_png
 from maps.report import build_report
 
@@ -159,6 +165,8 @@ def _aggregate_tables(
             table = read_csv_table(source, dtype={"district_id": str, "programme_id": str})
             if name == "eradication.csv":  # a district figure of one plot is that plot
                 table = suppress_few_plots(table, policy.min_plots)
+            if name == "production.csv":  # a mean yield of two plots is each one's
+                table = suppress_thin_yields(table, policy.min_plots)
             written.append(write_published_table(table, target / name, **label))
     return written
 

@@ -89,3 +89,38 @@ def test_published_eradication_hides_the_single_plot(tmp_path):
     single = public[public["district_id"].isin(["D1", "D2"])]
     numbers = single.select_dtypes("number").to_numpy(dtype=float)
     assert not np.isclose(numbers, 0.3).any()
+
+
+def test_a_district_mean_yield_of_too_few_plots_is_withheld():
+    from maps.public import YIELD_FIGURES, suppress_thin_yields
+
+    rows = [("D1", 2, "district"), ("D2", 3, "district"), ("D3", 25, "regional"), ("D4", 0, "none")]
+    production = pd.DataFrame(
+        {
+            "district_id": [r[0] for r in rows],
+            "harvested_ha": [10.0, 20.0, 5.0, 1.0],
+            "mean_yield_kg_ha": [15.0, 14.0, 15.2, np.nan],
+            "yield_se_kg_ha": [1.0, 1.5, 3.0, np.nan],
+            "n_yield_plots": [r[1] for r in rows],
+            "yield_source": [r[2] for r in rows],
+            "production_kg": [150.0, 280.0, 76.0, np.nan],
+            "production_se_kg": [10.0, 30.0, 15.0, np.nan],
+            "ci_low_kg": [130.0, 221.0, 47.0, np.nan],
+            "ci_high_kg": [170.0, 339.0, 105.0, np.nan],
+            "note": ["", "", "regional mean yield", ""],
+        }
+    )
+    public = suppress_thin_yields(production, 3)
+    thin = [source == "district" and n < 3 for _, n, source in rows]  # D1 only
+    for column in YIELD_FIGURES:
+        assert public[column].isna().tolist() == [
+            t or bool(pd.isna(v)) for t, v in zip(thin, production[column], strict=True)
+        ]
+    kept = ~np.array(thin)
+    pd.testing.assert_frame_equal(
+        public.loc[kept, list(YIELD_FIGURES)], production.loc[kept, list(YIELD_FIGURES)]
+    )
+    assert (
+        "not published" in public.loc[0, "note"] and public.loc[2, "note"] == "regional mean yield"
+    )
+    assert public["harvested_ha"].tolist() == production["harvested_ha"].tolist()
