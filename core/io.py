@@ -15,6 +15,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,9 @@ __all__ = [
     "clean_partial",
     "release_memory",
     "write_table",
+    "read_csv_table",
+    "spreadsheet_safe",
+    "restore_text",
     "relative_paths",
 ]
 
@@ -78,12 +82,83 @@ def atomic_write_json(path: str | os.PathLike[str], payload: Any) -> Path:
     )
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection)."""
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _is_formula(text: str) -> bool:
+    """True for ``text`` a spreadsheet would run, once any ``'`` before it is taken off."""
+    bare = text.lstrip("'")
+    return bare.startswith(FORMULA_START) and not _NUMBER.fullmatch(bare)
+
+
+def _inert(value: object) -> object:
+    return "'" + value if isinstance(value, str) and _is_formula(value) else value
+
+
+def _restored(value: object) -> object:
+    if isinstance(value, str) and value.startswith("'") and _is_formula(value):
+        return value[1:]
+    return value
+
+
+def _text_columns(table: Any) -> list[Any]:
+    import pandas as pd
+
+    return [
+        c
+        for c in table.columns
+        if table[c].dtype == object or pd.api.types.is_string_dtype(table[c])
+    ]
+
+
+def spreadsheet_safe(table: Any) -> Any:
+    """``table`` with every text cell that a spreadsheet would run as a formula made inert.
+
+    A cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a leading
+    ``'`` (OWASP's rule against CSV injection), so a plot id or team name from an
+    operator's file opens in Excel or LibreOffice as the text it is. Numbers stay numbers:
+    numeric columns are not touched, nor is a text cell that is a plain decimal number
+    (``-12.5``). A cell that already starts with ``'`` before such a character gets one
+    more, so :func:`restore_text` gives back exactly what was written.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> spreadsheet_safe(pd.DataFrame({"name": ["=1+1", "-3", "Kunar"]}))["name"].tolist()
+    ["'=1+1", '-3', 'Kunar']
+    """
+    out = table.copy()
+    for column in _text_columns(out):
+        out[column] = out[column].map(_inert)
+    return out
+
+
+def restore_text(table: Any) -> Any:
+    """The table :func:`spreadsheet_safe` was given: one ``'`` off each neutralised cell."""
+    out = table.copy()
+    for column in _text_columns(out):
+        out[column] = out[column].map(_restored)
+    return out
+
+
+def read_csv_table(path: str | os.PathLike[str], **kwargs: Any) -> Any:
+    """A CSV :func:`write_table` wrote, as it was given to it (``pandas.read_csv`` options)."""
+    import pandas as pd
+
+    return restore_text(pd.read_csv(path, **kwargs))
+
+
 def write_table(table: Any, path: str | os.PathLike[str], *, layer: str | None = None) -> Path:
     """Write a table atomically: CSV (geometry dropped), or GeoPackage / GeoJSON by suffix.
 
     ``layer`` names the GeoPackage layer (default: the file's stem). Tables are pandas
     DataFrames or geopandas GeoDataFrames; pandas and geopandas are imported here only
-    when a table is written, so the ground floor stays cheap to import.
+    when a table is written, so the ground floor stays cheap to import. A CSV is
+    :func:`spreadsheet_safe` (people open the run folder's tables in a spreadsheet);
+    :func:`read_csv_table` reads it back as it was.
     """
     import geopandas as gpd
     import pandas as pd
@@ -91,7 +166,8 @@ def write_table(table: Any, path: str | os.PathLike[str], *, layer: str | None =
     path = Path(path)
     with atomic_path(path) as tmp:
         if path.suffix == ".csv":
-            pd.DataFrame(table.drop(columns="geometry", errors="ignore")).to_csv(tmp, index=False)
+            frame = pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
+            spreadsheet_safe(frame).to_csv(tmp, index=False)
         else:
             driver = "GPKG" if path.suffix == ".gpkg" else "GeoJSON"
             gpd.GeoDataFrame(table).to_file(

@@ -23,6 +23,7 @@ import pandas as pd
 from prefect import flow, get_run_logger, unmapped
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
+from core.io import read_csv_table
 from flows import outputs, reference, stages
 from flows.config import RunConfig, load_config
 from flows.manifest import StageRecord
@@ -192,13 +193,13 @@ def _publish_artifacts(
 ) -> None:
     """The run's Prefect artifacts: the district table, a summary, programme change, the map."""
     year = context.year
-    estimates = pd.read_csv(estimated["district_estimates"], dtype={"district_id": str})
+    estimates = read_csv_table(estimated["district_estimates"], dtype={"district_id": str})
     create_table_artifact(
         key=f"district-estimates-{year}",
         table=estimates.round(2).to_dict(orient="records"),
         description=f"Hectares per district with 95% intervals, {year} ({context.run_id})",
     )
-    region = pd.read_csv(estimated["region_estimates"])
+    region = read_csv_table(estimated["region_estimates"])
     create_markdown_artifact(
         key=f"survey-summary-{year}",
         markdown=summary_markdown(year, context.run_id, estimates, region, context.synthetic),
@@ -206,7 +207,7 @@ def _publish_artifacts(
     if linked.get("programme_change"):
         from models.change import artifact_table
 
-        change = pd.read_csv(linked["programme_change"], dtype={"district_id": str})
+        change = read_csv_table(linked["programme_change"], dtype={"district_id": str})
         create_table_artifact(
             key=f"programme-change-{year}",
             table=artifact_table(change),

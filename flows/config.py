@@ -199,6 +199,8 @@ class PublishConfig(_Section):
     """Household feedback of fewer households than this is withheld from a public cell."""
     density_cell_km2: float = Field(1.0, gt=0)
     """Cell area of the public cultivation density map; no finer raster is published."""
+    min_plots: int = Field(3, ge=2)
+    """Eradication figures of a district resting on fewer field plots are withheld in public."""
 
 
 class ScheduleConfig(_Section):

@@ -10,7 +10,7 @@ import geopandas as gpd
 import pandas as pd
 from prefect import task
 
-from core.io import write_table
+from core.io import read_csv_table, write_table
 from flows.manifest import RunManifest
 from flows.plan import RunContext
 from flows.tasking import COMPUTE_OPTIONS, IO_RETRIES, computes_in_process
@@ -94,7 +94,7 @@ def link_programmes(
 
 def _read_estimates(path: str | Path) -> pd.DataFrame:
     """District estimates of a run, tagged with the run that made them."""
-    table = pd.read_csv(path, dtype={"district_id": str})
+    table = read_csv_table(path, dtype={"district_id": str})
     table["run_id"] = Path(path).parent.name
     return table
 
@@ -118,7 +118,7 @@ def store_results(
     try:
         districts = gpd.read_file(context.districts)
         store.put_districts(districts)
-        estimates = pd.read_csv(estimates_path, dtype={"district_id": str})
+        estimates = read_csv_table(estimates_path, dtype={"district_id": str})
         store.put_estimates(estimates, context.run_id)
         counts = {"estimates": len(estimates)}
         if context.programmes:
@@ -126,7 +126,7 @@ def store_results(
             store.put_programmes(programmes)
             counts["programmes"] = len(programmes)
         if change_path:
-            change = pd.read_csv(change_path, dtype={"district_id": str})
+            change = read_csv_table(change_path, dtype={"district_id": str})
             store.put_programme_change(change, context.run_id)
             counts["programme_change"] = len(change)
     finally:
@@ -147,6 +147,7 @@ def _public_policy(publish: dict[str, Any] | None) -> PublicPolicy:
         show=tuple(publish.get("public", PublicPolicy().show)),
         min_households=int(publish.get("min_households", 5)),
         density_cell_km2=float(publish.get("density_cell_km2", 1.0)),
+        min_plots=int(publish.get("min_plots", 3)),
     )
 
 
@@ -172,14 +173,14 @@ def publish_outputs(
 
     out, workspace = Path(context.run_dir), Path(context.workspace)
     districts = gpd.read_file(out / "districts.gpkg")
-    estimates = pd.read_csv(estimated["district_estimates"], dtype={"district_id": str})
+    estimates = read_csv_table(estimated["district_estimates"], dtype={"district_id": str})
     change = (
-        pd.read_csv(linked["programme_change"], dtype={"district_id": str})
+        read_csv_table(linked["programme_change"], dtype={"district_id": str})
         if linked.get("programme_change")
         else None
     )
     history = [
-        pd.read_csv(p, dtype={"district_id": str})
+        read_csv_table(p, dtype={"district_id": str})
         for p in sorted((workspace / "runs").glob("*/*/district_estimates.csv"))
     ]
     programmes = None

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from prefect import task
 
 from core.errors import EstimationError, ImageryError, NoOverlapError
-from core.io import write_table
+from core.io import read_csv_table, write_table
 from core.legend import code_of
 from flows.plan import RunContext
 from flows.tasking import COMPUTE_OPTIONS, IO_RETRIES, cluster_compute, computes_in_process
@@ -56,11 +56,12 @@ def check_scene(source: str, grid: AnalysisGrid, season: tuple[str, str]) -> dic
     """
     import pandas as pd
 
-    from geo.imagery import read_scene, valid_share
+    from geo.imagery import describe_source, read_scene, valid_share
 
     record: dict[str, Any] = {"source": source, "usable": False}
+    spec = describe_source(source)  # the scene's metadata, parsed once for both reads below
     try:
-        scene = read_scene(source, grid=grid, require_clear=False)
+        scene = read_scene(spec, grid=grid, require_clear=False)
     except NoOverlapError as exc:
         record["reason"] = str(exc)
         return record
@@ -75,7 +76,7 @@ def check_scene(source: str, grid: AnalysisGrid, season: tuple[str, str]) -> dic
         record["reason"] = f"acquired {when.date()}, outside the season {season[0]}..{season[1]}"
         return record
     with cluster_compute():
-        share = valid_share(source, grid)  # the mask alone, no reflectance band
+        share = valid_share(spec, grid)  # the mask alone, no reflectance band
     record["valid_share"] = round(share, 4)
     if share == 0:
         record["reason"] = "no valid pixel over the area (all cloud or no data)"
@@ -127,7 +128,11 @@ def season_products(context: RunContext, scenes: list[str], grid: AnalysisGrid) 
     layers = season_layers(season)
     files = season_product_files()
     with cluster_compute():
-        paths = write_cogs({out / files[key]: layer for key, layer in layers.items()})
+        # features.tif is read back only whole, at full resolution (classify): no overviews
+        paths = write_cogs(
+            {out / files[key]: layer for key, layer in layers.items()},
+            internal=[out / files["features"]],
+        )
     return {key: str(path) for key, path in zip(layers, paths, strict=True)}
 
 
@@ -360,9 +365,9 @@ def field_estimates(context: RunContext, map_area_path: str, sample_path: str) -
     out = Path(context.run_dir)
     year, confidence = context.year, context.estimation.confidence
     districts = gpd.read_file(context.districts)
-    estimates = pd.read_csv(out / "district_estimates.csv", dtype={"district_id": str})
+    estimates = read_csv_table(out / "district_estimates.csv", dtype={"district_id": str})
     sample = gpd.read_file(sample_path)
-    map_area = pd.read_csv(map_area_path, dtype={"district_id": str})
+    map_area = read_csv_table(map_area_path, dtype={"district_id": str})
     region = region_estimate(map_area, sample, districts, year=year, confidence=confidence)
     outputs = {"region_estimates": str(write_table(region, out / "region_estimates.csv"))}
     plots = gpd.read_file(context.training_plots)

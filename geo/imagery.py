@@ -121,9 +121,10 @@ def read_scene(
 
     Parameters
     ----------
-    source : path, pystac.Item or DroneOrtho
+    source : path, pystac.Item, DroneOrtho or SceneSpec
         STAC item JSON, Sentinel-2 L2A directory, Landsat C2 L2 scene
-        (directory, MTL or band file), or drone orthomosaic GeoTIFF.
+        (directory, MTL or band file), or drone orthomosaic GeoTIFF; or what
+        :func:`describe_source` made of one (its metadata is not parsed again).
     bands : sequence of str, optional
         Common band names to read (``blue``, ``red``, ``nir``, ``swir1``...);
         every band the source has by default.
@@ -159,7 +160,7 @@ def read_scene(
     >>> scene = read_scene("S2B_MSIL2A_20250112.json", bands=["red", "nir"])  # doctest: +SKIP
     >>> float(scene["nir"].mean())  # doctest: +SKIP
     """
-    spec = describe_source(source, bands)
+    spec = source if isinstance(source, SceneSpec) else describe_source(source, bands)
     logger.debug("reading %s as %s", spec.source, spec.sensor)
     return load_scene(
         spec,
@@ -181,9 +182,10 @@ def valid_share(
     """Share of the ``grid`` pixels where the scene is clear, read from its mask alone.
 
     A scene without a mask (a drone ortho without alpha) is read whole: its valid
-    pixels are those with data in every band.
+    pixels are those with data in every band. ``source`` is what :func:`read_scene`
+    takes, a :class:`SceneSpec` included.
     """
-    spec = describe_source(source)
+    spec = source if isinstance(source, SceneSpec) else describe_source(source)
     share = clear_share(spec, grid, chunk_px=chunk_px, mask_snow=mask_snow)
     if share is None:
         scene = load_scene(spec, grid, chunk_px=chunk_px, mask_snow=mask_snow, require_clear=False)

@@ -8,7 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from core.io import write_table
+from core.io import spreadsheet_safe, write_table
 
 __all__ = [
     "DOWNLOAD_NAMES",
@@ -77,44 +77,12 @@ def published_table(
     return out
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _inert(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        try:
-            float(value)  # "-12.5" is a number to a spreadsheet, not a formula
-        except ValueError:
-            return "'" + value
-    return value
-
-
-def spreadsheet_safe(table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` with every text cell that a spreadsheet would run as a formula made inert.
-
-    Names in a published CSV come from the operator's files (districts, programmes,
-    the survey name); a cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage
-    return gets a leading ``'`` (OWASP's rule against CSV injection), so opening the
-    download in Excel or LibreOffice shows the text instead of running it.
-
-    Examples
-    --------
-    >>> spreadsheet_safe(pd.DataFrame({"name": ["=1+1", "-3", "Kunar"]}))["name"].tolist()
-    ["'=1+1", '-3', 'Kunar']
-    """
-    out = table.copy()
-    for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(_inert)
-    return out
-
-
 def write_published_table(
     table: pd.DataFrame, path: Path, *, run_id: str, synthetic: bool, survey_name: str = ""
 ) -> Path:
     """Write :func:`published_table` of ``table`` to ``path`` (atomic, spreadsheet-safe)."""
     published = published_table(table, run_id=run_id, synthetic=synthetic, survey_name=survey_name)
-    return write_table(spreadsheet_safe(published), path)
+    return write_table(published, path)  # write_table makes every CSV spreadsheet-safe
 
 
 def estimates_with_geometry(
@@ -137,7 +105,7 @@ def write_downloads(
     """Write the district estimates as CSV, GeoPackage (district CRS) and GeoJSON (EPSG:4326).
 
     Files that already exist (the flow may have written them) are kept unless
-    ``overwrite``. The CSV is :func:`spreadsheet_safe`. With ``label`` (``run_id``,
+    ``overwrite``. The CSV is :func:`core.io.spreadsheet_safe`. With ``label`` (``run_id``,
     ``synthetic``, ``survey_name``) the tables are written as :func:`published_table`
     makes them: rounded and marked.
 
@@ -153,7 +121,7 @@ def write_downloads(
         district_estimates = published_table(district_estimates, **label)
     spatial = estimates_with_geometry(districts, district_estimates)
     if overwrite or not paths["csv"].exists():
-        write_table(spreadsheet_safe(district_estimates), paths["csv"])
+        write_table(district_estimates, paths["csv"])  # spreadsheet-safe, as every CSV
     if overwrite or not paths["gpkg"].exists():
         write_table(spatial, paths["gpkg"], layer="district_estimates")
     if overwrite or not paths["geojson"].exists():

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import pickle
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +15,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from core.io import atomic_write_json
+from core.io import atomic_path, atomic_write_json
 from maps.change_map import change_verdict_png
 from maps.charts import district_chart, programme_chart, programme_district_series
 from maps.gallery import PUBLISH_RECORD
@@ -21,7 +25,16 @@ from maps.rasters import write_overlay_png
 from maps.report import Figure, crop_totals
 from maps.static import choropleth_png, raster_png, thumbnail_png
 
-__all__ = ["Run", "overlays_of", "choropleths", "raster_maps", "charts", "thumbnail", "record"]
+__all__ = [
+    "Run",
+    "DrawnFigures",
+    "overlays_of",
+    "choropleths",
+    "raster_maps",
+    "charts",
+    "thumbnail",
+    "record",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +57,65 @@ class Run:
     synthetic: bool
 
 
+class DrawnFigures:
+    """The figures drawn in one publication, each under a digest of everything it is drawn from.
+
+    The public set is drawn after the restricted set, and most of its figures (the
+    district maps, the district charts, the thumbnail) are drawn by the same function
+    from the same arguments. :meth:`draw` then copies the restricted set's file instead
+    of drawing it again: the drawing functions are deterministic (the same arguments give
+    the same PNG bytes), so the copy is the file a second drawing would write.
+
+    The key is the drawing function and every argument it receives but the output
+    path, pickled whole (tables with every column, geometry and CRS), so a figure is
+    copied only from a figure drawn from equal data. A public figure drawn from less
+    than the restricted one (household cells suppressed, programmes left out) differs
+    in its arguments and is drawn anew: restricted data cannot reach the public set
+    through a copy. Figures of restricted data only (the class map, the NDVI) are not
+    drawn through this at all.
+    """
+
+    def __init__(self) -> None:
+        self._drawn: dict[str, Path] = {}
+        self.drawn: list[Path] = []
+        """Files drawn, in order."""
+        self.copied: list[Path] = []
+        """Files copied from an equal figure drawn before."""
+
+    @staticmethod
+    def key(draw: Callable[..., Path], args: tuple, kwargs: dict[str, Any]) -> str:
+        """sha256 of the drawing function and its arguments (output path excluded)."""
+        name = f"{draw.__module__}.{draw.__qualname__}"
+        payload = pickle.dumps((name, args, sorted(kwargs.items())), protocol=5)
+        return hashlib.sha256(payload).hexdigest()
+
+    def draw(self, draw: Callable[..., Path], *args: Any, out: Path, **kwargs: Any) -> Path:
+        """``draw(*args, out, **kwargs)``, or a copy of the same figure drawn before."""
+        key = self.key(draw, args, kwargs)
+        earlier = self._drawn.get(key)
+        if earlier is not None and earlier.is_file() and earlier.resolve() != out.resolve():
+            with atomic_path(out) as tmp:
+                shutil.copyfile(earlier, tmp)
+            self.copied.append(out)
+            logger.debug("%s: copied from %s (same figure)", out, earlier)
+            return out
+        path = Path(draw(*args, out, **kwargs))
+        self._drawn[key] = path
+        self.drawn.append(path)
+        return path
+
+
+def _drawer(drawn: DrawnFigures | None) -> Callable[..., Path]:
+    """``drawn.draw``, or drawing every figure when no record is kept."""
+    if drawn is not None:
+        return drawn.draw
+
+    def draw(function: Callable[..., Path], *args: Any, out: Path, **kwargs: Any) -> Path:
+        return Path(function(*args, out, **kwargs))
+
+    return draw
+
+
 def overlays_of(run: Run, class_map: Any, ndvi: Any) -> dict[str, Overlay]:
     """The class map and NDVI as PNG overlays for the interactive map."""
     overlays: dict[str, Overlay] = {}
@@ -60,35 +132,25 @@ _CHANGE_CAPTION = (
 )
 
 
-def choropleths(run: Run, table: gpd.GeoDataFrame, crops: list[str]) -> list[Figure]:
-    """One print map per crop and metric that has values."""
+def choropleths(
+    run: Run, table: gpd.GeoDataFrame, crops: list[str], drawn: DrawnFigures | None = None
+) -> list[Figure]:
+    """One print map per crop and metric that has values (``drawn``: see :class:`DrawnFigures`)."""
+    draw = _drawer(drawn)
     figures = []
     for crop in crops:
         for metric in METRICS:
             column = f"{crop}_{metric.key}"
             if not table[column].notna().any():
                 continue
+            out = run.run_dir / f"map_{crop}_{metric.key}.png"
+            label = {"year": run.year, "run_id": run.run_id, "synthetic": run.synthetic}
             if metric.key == "change_ha":  # verdict colours, circle size = how much
-                png = change_verdict_png(
-                    table,
-                    crop,
-                    run.run_dir / f"map_{crop}_{metric.key}.png",
-                    year=run.year,
-                    run_id=run.run_id,
-                    synthetic=run.synthetic,
-                )
+                png = draw(change_verdict_png, table, crop, out=out, **label)
                 figures.append(Figure(png.name, _CHANGE_CAPTION.format(CROP_LABELS[crop])))
                 continue
-            png = choropleth_png(
-                table,
-                crop,
-                metric,
-                colour_scale(table[column], metric),
-                run.run_dir / f"map_{crop}_{metric.key}.png",
-                year=run.year,
-                run_id=run.run_id,
-                synthetic=run.synthetic,
-            )
+            scale = colour_scale(table[column], metric)
+            png = draw(choropleth_png, table, crop, metric, scale, out=out, **label)
             caption = f"{CROP_LABELS[crop]} {run.year}: {metric.title.lower()} ({metric.units})"
             figures.append(Figure(png.name, caption))
     return figures
@@ -122,14 +184,17 @@ def charts(
     programme_change: pd.DataFrame | None,
     history: pd.DataFrame | None,
     programmes: pd.DataFrame | None,
+    drawn: DrawnFigures | None = None,
 ) -> list[Figure]:
     """Hectares per district for each crop, and the programmes' series against baseline."""
+    draw = _drawer(drawn)
     figures = []
     for crop in crops:
-        png = district_chart(
+        png = draw(
+            district_chart,
             district_estimates,
             crop,
-            run.run_dir / f"chart_{crop}_districts.png",
+            out=run.run_dir / f"chart_{crop}_districts.png",
             year=run.year,
             synthetic=run.synthetic,
         )
@@ -137,10 +202,11 @@ def charts(
         figures.append(Figure(png.name, caption))
     if programme_change is not None and len(programme_change):
         series = programme_district_series(programme_change, history, district_estimates)
-        png = programme_chart(
+        png = draw(
+            programme_chart,
             programme_change,
             series,
-            run.run_dir / "chart_programmes.png",
+            out=run.run_dir / "chart_programmes.png",
             year=run.year,
             synthetic=run.synthetic,
             names=_programme_names(programmes),
@@ -149,15 +215,18 @@ def charts(
     return figures
 
 
-def thumbnail(run: Run, table: gpd.GeoDataFrame, crops: list[str]) -> Path:
+def thumbnail(
+    run: Run, table: gpd.GeoDataFrame, crops: list[str], drawn: DrawnFigures | None = None
+) -> Path:
     """The gallery's thumbnail: the first crop's hectares per district."""
     first = f"{crops[0]}_area_ha" if crops else ""
     scale = colour_scale(table[first], METRICS[0]) if first else None
-    return thumbnail_png(
+    return _drawer(drawn)(
+        thumbnail_png,
         table,
         first,
         scale,
-        run.run_dir / "thumbnail.png",
+        out=run.run_dir / "thumbnail.png",
         title=f"{run.year} {run.run_id}",
         synthetic=run.synthetic,
         caption=f"{CROP_LABELS[crops[0]]} {run.year} (ha)" if crops else "",

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.io import read_csv_table
 from core.legend import CROPS_OF_INTEREST
 from maps.layers import CROP_LABELS
 from models.change.intervals import SURVEY_PAIR_RULE, mover_difference, reaches
@@ -77,7 +78,7 @@ def _read(folder: Path, name: str) -> pd.DataFrame | None:
     if not path.is_file():
         return None
     try:
-        table = pd.read_csv(path, dtype={"district_id": str, "programme_id": str})
+        table = read_csv_table(path, dtype={"district_id": str, "programme_id": str})
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         logger.warning("%s: not readable (%s); the front page leaves it out", path, exc)
         return None

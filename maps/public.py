@@ -23,6 +23,8 @@ __all__ = [
     "PublicPolicy",
     "household_columns",
     "suppress_small_cells",
+    "suppress_few_plots",
+    "suppress_thin_yields",
     "public_manifest",
 ]
 
@@ -44,6 +46,8 @@ class PublicPolicy:
     """Household feedback of fewer households than this is withheld from a cell."""
     density_cell_km2: float = 1.0
     """Area of one cell of the public density map (no finer raster is published)."""
+    min_plots: int = 3
+    """Field-plot figures of a district are published only from at least this many plots."""
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.show) - set(PUBLIC_PARTS))
@@ -54,6 +58,8 @@ class PublicPolicy:
             )
         if self.min_households < 1:
             raise InvalidInputError("publish.min_households must be at least 1")
+        if self.min_plots < 2:
+            raise InvalidInputError("publish.min_plots must be at least 2: one plot is a farm")
         if not self.density_cell_km2 > 0:
             raise InvalidInputError("publish.density_cell_km2 must be a positive area")
 
@@ -99,6 +105,99 @@ def suppress_small_cells(change: pd.DataFrame | None, min_households: int) -> pd
     note = f"household feedback of fewer than {min_households} households is not published"
     public["feedback_note"] = np.where(small, note, "")
     logger.info("public programme change: %d household cells withheld", int(small.sum()))
+    return public
+
+
+PLOT_FIGURES = ("surveyed_plots", "surveyed_ha", "eradicated_plots", "recorded_eradicated_ha")
+"""Columns of ``eradication.csv`` that add up the district's surveyed plots themselves."""
+SHARE_FIGURES = (
+    "eradicated_share", "share_se", "eradicated_ha", "eradicated_ci_low_ha",
+    "eradicated_ci_high_ha", "remaining_ha", "remaining_se_ha",
+)  # fmt: skip
+"""Columns of ``eradication.csv`` computed from the district's eradicated share."""
+
+
+def suppress_few_plots(eradication: pd.DataFrame, min_plots: int) -> pd.DataFrame:
+    """Eradication per district with every figure that rests on too few plots withheld.
+
+    A district figure of one surveyed plot is that plot: its area (``surveyed_ha``),
+    whether it was destroyed (``eradicated_plots``), how much of it. The rule: with
+    ``n`` plots surveyed in a district (and crop) of which ``e`` were eradicated, the plot
+    figures (:data:`PLOT_FIGURES`) are published only when ``n``, and each of ``e`` and
+    ``n - e`` that is not zero, are at least ``min_plots`` (so neither the eradicated nor
+    the standing plots can be told apart from the total). The eradicated share and what
+    is computed from it (:data:`SHARE_FIGURES`) are withheld when they come from the
+    district's own plots and those are fewer than ``min_plots``; a district of fewer
+    plots that borrows the regional share (``share_source = regional``) keeps them, as
+    the regional share is the region's plots together. ``note`` says what was withheld.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"surveyed_plots": [1, 9], "eradicated_plots": [0, 4],
+    ...                   "surveyed_ha": [0.3, 5.0], "share_source": ["regional", "district"]})
+    >>> suppress_few_plots(t, 3)["surveyed_ha"].tolist()
+    [nan, 5.0]
+    """
+    public = eradication.copy()
+    counted = "surveyed_plots" in public and "eradicated_plots" in public
+    n = pd.to_numeric(public.get("surveyed_plots", 0), errors="coerce")
+    e = pd.to_numeric(public.get("eradicated_plots", 0), errors="coerce")
+    n, e = pd.Series(n, index=public.index).fillna(0), pd.Series(e, index=public.index).fillna(0)
+    few = (n < min_plots) | ((e > 0) & (e < min_plots)) | ((n - e > 0) & (n - e < min_plots))
+    few &= n > 0  # nothing surveyed: zeros, no plot to reveal
+    if not counted:  # without the counts no row can be shown to rest on enough plots
+        few = pd.Series(True, index=public.index)
+    own_share = public["share_source"].eq("district") if "share_source" in public else False
+    thin_share = own_share & (n < min_plots)
+    plot_columns = [c for c in PLOT_FIGURES if c in public]
+    share_columns = [c for c in SHARE_FIGURES if c in public]
+    for column in plot_columns + share_columns:  # counts stay whole numbers, blank if withheld
+        kind = "Int64" if column.endswith("_plots") else "float64"
+        public[column] = pd.to_numeric(public[column], errors="coerce").astype(kind)
+    public.loc[few, plot_columns] = pd.NA
+    public.loc[thin_share, share_columns] = np.nan
+    withheld = (
+        f"plot figures of fewer than {min_plots} surveyed, eradicated or standing plots "
+        "are not published"
+    )
+    note = public["note"].astype(object).fillna("").astype(str) if "note" in public else ""
+    public["note"] = np.where(few, np.where(note == "", withheld, note + "; " + withheld), note)
+    logger.info(
+        "public eradication: %d district rows with plot figures withheld, %d shares",
+        int(few.sum()),
+        int(np.sum(thin_share)),
+    )
+    return public
+
+
+YIELD_FIGURES = (
+    "mean_yield_kg_ha", "yield_se_kg_ha", "production_kg", "production_se_kg", "ci_low_kg",
+    "ci_high_kg",
+)  # fmt: skip
+"""Columns of ``production.csv`` computed from a district's mean yield."""
+
+
+def suppress_thin_yields(production: pd.DataFrame, min_plots: int) -> pd.DataFrame:
+    """Production per district with a district mean yield of fewer than ``min_plots`` plots withheld.
+
+    A district's own mean yield of two plots tells either farmer the other's harvest; with
+    the harvested area published, the production figure tells the same. Rows whose
+    ``yield_source`` is ``district`` and whose ``n_yield_plots`` is under the minimum have
+    :data:`YIELD_FIGURES` blanked and say so in ``note``; regional yields (the region's plots
+    together) are kept.
+    """
+    public = production.copy()
+    if "yield_source" not in public or "n_yield_plots" not in public:
+        return public
+    n = pd.to_numeric(public["n_yield_plots"], errors="coerce").fillna(0)
+    thin = public["yield_source"].eq("district") & (n < min_plots)
+    columns = [c for c in YIELD_FIGURES if c in public]
+    public[columns] = public[columns].apply(pd.to_numeric, errors="coerce").astype("float64")
+    public.loc[thin, columns] = np.nan
+    withheld = f"a district mean yield of fewer than {min_plots} plots is not published"
+    note = public["note"].astype(object).fillna("").astype(str) if "note" in public else ""
+    public["note"] = np.where(thin, np.where(note == "", withheld, note + "; " + withheld), note)
+    logger.info("public production: %d district yields withheld", int(thin.sum()))
     return public
 
 

@@ -2,7 +2,8 @@
 
 No survey plot, segment, team, survey date, full-resolution raster or input file
 reaches it; household feedback is published only for cells of at least
-``PublicPolicy.min_households`` households.
+``PublicPolicy.min_households`` households, field-plot figures of eradication only
+from at least ``PublicPolicy.min_plots`` plots (:func:`maps.public.suppress_few_plots`).
 """
 
 from __future__ import annotations
@@ -14,12 +15,19 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from core.io import read_csv_table
 from maps.downloads import write_downloads, write_published_table
-from maps.figures import Run, charts, choropleths, record, survey_name_of, thumbnail
+from maps.figures import DrawnFigures, Run, charts, choropleths, record, survey_name_of, thumbnail
 from maps.interactive import Overlay, build_interactive_map
 from maps.layers import crops_present, district_table
 from maps.programme_areas import programme_areas
-from maps.public import PublicPolicy, public_manifest, suppress_small_cells
+from maps.public import (
+    PublicPolicy,
+    public_manifest,
+    suppress_few_plots,
+    suppress_small_cells,
+    suppress_thin_yields,
+)
 from maps.rasters import cultivation_density, write_overlay_png
 from maps.report import build_report
 
@@ -39,6 +47,7 @@ def publish_public(
     programmes: pd.DataFrame | None,
     manifest: dict[str, Any],
     history: pd.DataFrame | None,
+    drawn: DrawnFigures | None = None,
 ) -> dict[str, Any]:
     """Write the public set of a run into ``<run_dir>/public/``; return its files by kind.
 
@@ -50,12 +59,16 @@ def publish_public(
         What the public set shows.
     districts, district_estimates, programme_change, class_map, programmes, manifest, history
         As given to :func:`maps.publish_run`.
+    drawn
+        The restricted set's figures: one this set would draw from the same arguments is
+        copied instead (:class:`maps.figures.DrawnFigures`).
 
     Returns
     -------
     dict
         ``map``, ``thumbnail``, ``record`` and, as the policy allows, ``report``,
-        ``csv``/``gpkg``/``geojson`` and ``programme_change``.
+        ``csv``/``gpkg``/``geojson`` and ``programme_change``; ``copied``: the figures
+        copied from ``drawn``.
     """
     target = restricted.run_dir / "public"
     target.mkdir(exist_ok=True)
@@ -91,10 +104,11 @@ def publish_public(
             density_overlay=density,
         )
     }
-    map_figures = choropleths(run, table, crops) if policy.shows("estimates") else []
+    copied_before = len(drawn.copied) if drawn is not None else 0
+    map_figures = choropleths(run, table, crops, drawn) if policy.shows("estimates") else []
     chart_figures = []
     if policy.shows("charts"):
-        chart_figures = charts(run, crops, district_estimates, change, history, programmes)
+        chart_figures = charts(run, crops, district_estimates, change, history, programmes, drawn)
     downloads: dict[str, Path] = {}
     if policy.shows("estimates"):
         downloads = write_downloads(
@@ -106,7 +120,8 @@ def publish_public(
         )
     out.update(downloads)
     out["tables"] = _aggregate_tables(restricted, target, policy, label)
-    out["thumbnail"] = thumbnail(run, table, crops)
+    out["thumbnail"] = thumbnail(run, table, crops, drawn)
+    out["copied"] = drawn.copied[copied_before:] if drawn is not None else []
     if policy.shows("report"):
         out["report"] = build_report(
             target,
@@ -147,7 +162,11 @@ def _aggregate_tables(
     for name, part in AGGREGATE_TABLES.items():
         source = restricted.run_dir / name
         if policy.shows(part) and source.is_file():
-            table = pd.read_csv(source, dtype={"district_id": str, "programme_id": str})
+            table = read_csv_table(source, dtype={"district_id": str, "programme_id": str})
+            if name == "eradication.csv":  # a district figure of one plot is that plot
+                table = suppress_few_plots(table, policy.min_plots)
+            if name == "production.csv":  # a mean yield of two plots is each one's
+                table = suppress_thin_yields(table, policy.min_plots)
             written.append(write_published_table(table, target / name, **label))
     return written
 

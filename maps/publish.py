@@ -19,6 +19,7 @@ import pandas as pd
 from core.errors import InvalidInputError
 from maps.downloads import write_downloads
 from maps.figures import (
+    DrawnFigures,
     Run,
     charts,
     choropleths,
@@ -96,7 +97,8 @@ def publish_run(
     dict
         ``map, report, thumbnail, csv, gpkg, geojson, record`` (Path),
         ``pngs``, ``charts``, ``overlays`` (lists of Path), and ``public``: the
-        public set's files (when written).
+        public set's files (when written; ``copied`` lists its figures copied from
+        the restricted set's equal figures, :class:`maps.figures.DrawnFigures`).
 
     Raises
     ------
@@ -142,13 +144,17 @@ def publish_run(
         programme_areas=areas,
         survey_name=survey_name_of(manifest),
     )
-    map_figures = choropleths(run, table, crops) + raster_maps(run, districts, class_map, ndvi)
+    drawn = DrawnFigures()  # the public set copies what it would draw the same
+    map_figures = choropleths(run, table, crops, drawn)
+    map_figures += raster_maps(run, districts, class_map, ndvi)
     out["pngs"] = [run_dir / f.file for f in map_figures]
-    chart_figures = charts(run, crops, district_estimates, programme_change, history, programmes)
+    chart_figures = charts(
+        run, crops, district_estimates, programme_change, history, programmes, drawn
+    )
     out["charts"] = [run_dir / f.file for f in chart_figures]
     downloads = write_downloads(run_dir, districts, district_estimates)
     out.update(downloads)
-    out["thumbnail"] = thumbnail(run, table, crops)
+    out["thumbnail"] = thumbnail(run, table, crops, drawn)
     out["report"] = build_report(
         run_dir,
         district_estimates=district_estimates,
@@ -175,6 +181,7 @@ def publish_run(
             programmes=programmes,
             manifest=manifest,
             history=history,
+            drawn=drawn,
         )
     logger.info("published run %s (%d) in %s", run.run_id, run.year, run_dir)
     return out

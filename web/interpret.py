@@ -19,7 +19,12 @@ here to signed-in interpreters only and never published in the public site.
 ``GET  /api/v1/interpret/{run_id}/agreement``              agreement and kappa; disagreements for reviewers
 =========================================================  ===========================================
 
-No answer ever shows one interpreter another's label: the second look is blind.
+No answer ever shows one interpreter another's label: the second look is blind. The
+agreement figures (per-class counts, disagreements) are for reviewers and admins only:
+read before and after one's own second look, they would tell an interpreter what the
+first said. And once two interpreters have looked at a point, neither can change their
+label (a third look, by a reviewer, settles a disagreement), so a second look cannot be
+brought into line with a first afterwards.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from geo.chips import ChipSpec, chip_png, render_chip
 from models.interpretation import (
     InterpretationPackage,
     find_packages,
+    interpretations,
     interpreter_agreement,
     load_package,
     next_point,
@@ -135,6 +141,19 @@ def _point(package: InterpretationPackage, sample_id: int, labels: Any, who: Tok
     }
 
 
+def _refuse_a_changed_double_look(store: Store, run_id: str, sample_id: int, team: str) -> None:
+    """409 when ``team`` relabels a point another interpreter has also labelled."""
+    looks = interpretations(store.get_labels(run_id))
+    looks = looks[looks["sample_id"].astype(int) == sample_id]
+    others = set(looks["interpreter"]) - {team}
+    if team in set(looks["interpreter"]) and others:
+        raise HTTPException(
+            409,
+            detail=f"point {sample_id} has been looked at by two interpreters: a label of it "
+            "is no longer changed (a reviewer's third look settles a disagreement)",
+        )
+
+
 def interpret_router(workspace: Path, store: Store) -> APIRouter:
     """The ``/interpret`` page and its API over the packages of ``workspace``'s runs."""
     router = APIRouter(tags=["interpretation"])
@@ -221,6 +240,8 @@ def interpret_router(workspace: Path, store: Store) -> APIRouter:
             raise HTTPException(404, detail=f"run {run_id} has no point {sent.sample_id}")
         if sent.adjudicate and who.role not in _REVIEW_ROLES:
             raise HTTPException(403, detail="the third look is for reviewer and admin tokens")
+        if not sent.adjudicate:
+            _refuse_a_changed_double_look(store, run_id, int(sent.sample_id), who.team)
         try:
             store.put_label(
                 run_id,
@@ -240,7 +261,15 @@ def interpret_router(workspace: Path, store: Store) -> APIRouter:
         who = _interpreter(request, store)
         package = _package(workspace, run_id)
         labels = store.get_labels(run_id)
-        result = interpreter_agreement(labels).to_dict(with_disagreements=who.role in _REVIEW_ROLES)
+        if who.role not in _REVIEW_ROLES:  # the figures would un-blind a second look
+            return JSONResponse(
+                {
+                    "for_reviewers": True,
+                    "progress": progress(package, labels, who.team),
+                    "classes": package.classes,
+                }
+            )
+        result = interpreter_agreement(labels).to_dict(with_disagreements=True)
         result["progress"] = progress(package, labels, who.team)
         result["classes"] = package.classes
         return JSONResponse(result)

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from core.errors import AdmonError
+from core.io import read_csv_table
 from flows.cli.common import (
     SerialOption,
     WorkersOption,
@@ -60,7 +61,7 @@ def demo(
     import pandas as pd
 
     estimates = pd.concat(
-        [pd.read_csv(r["district_estimates"], dtype={"district_id": str}) for r in results],
+        [read_csv_table(r["district_estimates"], dtype={"district_id": str}) for r in results],
         ignore_index=True,
     )
     comparison = compare_with_truth(estimates, Path(region.truth))

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from core.errors import AdmonError, InvalidInputError
+from core.io import read_csv_table
 from flows.cli.common import app, console, fail
 
 
@@ -40,7 +41,7 @@ def _inputs(run_dir, sample, map_area_path, class_map, zones, zone_id, users_acc
         if map_area_path is None and run_dir is not None:
             map_area_path = Path(run_dir) / "map_area.csv"
         if map_area_path is not None:
-            map_area = pd.read_csv(map_area_path, dtype={zone_id: str})
+            map_area = read_csv_table(map_area_path, dtype={zone_id: str})
         elif class_map is not None and zones is not None:
             map_area = zonal_class_area(class_map, zones, zone_id)
         else:
@@ -69,7 +70,7 @@ def _inputs(run_dir, sample, map_area_path, class_map, zones, zone_id, users_acc
                 f"{path} does not exist; plan from a run estimated in phase 2, or pass --sample "
                 "and --map-area"
             )
-    map_area = pd.read_csv(map_area_path, dtype={zone_id: str})
+    map_area = read_csv_table(map_area_path, dtype={zone_id: str})
     labelled = gpd.read_file(sample_path)
     if zone_id in labelled.columns:
         labelled[zone_id] = labelled[zone_id].astype(str)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InvalidInputError, NotFoundError
-from core.io import atomic_write_json, atomic_write_text, write_table
+from core.io import atomic_write_json, atomic_write_text, read_csv_table, write_table
 from core.legend import LEGEND
 from models.interpretation.ceo import write_ceo_project
 
@@ -292,8 +292,10 @@ def load_package(folder: str | Path) -> InterpretationPackage:
     if data.get("format") != PACKAGE_FORMAT:
         raise InvalidInputError(f"{path}: format {data.get('format')!r} is not {PACKAGE_FORMAT}")
     try:
-        points = pd.read_csv(folder / "points.csv", dtype={"sources": str}, keep_default_na=False)
-        profiles = pd.read_csv(folder / "ndvi_profiles.csv")
+        points = read_csv_table(
+            folder / "points.csv", dtype={"sources": str}, keep_default_na=False
+        )
+        profiles = read_csv_table(folder / "ndvi_profiles.csv")
     except FileNotFoundError as exc:
         raise InvalidInputError(f"{folder}: {Path(exc.filename).name} is missing") from None
     missing = [c for c in ("sample_id", "order", "x", "y", "sources") if c not in points.columns]

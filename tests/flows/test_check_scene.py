@@ -59,3 +59,28 @@ def test_valid_share_is_read_from_the_mask_alone(tmp_path, monkeypatch):
     assert record["usable"]
     assert record["valid_share"] == pytest.approx(float(np.mean(on_grid != 9)))  # 0.75
     assert read and all("_SCL_" in file for file in read), read
+
+
+def test_scene_metadata_is_parsed_once(tmp_path, monkeypatch):
+    """The check reads the item's metadata once, for the record and the mask read alike."""
+    import geo.imagery
+
+    arrays, grid = _bands_and_grid()
+    path = stac_scene(tmp_path, NAME, arrays)
+    described = []
+    original = geo.imagery.describe_source
+
+    def counted(source, bands=None):
+        described.append(str(source))
+        return original(source, bands)
+
+    monkeypatch.setattr(geo.imagery, "describe_source", counted)
+    record = check_scene.fn(str(path), grid, ("2024-04-01", "2024-04-30"))
+    assert record["usable"] and record["valid_share"] == 1.0
+    assert described == [str(path)]
+    # the same record as reading the source itself twice (the metadata as a reader has it)
+    monkeypatch.setattr(geo.imagery, "describe_source", original)
+    scene = geo.imagery.read_scene(str(path), grid=grid, require_clear=False)
+    assert record["sensor"] == scene.attrs["sensor"]
+    assert record["assumptions"] == list(scene.attrs["assumptions"])
+    assert record["valid_share"] == round(geo.imagery.valid_share(str(path), grid), 4)

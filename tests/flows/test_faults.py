@@ -32,16 +32,17 @@ def test_a_transient_read_error_is_retried_and_the_run_completes(
     # region would answer from the cache and never read the scene
     check = stages.check_scene.with_options(retry_delay_seconds=[0.1, 0.1, 0.1], refresh_cache=True)
     monkeypatch.setattr(stages, "check_scene", check)
-    real_read_scene = geo.imagery.read_scene  # the check-scene stage imports it when it runs
+    # the check-scene stage imports it when it runs; it is the stage's first read of a scene
+    real_describe = geo.imagery.describe_source
     calls: dict[str, int] = {}
 
-    def flaky_read_scene(source, *args, **kwargs):
+    def flaky_describe(source, *args, **kwargs):
         calls[str(source)] = calls.get(str(source), 0) + 1
         if calls[str(source)] == 1 and str(source) == str(small_region.scenes[2024][0]):
             raise OSError(f"{source}: connection reset by peer (simulated)")
-        return real_read_scene(source, *args, **kwargs)
+        return real_describe(source, *args, **kwargs)
 
-    monkeypatch.setattr(geo.imagery, "read_scene", flaky_read_scene)
+    monkeypatch.setattr(geo.imagery, "describe_source", flaky_describe)
     config = config_writer(small_region, tmp_path / "ws")
     result = serial_flow(config_path=str(config), year=2024)
     manifest = json.loads((Path(result["run_dir"]) / "manifest.json").read_text())

@@ -113,6 +113,33 @@ def test_write_cog_is_a_valid_cog_with_overviews(tmp_path):
         np.testing.assert_array_equal(cog.read(1), values)
 
 
+def test_internal_outputs_have_no_overviews_and_the_same_values(tmp_path):
+    from geo.cog import write_cogs
+
+    size = 1100
+    values = np.random.default_rng(1).random((size, size), dtype=np.float32)
+    values[:10, :10] = np.nan
+    data = xr.DataArray(
+        da.from_array(values, chunks=512),
+        dims=("y", "x"),
+        coords={"y": 2200000 - 5 - 10 * np.arange(size), "x": 600005 + 10 * np.arange(size)},
+        name="features",
+    )
+    data = data.rio.write_crs("EPSG:32647").rio.write_transform(
+        Affine(10, 0, 600000, 0, -10, 2200000)
+    )
+    viewed, internal = write_cogs(
+        {tmp_path / "viewed.tif": data, tmp_path / "features.tif": data},
+        internal=[tmp_path / "features.tif"],
+    )
+    with rasterio.open(viewed) as a, rasterio.open(internal) as b:
+        assert a.overviews(1) == [2, 4] and b.overviews(1) == []
+        assert b.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        assert b.compression.name.lower() == "deflate" and b.profile["blockxsize"] == 512
+        assert a.read().tobytes() == b.read().tobytes() == values[None].tobytes()
+    assert viewed.read_bytes() != internal.read_bytes()
+
+
 def test_write_cog_dataset_bands_by_name(stack, tmp_path):
     composite = season_composite(stack, "median")
     out = write_cog(composite, tmp_path / "composite" / "median.tif")

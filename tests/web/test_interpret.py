@@ -89,11 +89,62 @@ def test_every_point_once_then_the_overlap_blind_to_a_second_interpreter(service
     assert progress == {"total": 8, "labelled": 8, "overlap_total": 2, "overlap_done": 2,
                         "interpreters": 2, "adjudicated": 0, "mine": 2}  # fmt: skip
     mine = client.get(f"{API}/{RUN_ID}/agreement", headers=headers["bob"]).json()
-    assert mine["n_points"] == 2 and mine["overall"] == 0.5
-    assert "disagreements" not in mine  # an interpreter never sees another's labels
+    assert mine["for_reviewers"] and mine["progress"] == progress
+    # an interpreter never sees another's labels, nor figures that tell them
+    for figure in ("disagreements", "n_disagreements", "per_class", "overall", "kappa"):
+        assert figure not in mine
     review = client.get(f"{API}/{RUN_ID}/agreement", headers=headers["rev"]).json()
     assert review["disagreements"] == [{"sample_id": min(package.overlap), "first": "forest",
                                         "second": "water", "unsure": False, "adjudicated": False}]  # fmt: skip
+
+
+def test_the_second_look_cannot_learn_the_first_label_nor_follow_it(service):
+    client, headers, package = service
+    _label_all(client, headers["alice"], classes=lambda i: "forest")
+    overlap = min(package.overlap)
+    shown_first = client.get(f"{API}/{RUN_ID}/points/{overlap}", headers=headers["alice"]).json()
+    before = client.get(f"{API}/{RUN_ID}/agreement", headers=headers["bob"]).json()
+    point = client.get(f"{API}/{RUN_ID}/next", headers=headers["bob"]).json()
+    while point["sample_id"] != overlap:  # the other overlap point first, if it comes first
+        sent = {"sample_id": point["sample_id"], "reference_class": "forest"}
+        client.post(f"{API}/{RUN_ID}/labels", headers=headers["bob"], json=sent)
+        point = client.get(f"{API}/{RUN_ID}/next", headers=headers["bob"]).json()
+    # what bob is shown of the point is what alice was shown: no label, no map class
+    assert {k: v for k, v in point.items() if k != "progress"} == {
+        k: v for k, v in shown_first.items() if k != "progress"
+    }
+    sent = {"sample_id": overlap, "reference_class": "water"}
+    assert (
+        client.post(f"{API}/{RUN_ID}/labels", headers=headers["bob"], json=sent).status_code == 201
+    )
+    after = client.get(f"{API}/{RUN_ID}/agreement", headers=headers["bob"]).json()
+    # the answers before and after bob's look differ in progress only: nothing to compare
+    assert {k: v for k, v in before.items() if k != "progress"} == {
+        k: v for k, v in after.items() if k != "progress"
+    }
+    # and neither look can be changed now to agree with the other
+    follow = {"sample_id": overlap, "reference_class": "forest"}
+    assert (
+        client.post(f"{API}/{RUN_ID}/labels", headers=headers["bob"], json=follow).status_code
+        == 409
+    )
+    back = {"sample_id": overlap, "reference_class": "water"}
+    assert (
+        client.post(f"{API}/{RUN_ID}/labels", headers=headers["alice"], json=back).status_code
+        == 409
+    )
+    labels = client.app.state.store.get_labels(RUN_ID)
+    looks = labels[labels["sample_id"] == overlap].set_index("interpreter")["reference_class"]
+    assert looks.to_dict() == {"alice": "forest", "bob": "water"}
+    review = client.get(f"{API}/{RUN_ID}/agreement", headers=headers["rev"]).json()
+    assert review["n_disagreements"] == 1
+    # a point one interpreter alone has labelled can still be corrected by them
+    single = next(i for i in range(1, 9) if i not in package.overlap)
+    again = {"sample_id": single, "reference_class": "water"}
+    assert (
+        client.post(f"{API}/{RUN_ID}/labels", headers=headers["alice"], json=again).status_code
+        == 201
+    )
 
 
 def test_the_third_look_is_for_reviewers_and_settles_the_point(service):

@@ -203,6 +203,8 @@
   function agreement() {
     return call("/" + state.run + "/agreement").then(function (r) { return r.json(); }).then(function (a) {
       a.classes.forEach(function (c) { state.labels[c.name] = c.label; });
+      // interpreters get no agreement figures: they would tell a second look the first label
+      if (a.for_reviewers) { $("review").hidden = true; return; }
       $("review").hidden = false;
       $("agreement-summary").textContent = a.n_points === 0
         ? "No point has two looks yet."
