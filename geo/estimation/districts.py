@@ -25,13 +25,19 @@ points show it). The design-based domain variance (Olofsson et al. 2014; Stehman
 where the district's sample holds none of the crop, the variance of the
 proportion smoothed toward the region's rate with ``z²`` pseudo-observations
 (``geo.estimation.district_variance``). With ``variance="unseen_in_se"`` (the
-default) ``se_ha = √(design SE² + unseen_se_ha²)`` and the interval is
+default) ``se_ha = √(design SE² + unseen_se_ha²)`` and the normal interval is
 ``area_ha ± z·se_ha``, so ``se_ha`` and the interval agree and a comparison with
 a reported baseline sees the omission. Between two survey years the omission is
 the same map error and largely cancels: there ``√(se_ha² − unseen_se_ha²)``, the
 design SE, is the one the honesty benchmark found equal to the true sampling SD.
-The other methods and the figures that chose between them are in
-``tests/benchmarks/README.md``.
+
+The limits are a separate choice (``interval``, column ``interval``): by default
+(``mover_jeffreys_eb``, ``geo.estimation.mover``) each stratum gets Jeffreys limits
+for its proportion, an empirical-Bayes upper limit where its points saw none of
+the crop, and the district's (or region's) limits are their MOVER sum around
+``area_ha``; ``interval="normal"`` gives ``area_ha ± z·se_ha``. ``area_ha`` and
+``se_ha`` do not depend on it. The other methods and the figures that chose
+between them are in ``tests/benchmarks/README.md``.
 """
 
 from __future__ import annotations
