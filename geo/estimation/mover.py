@@ -76,7 +76,7 @@ __all__ = [
 INTERVAL_METHODS = ("normal", "mover_wilson", "mover_jeffreys", "mover_jeffreys_eb")
 """Values of ``interval`` in ``district_estimates`` / ``region_estimate``."""
 
-EB_JEFFREYS_WEIGHT = 0.2
+EB_JEFFREYS_WEIGHT = 0.3
 """Weight of the Jeffreys component of the robust prior of ``mover_jeffreys_eb``."""
 
 LOWER_FLOOR = "none"
