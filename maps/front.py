@@ -101,7 +101,6 @@ def _reaches(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
         Z95,
         Z95,
         survey_pair=True,
-        unseen=frame["unseen_se_ha"] if "unseen_se_ha" in frame else 0.0,
     )
 
 

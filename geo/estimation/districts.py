@@ -26,14 +26,20 @@ where the district's sample holds none of the crop, the variance of the
 proportion smoothed toward the region's rate with ``z²`` pseudo-observations
 (``geo.estimation.district_variance``). With ``variance="design_unseen"`` (the
 default) ``se_ha`` is the design SE, which the honesty benchmark found equal to the
-true sampling SD, and the omission stays out of it: it widens the upper limit only,
-``[area_ha − z·se_ha, area_ha + z·√(se_ha² + unseen_se_ha²)]``. Between two survey
-years the omission is the same map error and cancels, so the change test reads the
-design SE there; against a reported baseline it reads the full limits
+true sampling SD, and the omission stays out of it (``unseen_se_ha``). Between two
+survey years the omission is the same map error and cancels, so the change test
+reads the design SE there; against a reported baseline it reads the full limits
 (``models.change.intervals``). ``variance="unseen_in_se"`` puts both terms in one
-symmetric interval, ``se_ha = √(design SE² + unseen_se_ha²)``.
-The other methods and the figures that chose between them are in
-``tests/benchmarks/README.md``.
+symmetric ``se_ha = √(design SE² + unseen_se_ha²)``.
+
+The limits are a separate choice (``interval``, column ``interval``): by default
+(``mover_jeffreys_eb``, ``geo.estimation.mover``) each stratum gets Jeffreys limits
+for its proportion, an empirical-Bayes upper limit where its points saw none of
+the crop, and the district's (or region's) limits are their MOVER sum around
+``area_ha``; ``interval="normal"`` gives ``area_ha ± z·se_ha`` (with
+``design_unseen`` the unseen term widening the upper limit only). ``area_ha`` and
+``se_ha`` do not depend on it. The other methods and the figures that chose
+between them are in ``tests/benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ from geo.estimation.district_variance import (
     stratum_stats,
     zone_estimates,
 )
+from geo.estimation.mover import INTERVAL_METHODS, mover_interval, mover_limits
 from geo.estimation.strata import tally, zone_column
 from geo.estimation.stratified import z_value
 
@@ -67,6 +74,8 @@ __all__ = [
     "BORROW_MATERIAL_SHARE",
     "METHODS",
     "VARIANCE_METHODS",
+    "INTERVAL_METHODS",
+    "DEFAULT_INTERVAL",
 ]
 
 logger = logging.getLogger(__name__)
@@ -74,7 +83,7 @@ logger = logging.getLogger(__name__)
 ESTIMATE_COLUMNS = [
     "district_id", "district_name", "year", "crop", "area_ha", "ci_low_ha", "ci_high_ha",
     "method", "n_reference", "se_ha", "map_area_ha", "users_accuracy", "producers_accuracy",
-    "borrowed_area_ha", "unseen_se_ha", "confidence", "note", "shared_se_ha",
+    "borrowed_area_ha", "unseen_se_ha", "confidence", "note", "shared_se_ha", "interval",
 ]  # fmt: skip
 """Published column order; the first nine are the contract of ``district_estimates.csv``."""
 
@@ -88,14 +97,31 @@ DEFAULT_VARIANCE = "design_unseen"
 """Variance method of the published tables (chosen on the honesty benchmark's figures)."""
 
 
-def _check_variance(variance: str) -> None:
+DEFAULT_INTERVAL = "mover_jeffreys_eb"
+"""Interval method of the published tables (``geo.estimation.mover``; chosen on the benchmark)."""
+
+
+def _check_variance(variance: str, interval: str | None = None) -> str:
+    """Validate ``variance``; return the interval method (``None``: the default for it)."""
     if variance not in VARIANCE_METHODS:
         raise InvalidInputError(
             f"variance must be one of {list(VARIANCE_METHODS)}, got {variance!r}"
         )
+    if interval is None:
+        return "normal" if variance == "fay_herriot" else DEFAULT_INTERVAL
+    if interval not in INTERVAL_METHODS:
+        raise InvalidInputError(
+            f"interval must be one of {list(INTERVAL_METHODS)}, got {interval!r}"
+        )
+    if variance == "fay_herriot" and interval != "normal":
+        raise InvalidInputError(
+            f"interval {interval!r} surrounds the stratified estimate; the Fay-Herriot "
+            "EBLUP needs interval='normal'"
+        )
+    return interval
 
 
-def _rows(design, level, crop, stats, z, min_per_stratum, variance) -> list[dict]:
+def _rows(design, level, crop, stats, z, min_per_stratum, variance, method) -> list[dict]:
     """Rows of ``crop``: one per zone (``level="zones"``) or one for the region."""
     j = design.codes.index(code_of(crop))
     if level == "region":
@@ -108,10 +134,13 @@ def _rows(design, level, crop, stats, z, min_per_stratum, variance) -> list[dict
         cap = design.area.sum(axis=-1)
         groups = [np.array([i]) for i in range(len(design.zones))]
     se, low, high = interval(estimate, var, z, cap, unseen if variance == "design_unseen" else 0)
+    if method != "normal":
+        down, up = mover_limits(design, stats, j, z, method, level=level)
+        low, high = mover_interval(estimate, np.atleast_1d(down), np.atleast_1d(up), cap)
     return [
-        _row(design, rows, j, stats, min_per_stratum,
-             float(estimate[k]), float(se[k]), float(low[k]), float(high[k]),
-             float(np.sqrt(unseen[k])), borrowed[k])
+        {**_row(design, rows, j, stats, min_per_stratum,
+                float(estimate[k]), float(se[k]), float(low[k]), float(high[k]),
+                float(np.sqrt(unseen[k])), borrowed[k]), "interval": method}
         for k, rows in enumerate(groups)
     ]  # fmt: skip
 
@@ -191,6 +220,7 @@ def district_estimates(
     min_per_stratum: int = 2,
     confidence: float = 0.95,
     variance: str = DEFAULT_VARIANCE,
+    interval: str | None = None,
 ) -> pd.DataFrame:
     """Estimate each crop's area per district with a confidence interval.
 
@@ -217,9 +247,14 @@ def district_estimates(
         Confidence level of ``ci_low_ha``/``ci_high_ha``.
     variance : str
         One of ``VARIANCE_METHODS`` (see ``geo.estimation.district_variance``):
-        ``"design_unseen"`` (default: design SE, the unseen omission in the upper
-        limit and ``unseen_se_ha``), ``"design"`` (plain Olofsson), ``"unseen_in_se"``,
-        ``"smoothed"`` or ``"fay_herriot"``.
+        ``"design_unseen"`` (default: design SE, the unseen omission in
+        ``unseen_se_ha``), ``"design"`` (plain Olofsson), ``"unseen_in_se"``,
+        ``"smoothed"`` or ``"fay_herriot"``: what ``se_ha`` is.
+    interval : str or None
+        One of ``INTERVAL_METHODS`` (see ``geo.estimation.mover``): ``"normal"``
+        (``area_ha ± z·se_ha``) or the MOVER sum of the strata's Wilson / Jeffreys /
+        empirical-Bayes limits. ``None``: ``DEFAULT_INTERVAL`` (``"normal"`` with
+        ``fay_herriot``). The ``interval`` column says which was used.
 
     Returns
     -------
@@ -246,11 +281,12 @@ def district_estimates(
     outside = int(sample[sample_zone].isna().sum())
     if outside:
         logger.warning("%d reference samples lie outside every district and are not used", outside)
-    _check_variance(variance)
+    method = _check_variance(variance, interval)
     design = tally(map_area, sample, zone_id, crops)
     stats = stratum_stats(design, design.counts, min_per_stratum, variance, z**2)
     names = _zone_names(zones, zone_id, zone_name)
-    by_crop = [_rows(design, "zones", crop, stats, z, min_per_stratum, variance) for crop in crops]
+    by_crop = [_rows(design, "zones", crop, stats, z, min_per_stratum, variance, method)
+               for crop in crops]  # fmt: skip
     rows = []
     for index, zone in enumerate(design.zones):
         for crop_rows in by_crop:
@@ -275,6 +311,7 @@ def region_estimate(
     min_per_stratum: int = 2,
     confidence: float = 0.95,
     variance: str = DEFAULT_VARIANCE,
+    interval: str | None = None,
     region_id: str = "ALL",
     region_name: str = "All districts",
 ) -> pd.DataFrame:
@@ -290,12 +327,12 @@ def region_estimate(
         One row per crop with ``ESTIMATE_COLUMNS``.
     """
     z = z_value(confidence)
-    _check_variance(variance)
+    method = _check_variance(variance, interval)
     design = tally(map_area, sample, zone_id, crops)
     stats = stratum_stats(design, design.counts, min_per_stratum, variance, z**2)
     rows = [
         {"district_id": region_id, "district_name": region_name,
-         **_rows(design, "region", crop, stats, z, min_per_stratum, variance)[0]}
+         **_rows(design, "region", crop, stats, z, min_per_stratum, variance, method)[0]}
         for crop in crops
     ]  # fmt: skip
     table = pd.DataFrame(rows)

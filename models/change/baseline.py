@@ -23,7 +23,6 @@ from models.change.inputs import (
     estimates_of_year,
     find_estimate,
     reported_baseline,
-    unseen_of,
     z_value,
 )
 from models.change.intervals import holm, mover_difference, p_toward_zero, reaches
@@ -68,7 +67,7 @@ CHANGE_COLUMNS: tuple[str, ...] = (
 """Columns of ``programme_change.csv``, in order."""
 
 _INTERNAL = ("_z_current", "_z_baseline", "_baseline_low", "_baseline_high", "_not_estimable",
-             "_unseen", "_baseline_unseen")  # fmt: skip
+             "_unseen")  # fmt: skip
 
 VERDICTS = (
     "decrease",
@@ -92,7 +91,6 @@ def _derived_baseline(hit: pd.Series) -> dict[str, Any]:
         _baseline_high=float(hit["ci_high_ha"]),
         _z_baseline=float(hit["_z"]),
         _baseline_shared=hit.get("shared_se_ha"),
-        _baseline_unseen=unseen_of(hit),
     )
 
 
@@ -169,17 +167,16 @@ def _finish(frame: pd.DataFrame, z: float) -> pd.DataFrame:
         pct = 100.0 * frame["change_ha"] / frame["baseline_ha"]
     frame["change_pct"] = pct.where(frame["baseline_ha"] > 0)
     frame["change_se_ha"] = np.sqrt(frame["se_ha"] ** 2 + frame["baseline_se_ha"] ** 2)
-    # Both years surveyed by us: the map omission in the upper limits cancels (design
-    # reaches); against a reported figure the full limits (models.change.intervals).
+    # Both years surveyed by us: the map omission cancels, the design SEs test the change
+    # (design reaches); against a reported figure the full limits (models.change.intervals).
     pair = frame["baseline_source"] == "derived"
     current = reaches(
         frame["area_ha"], frame["ci_low_ha"], frame["ci_high_ha"], frame["se_ha"],
-        frame["_z_current"].fillna(z), z, survey_pair=pair, unseen=frame["_unseen"],
+        frame["_z_current"].fillna(z), z, survey_pair=pair,
     )  # fmt: skip
     baseline = reaches(
         frame["baseline_ha"], frame["_baseline_low"], frame["_baseline_high"],
         frame["baseline_se_ha"], frame["_z_baseline"].fillna(z), z, survey_pair=pair,
-        unseen=frame["_baseline_unseen"],
     )  # fmt: skip
     low, high = mover_difference(frame["change_ha"], current, baseline)
     frame["change_ci_low_ha"], frame["change_ci_high_ha"] = low, high

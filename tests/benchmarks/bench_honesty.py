@@ -64,6 +64,13 @@ from geo.estimation.district_variance import (
     zone_estimates,
 )
 from geo.estimation.inputs import open_class_map
+from geo.estimation.mover import (
+    EB_JEFFREYS_WEIGHT,
+    INTERVAL_METHODS,
+    LOWER_FLOOR,
+    mover_interval,
+    mover_limits,
+)
 from geo.estimation.strata import Design, tally
 from models.change.intervals import mover_difference, reaches
 from synthetic import generate_truth
@@ -189,10 +196,12 @@ def repeated_counts(frame: Frame, reps: int, rng: np.random.Generator) -> np.nda
     return counts
 
 
-def estimates(frame: Frame, counts: np.ndarray, variance: str, confidence=0.95) -> dict:
-    """Per crop: (estimate, se, low, high, unseen SE) arrays ``(R, Z + 1)``, the last the region.
+def estimates(frame: Frame, counts: np.ndarray, variance: str, confidence=0.95,
+              interval_method="normal", weight=EB_JEFFREYS_WEIGHT, floor=LOWER_FLOOR) -> dict:  # fmt: skip
+    """Per crop: (estimate, se, low, high) arrays ``(R, Z + 1)``, the last column the region.
 
-    The unseen SE is 0 for the methods whose limits do not carry it apart from ``se``.
+    ``interval_method`` other than ``"normal"``: the limits are ``geo.estimation.mover``'s
+    (``weight`` the Jeffreys share of the empirical-Bayes prior); ``se`` stays the method's.
     """
     design = frame.design
     z = z_value(confidence)
@@ -206,23 +215,32 @@ def estimates(frame: Frame, counts: np.ndarray, variance: str, confidence=0.95) 
         var = np.concatenate([var, r_var[:, None]], axis=1)
         unseen = np.concatenate([unseen, r_unseen[:, None]], axis=1)
         cap = np.append(design.area.sum(axis=-1), design.area.sum())
-        extra = unseen if variance == "design_unseen" else np.zeros_like(unseen)
-        out[crop] = (est, *interval(est, var, z, cap, extra), np.sqrt(extra))
+        extra = unseen if variance == "design_unseen" else 0.0
+        se, low, high = interval(est, var, z, cap, extra)
+        if interval_method != "normal":
+            down, up = mover_limits(design, stats, j, z, interval_method, "zones", weight, floor)
+            r_down, r_up = mover_limits(design, stats, j, z, interval_method, "region", weight,
+                                        floor)  # fmt: skip
+            down = np.concatenate([down, r_down[:, None]], axis=1)
+            up = np.concatenate([up, r_up[:, None]], axis=1)
+            low, high = mover_interval(est, down, up, cap)
+        out[crop] = (est, se, low, high)
     return out
 
 
-def cell_table(frame: Frame, results: dict, seed: int, variance: str) -> pd.DataFrame:
+def cell_table(frame: Frame, results: dict, seed: int, variance: str,
+               interval_method: str = "normal") -> pd.DataFrame:  # fmt: skip
     """One row per district (and region) and crop: coverage, SE / true SD, false verdicts."""
     ids = [*frame.design.zones, "ALL"]
     rows = []
-    for crop, (est, se, low, high, unseen) in results.items():
+    for crop, (est, se, low, high) in results.items():
         true = frame.true_ha.loc[ids, crop].to_numpy()
         half = est.shape[0] // 2
         z = z_value(0.95)
         now, before = slice(0, half), slice(half, 2 * half)
         reach = [
             reaches(*(pd.Series(a[part].ravel()) for a in (est, low, high, se)), z, z,
-                    survey_pair=True, unseen=pd.Series(unseen[part].ravel()))
+                    survey_pair=True)
             for part in (now, before)
         ]  # fmt: skip
         change = pd.Series(est[now].ravel() - est[before].ravel())
@@ -242,18 +260,46 @@ def cell_table(frame: Frame, results: dict, seed: int, variance: str) -> pd.Data
         cover = ((low <= true) & (true <= high)).mean(axis=0)
         for k, district in enumerate(ids):
             rows.append({
-                "seed": seed, "variance": variance, "crop": crop, "district_id": district,
+                "seed": seed, "variance": variance, "interval": interval_method,
+                "crop": crop, "district_id": district,
                 "level": "region" if district == "ALL" else "district",
                 "true_ha": true[k], "mean_ha": est[:, k].mean(), "sd_ha": sd[k],
                 "coverage": cover[k], "se_over_sd": ratio[k], "false_verdicts": false[k],
                 "false_reported": false_reported[k],
                 "zero_width": float(((high - low)[:, k] == 0).mean()),
+                "width_ha": float(np.median((high - low)[:, k])),
+                "above_high": float((true[k] > high[:, k]).mean()),
             })  # fmt: skip
     return pd.DataFrame(rows)
 
 
+def _methods(variances, intervals, weights, floors=(LOWER_FLOOR,)):
+    """(variance, interval, weight, floor, label) combinations; Fay-Herriot only with "normal"."""
+    out = []
+    for v in variances:
+        for i in intervals:
+            if v == "fay_herriot" and i != "normal":
+                continue
+            for w in weights if i == "mover_jeffreys_eb" else (EB_JEFFREYS_WEIGHT,):
+                for f in floors if i != "normal" else (LOWER_FLOOR,):
+                    label = f"{i}@{w:g}" if i == "mover_jeffreys_eb" and len(weights) > 1 else i
+                    label += f"/floor={f}" if i != "normal" and len(floors) > 1 else ""
+                    out.append((v, i, w, f, label))
+    return out
+
+
+def _tables(frame, counts, seed, variances, intervals, weights, floors=(LOWER_FLOOR,)):
+    return [
+        cell_table(
+            frame, estimates(frame, counts, v, interval_method=i, weight=w, floor=f), seed, v, label
+        )  # fmt: skip
+        for v, i, w, f, label in _methods(variances, intervals, weights, floors)
+    ]
+
+
 def run_seed(seed: int, *, reps=200, size=(600, 450), n_districts=12, allocation=None,
-             variances=VARIANCE_METHODS, map_maker=None) -> pd.DataFrame:  # fmt: skip
+             variances=VARIANCE_METHODS, map_maker=None, intervals=("normal",),
+             weights=(EB_JEFFREYS_WEIGHT,), floors=(LOWER_FLOOR,)) -> pd.DataFrame:  # fmt: skip
     """All cells of one seed: a fixed truth and map, ``reps`` repeated samples per method."""
     truth = generate_truth(seed, size=size, n_districts=n_districts, years=(2024, 2025))
     year = truth.years[-1]
@@ -261,12 +307,13 @@ def run_seed(seed: int, *, reps=200, size=(600, 450), n_districts=12, allocation
     codes = (map_maker or simulate_class_map)(truth, year, rng)
     frame = frame_of(truth, year, _as_dataarray(codes, truth), seed=seed, allocation=allocation)
     counts = repeated_counts(frame, reps, rng)
-    tables = [cell_table(frame, estimates(frame, counts, v), seed, v) for v in variances]
-    return pd.concat(tables, ignore_index=True)
+    return pd.concat(_tables(frame, counts, seed, variances, intervals, weights, floors),
+                     ignore_index=True)  # fmt: skip
 
 
 def run_class_map(path, *, truth_seed=42, year=None, reps=1000, allocation=None,
-                  variances=VARIANCE_METHODS) -> pd.DataFrame:  # fmt: skip
+                  variances=VARIANCE_METHODS, intervals=("normal",),
+                  weights=(EB_JEFFREYS_WEIGHT,)) -> pd.DataFrame:  # fmt: skip
     """Cells of one map made by the pipeline's own classifier (e.g. the demo's ``classes.tif``)."""
     truth = generate_truth(truth_seed, years=(2024, 2025))
     class_map = open_class_map(path)
@@ -278,7 +325,7 @@ def run_class_map(path, *, truth_seed=42, year=None, reps=1000, allocation=None,
         raise SystemExit(f"{path} is not on the grid of generate_truth({truth_seed})")
     frame = frame_of(truth, year, class_map, allocation=allocation, seed=truth_seed)
     counts = repeated_counts(frame, reps, np.random.default_rng(truth_seed))
-    tables = [cell_table(frame, estimates(frame, counts, v), truth_seed, v) for v in variances]
+    tables = _tables(frame, counts, truth_seed, variances, intervals, weights)
     return pd.concat(tables, ignore_index=True).assign(year=year)
 
 
@@ -290,16 +337,23 @@ def demo_allocation() -> dict:
 def summarize(cells: pd.DataFrame) -> pd.DataFrame:
     """Per method, level and crop, over the cells with cultivation: how honest in the worst cells."""
     cells = cells[cells["true_ha"] > 0]
+    if "interval" not in cells.columns:
+        cells = cells.assign(interval="normal")
     out = []
-    for (variance, level, crop), g in cells.groupby(["variance", "level", "crop"], sort=False):
+    keys = ["variance", "interval", "level", "crop"]
+    for (variance, method, level, crop), g in cells.groupby(keys, sort=False):
         ratio = g["se_over_sd"].replace([np.inf, -np.inf], np.nan).dropna()
         out.append({
-            "variance": variance, "level": level, "crop": crop, "cells": len(g),
+            "variance": variance, "interval": method, "level": level, "crop": crop,
+            "cells": len(g),
             "coverage": g["coverage"].mean(), "min_cov": g["coverage"].min(),
             "p05_cov": g["coverage"].quantile(0.05),
             "in_90_99": g["coverage"].between(0.90, 0.99).mean(),
             "se/sd_median": ratio.median(), "se/sd_p10": ratio.quantile(0.1),
             "se/sd_p90": ratio.quantile(0.9), "in_0.9_1.2": ratio.between(0.9, 1.2).mean(),
+            "below_90": (g["coverage"] < 0.90).mean(),
+            "miss_high": g["above_high"].sum() / max((1 - g["coverage"]).sum(), 1e-12),
+            "width/truth": (g["width_ha"] / g["true_ha"]).median(),
             "false_verdicts": g["false_verdicts"].mean(),
             "false_reported": g["false_reported"].mean(),
             "rel_bias": ((g["mean_ha"] - g["true_ha"]) / g["true_ha"]).mean(),
@@ -340,12 +394,34 @@ def main() -> None:
                         "the demo's (250)")  # fmt: skip
     parser.add_argument("--variances", nargs="+", default=list(VARIANCE_METHODS),
                         choices=VARIANCE_METHODS)  # fmt: skip
+    parser.add_argument(
+        "--intervals",
+        nargs="+",
+        default=["normal"],
+        choices=INTERVAL_METHODS,
+        help="interval methods (geo.estimation.mover); each with every variance",
+    )
+    parser.add_argument(
+        "--eb-weights",
+        nargs="+",
+        type=float,
+        default=[EB_JEFFREYS_WEIGHT],
+        help="Jeffreys weights of mover_jeffreys_eb's prior to compare",
+    )
+    parser.add_argument(
+        "--floors",
+        nargs="+",
+        default=[LOWER_FLOOR],
+        choices=("none", "region", "all", "region_variance"),
+        help="where a MOVER lower reach is at least the design z*se",
+    )
     args = parser.parse_args()
     if args.class_map:
         start = time.perf_counter()
         cells = pd.concat([
             run_class_map(path, year=int(year), reps=args.reps, allocation=demo_allocation(),
-                          variances=tuple(args.variances))
+                          variances=tuple(args.variances), intervals=tuple(args.intervals),
+                          weights=tuple(args.eb_weights))
             for year, path in (item.split("=", 1) for item in args.class_map)
         ], ignore_index=True)  # fmt: skip
         if args.cells:
@@ -355,7 +431,8 @@ def main() -> None:
         print(markdown_table(summarize(cells)))
         return
     options = {"size": tuple(args.size), "n_districts": args.districts, "reps": args.reps,
-               "variances": tuple(args.variances),
+               "variances": tuple(args.variances), "intervals": tuple(args.intervals),
+               "weights": tuple(args.eb_weights), "floors": tuple(args.floors),
                "allocation": demo_allocation() if args.allocation == "demo" else None}  # fmt: skip
     result = run(range(args.first_seed, args.first_seed + args.seeds), **options)
     if args.cells:

@@ -41,23 +41,31 @@ def small():
     return bench, truth, frame, bench.repeated_counts(frame, 400, rng)
 
 
-def test_harness_gives_the_pipeline_numbers_on_the_real_sample(small):
+METHODS = [(v, "normal") for v in ("design", "design_unseen", "unseen_in_se", "smoothed",
+                                    "fay_herriot")] + [
+    ("design_unseen", i) for i in ("mover_wilson", "mover_jeffreys", "mover_jeffreys_eb")
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("variance", "method"), METHODS)
+def test_harness_gives_the_pipeline_numbers_on_the_real_sample(small, variance, method):
     bench, _, frame, _ = small
-    for variance in ("design", "design_unseen", "unseen_in_se", "smoothed", "fay_herriot"):
-        fast = bench.estimates(frame, frame.design.counts[None], variance)
-        table = district_estimates(frame.map_area, frame.sample, None, year=2025,
-                                   crops=CROPS, variance=variance)  # fmt: skip
-        region = region_estimate(frame.map_area, frame.sample, year=2025, crops=CROPS,
-                                 variance=variance)  # fmt: skip
-        for crop in CROPS:
-            rows = table[table["crop"] == crop]
-            want = np.append(rows["area_ha"], region.loc[region["crop"] == crop, "area_ha"])
-            se = np.append(rows["se_ha"], region.loc[region["crop"] == crop, "se_ha"])
-            high = np.append(rows["ci_high_ha"], region.loc[region["crop"] == crop, "ci_high_ha"])
-            est, got_se, _, got_high, _ = (a[0] for a in fast[crop])
-            np.testing.assert_allclose(est, want, rtol=1e-12)
-            np.testing.assert_allclose(got_se, se, rtol=1e-12)
-            np.testing.assert_allclose(got_high, high, rtol=1e-12)
+    fast = bench.estimates(frame, frame.design.counts[None], variance, interval_method=method)
+    table = district_estimates(frame.map_area, frame.sample, None, year=2025,
+                               crops=CROPS, variance=variance, interval=method)  # fmt: skip
+    region = region_estimate(frame.map_area, frame.sample, year=2025, crops=CROPS,
+                             variance=variance, interval=method)  # fmt: skip
+    for crop in CROPS:
+        rows = table[table["crop"] == crop]
+        want = np.append(rows["area_ha"], region.loc[region["crop"] == crop, "area_ha"])
+        se = np.append(rows["se_ha"], region.loc[region["crop"] == crop, "se_ha"])
+        high = np.append(rows["ci_high_ha"], region.loc[region["crop"] == crop, "ci_high_ha"])
+        low = np.append(rows["ci_low_ha"], region.loc[region["crop"] == crop, "ci_low_ha"])
+        est, got_se, got_low, got_high = (a[0] for a in fast[crop])
+        np.testing.assert_allclose(est, want, rtol=1e-12)
+        np.testing.assert_allclose(got_se, se, rtol=1e-12)
+        np.testing.assert_allclose(got_high, high, rtol=1e-12)
+        np.testing.assert_allclose(got_low, low, rtol=1e-12, atol=1e-12)
 
 
 def test_repeated_samples_are_unbiased_for_the_pixel_truth(small):
@@ -92,27 +100,31 @@ def test_design_se_matches_the_spread_over_repeated_samples(small):
 
 def test_false_verdict_rates_by_hand(small):
     """Both rates recomputed with numpy from the estimates: a pair of samples differs
-    by more than z·sqrt(se₁² + se₂²); a reported baseline equal to the truth lies outside
-    [est − z·se, min(est + z·sqrt(se² + unseen²), cap)] (up reach at least z·se)."""
+    by more than z·sqrt(se₁² + se₂²), whatever the limits' shape (design reaches); a
+    reported baseline equal to the truth lies outside [est − z·se, est + up] with ``up``
+    the published upper reach (the unseen term in it), at least z·se."""
     bench, _, frame, counts = small
-    results = bench.estimates(frame, counts, "design_unseen")
-    cells = bench.cell_table(frame, results, 3, "design_unseen").set_index(["crop", "district_id"])
     z = 1.959963984540054
-    cap = np.append(frame.design.area.sum(axis=-1), frame.design.area.sum())
     ids = [*frame.design.zones, "ALL"]
-    for crop in CROPS:
-        est, se, _, _, unseen = results[crop]
-        half = len(est) // 2
-        a, b = slice(0, half), slice(half, 2 * half)
-        pair = np.abs(est[a] - est[b]) > z * np.sqrt(se[a] ** 2 + se[b] ** 2)
-        np.testing.assert_allclose(cells.loc[crop].loc[ids, "false_verdicts"], pair.mean(axis=0))
-        true = frame.true_ha.loc[ids, crop].to_numpy()
-        high = np.minimum(est + z * np.sqrt(se**2 + unseen**2), np.maximum(cap, est))
-        up = np.maximum(high - est, z * se)
-        outside = (est - z * se > true) | (est + up < true)
-        np.testing.assert_allclose(cells.loc[crop].loc[ids, "false_reported"],
-                                   outside.mean(axis=0))  # fmt: skip
-        assert (unseen[:, :-1] > 0).any(), "the case has omission the sample cannot see"
+    for interval in ("normal", "mover_jeffreys_eb"):
+        results = bench.estimates(frame, counts, "design_unseen", interval_method=interval)
+        cells = bench.cell_table(frame, results, 3, "design_unseen", interval)
+        cells = cells.set_index(["crop", "district_id"])
+        for crop in CROPS:
+            est, se, low, high = results[crop]
+            half = len(est) // 2
+            a, b = slice(0, half), slice(half, 2 * half)
+            pair = np.abs(est[a] - est[b]) > z * np.sqrt(se[a] ** 2 + se[b] ** 2)
+            np.testing.assert_allclose(cells.loc[crop].loc[ids, "false_verdicts"],
+                                       pair.mean(axis=0))  # fmt: skip
+            if interval != "normal":
+                continue
+            true = frame.true_ha.loc[ids, crop].to_numpy()
+            up = np.maximum(high - est, z * se)
+            outside = (est - z * se > true) | (est + up < true)
+            np.testing.assert_allclose(cells.loc[crop].loc[ids, "false_reported"],
+                                       outside.mean(axis=0))  # fmt: skip
+            assert ((high - est)[:, :-1] > z * se[:, :-1] + 1e-9).any(), "unseen omission"
 
 
 def test_summary_reports_the_worst_district_not_only_the_pooled_coverage(small):
@@ -137,3 +149,25 @@ def test_honesty_over_100_seeds():
     region = chosen[chosen["level"] == "region"]
     assert region["se/sd_median"].between(0.9, 1.2).all()
     assert chosen["false_verdicts"].between(0.03, 0.07).all()
+
+
+def test_eb_mover_lifts_the_worst_district_and_never_gives_zero_width(small):
+    bench, _, frame, counts = small
+    normal = bench.cell_table(frame, bench.estimates(frame, counts, "design_unseen"), 3,
+                              "design_unseen")  # fmt: skip
+    eb = bench.cell_table(
+        frame,
+        bench.estimates(frame, counts, "design_unseen", interval_method="mover_jeffreys_eb"),
+        3,
+        "design_unseen",
+        "mover_jeffreys_eb",
+    )
+    grown = (normal["level"] == "district") & (normal["true_ha"] > 0)
+    assert eb.loc[grown, "coverage"].min() > normal.loc[grown, "coverage"].min()
+    # on this frame every cell with cultivation then covers 90-99% (the normal one: not)
+    assert eb.loc[grown, "coverage"].between(0.90, 0.99).all()
+    assert not normal.loc[grown, "coverage"].between(0.90, 0.99).all()
+    assert (eb["zero_width"] == 0).all()  # no sample gives [0, 0] anywhere
+    # the point estimate and the SE are the variance method's: only the limits moved
+    np.testing.assert_array_equal(eb["mean_ha"], normal["mean_ha"])
+    np.testing.assert_array_equal(eb["se_over_sd"], normal["se_over_sd"])

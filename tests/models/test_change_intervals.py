@@ -39,11 +39,11 @@ def _poppy(change, pid, district):
 
 
 def test_asymmetric_current_interval_gives_no_false_decrease():
-    # the demo's lesson: 0.77 [0.39, 743.7] with a small se_ha against a baseline of 5 ± 1
+    # the demo's lesson: 0.77 [0.39, 743.7] with a small se_ha against a reported 5 ± 1
     now = pd.DataFrame([_estimate("D01", 0.77, 0.39, 743.7, 0.2)])
-    base = pd.DataFrame([_estimate("D01", 5.0, 5.0 - Z, 5.0 + Z, 1.0, year=2024)])
-    row = _poppy(programme_change(pd.DataFrame([_programme("P1", ["D01"])]), now, base), "P1",
-                 "D01")  # fmt: skip
+    programmes = pd.DataFrame([_programme("P1", ["D01"], poppy=5.0,
+                                          baseline_opium_poppy_se_ha=1.0)])  # fmt: skip
+    row = _poppy(programme_change(programmes, now, year=2025), "P1", "D01")
     change = 0.77 - 5.0
     assert row["change_ci_low_ha"] == pytest.approx(change - math.hypot(0.77 - 0.39, Z))
     assert row["change_ci_high_ha"] == pytest.approx(change + math.hypot(743.7 - 0.77, Z))
@@ -59,18 +59,35 @@ def test_asymmetric_current_interval_gives_no_false_decrease():
     assert row["p_value"] == pytest.approx(optimize.brentq(upper_at, 1e-12, 1 - 1e-12), rel=1e-6)
 
 
+def test_two_survey_years_are_compared_on_their_design_ses():
+    """Both years from our samples: what the limits add to the design SE (the omission
+    the map makes in both, the skew of a stratum few points saw the crop in) is not
+    sampling error of the change; the change is tested on z·hypot(se, se_baseline)."""
+    now = pd.DataFrame([_estimate("D01", 0.77, 0.39, 743.7, 0.2)])
+    base = pd.DataFrame([_estimate("D01", 5.0, 5.0 - 2.5, 5.0 + 9.0, 1.0, year=2024)])
+    row = _poppy(programme_change(pd.DataFrame([_programme("P1", ["D01"])]), now, base), "P1",
+                 "D01")  # fmt: skip
+    change = 0.77 - 5.0
+    assert row["baseline_source"] == "derived"
+    assert row["change_ci_low_ha"] == pytest.approx(change - Z * math.hypot(0.2, 1.0))
+    assert row["change_ci_high_ha"] == pytest.approx(change + Z * math.hypot(0.2, 1.0))
+    assert row["verdict"] == "decrease"
+
+
 def test_reaches_rescale_to_the_confidence_asked():
+    # against a reported baseline interval the limits are read, as reaches
     now = pd.DataFrame([_estimate("D01", 40.0, 30.0, 60.0, 7.0)])
-    base = pd.DataFrame([_estimate("D01", 80.0, 70.0, 95.0, 6.0, year=2024)])
-    programmes = pd.DataFrame([_programme("P1", ["D01"])])
-    row = _poppy(programme_change(programmes, now, base, confidence=0.90), "P1", "D01")
+    programmes = pd.DataFrame([_programme("P1", ["D01"], poppy=80.0,
+                                          baseline_opium_poppy_ci_low_ha=70.0,
+                                          baseline_opium_poppy_ci_high_ha=95.0)])  # fmt: skip
+    row = _poppy(programme_change(programmes, now, year=2025, confidence=0.90), "P1", "D01")
     scale = stats.norm.ppf(0.95) / Z
     assert row["change_ci_low_ha"] == pytest.approx(-40 - scale * math.hypot(10, 15))
     assert row["change_ci_high_ha"] == pytest.approx(-40 + scale * math.hypot(20, 10))
     assert row["verdict"] == "decrease"
     # a lower limit clipped at 0 is not a reach: the reach is z·SE there
     clipped = pd.DataFrame([_estimate("D01", 5.0, 0.0, 5.0 + Z * 4, 4.0)])
-    row = _poppy(programme_change(programmes, clipped, base), "P1", "D01")
+    row = _poppy(programme_change(programmes, clipped, year=2025), "P1", "D01")
     assert row["change_ci_low_ha"] == pytest.approx(-75 - math.hypot(Z * 4, 15))
 
 

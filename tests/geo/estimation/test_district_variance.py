@@ -27,7 +27,7 @@ UNSEEN = sample_table({
 
 def _poppy(variance: str, sample=UNSEEN) -> pd.DataFrame:
     return district_estimates(AREAS, sample, ZONES, year=2025, crops=("opium_poppy",),
-                              variance=variance).set_index("district_id")  # fmt: skip
+                              variance=variance, interval="normal").set_index("district_id")  # fmt: skip
 
 
 def _smoothed(x: float, n: float, pi: float) -> float:
@@ -171,7 +171,7 @@ def test_vectorised_stats_equal_one_sample_at_a_time():
 
 def test_region_row_adds_the_unseen_term_of_every_district():
     region = region_estimate(AREAS, UNSEEN, ZONES, year=2025, crops=("opium_poppy",),
-                             variance="design_unseen").iloc[0]  # fmt: skip
+                             variance="design_unseen", interval="normal").iloc[0]  # fmt: skip
     se = math.sqrt(50**2 * 0.16 / 19 + 950**2 * 0.05 * 0.95 / 39 + 20**2 * 0.25 / 19)
     unseen = 1980 * math.sqrt(_smoothed(0, 50, 2 / 90))
     assert region["se_ha"] == pytest.approx(se)
