@@ -45,7 +45,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-GDAL_CACHE_MB = "256"
+GDAL_CACHE_MB = "64"
 """GDAL block cache per process, in MB (override with the ``GDAL_CACHEMAX`` variable)."""
 
 QUIET_DEFAULTS = {
@@ -84,7 +84,10 @@ def configure_environment(workspace: Path) -> None:
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": DEFAULT_STARTUP_TIMEOUT_S,
         # GDAL's block cache defaults to 5% of the machine's memory in every process
         # (1.2 GB per Dask worker on 24 GB) and fills with the blocks of each raster a
-        # stage writes; capped, the run's memory stops growing with the area.
+        # stage writes; capped, the run's memory stops growing with the area. 64 MB: at
+        # 256 the cache was still filling at 1x and full from 4x on, ~190 MB of the
+        # growth of the season and classify peaks between 1x and 4x, for no measured
+        # gain in time (tests/benchmarks/README.md, "Peak memory from 1x to 16x").
         "GDAL_CACHEMAX": GDAL_CACHE_MB,
     }
     for key, value in defaults.items():

@@ -148,7 +148,10 @@ def train_and_classify(context: RunContext, features_path: str) -> dict[str, Any
     from models.survey import load_plots
 
     out = Path(context.run_dir)
-    features = rioxarray.open_rasterio(features_path, chunks={"x": 1024, "y": 1024})
+    # Blocks of the file's own 512 px tiles: every block as large as any other at any
+    # area (1024 px blocks left the 1x demo one full block, 16x many), so the stage's
+    # peak is that of a few tiles whatever the area.
+    features = rioxarray.open_rasterio(features_path, chunks={"x": 512, "y": 512})
     names = list(features.attrs.get("long_name") or [])
     features = features.rename({"band": "feature"})
     if names and len(names) == features.sizes["feature"]:

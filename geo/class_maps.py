@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 PROBABILITY_NODATA = 255
 """No-data value of ``class_probability.tif`` (probabilities are 0-100 percent)."""
 
+PREDICT_BATCH_PX = 65_536
+"""Pixels of a block the model predicts at once (its float64 work arrays grow with them)."""
+
 
 @dataclass(frozen=True)
 class ClassificationOutputs:
@@ -57,10 +60,15 @@ def _predict_block(block: np.ndarray, trained: TrainedClassifier) -> tuple[np.nd
     complete = np.isfinite(pixels).all(axis=1)
     codes = np.full(height * width, NODATA, dtype=np.uint8)
     percent = np.full((len(trained.classes), height * width), PROBABILITY_NODATA, dtype=np.uint8)
-    if complete.any():
-        probability = trained.model.predict_proba(pixels[complete])
-        codes[complete] = np.asarray(trained.model.classes_)[np.argmax(probability, axis=1)]
-        percent[:, complete] = np.rint(probability * 100).T.astype(np.uint8)
+    where = np.flatnonzero(complete)
+    model_classes = np.asarray(trained.model.classes_)
+    # Rows in batches: the forest's float64 work arrays stay a few MB whatever the block
+    # size; each row's probabilities do not depend on the other rows of its batch.
+    for start in range(0, len(where), PREDICT_BATCH_PX):
+        rows = where[start : start + PREDICT_BATCH_PX]
+        probability = trained.model.predict_proba(pixels[rows])
+        codes[rows] = model_classes[np.argmax(probability, axis=1)]
+        percent[:, rows] = np.rint(probability * 100).T.astype(np.uint8)
     return codes.reshape(height, width), percent.reshape(-1, height, width)
 
 

@@ -476,3 +476,29 @@ def test_a_forest_trains_on_every_core_inside_a_daemon_process(
     trained = train_classifier(features, synthetic.plots, seed=0)
     assert trained.model.n_jobs == available_cores()
     assert not [w for w in recwarn if "n_jobs" in str(w.message)]
+
+
+def test_a_block_predicted_in_row_batches_is_the_block_predicted_at_once(
+    features, trained, outputs, tmp_path, monkeypatch
+):
+    """Rows of a block go to the model a batch at a time (bounded work arrays); the map is
+    bit for bit the one of a single ``predict_proba`` call per block."""
+    import geo.class_maps
+
+    calls: list[int] = []
+    predict_proba = type(trained.model).predict_proba
+
+    def counting(model, pixels):
+        calls.append(len(pixels))
+        return predict_proba(model, pixels)
+
+    monkeypatch.setattr(geo.class_maps, "PREDICT_BATCH_PX", 1000)
+    monkeypatch.setattr(type(trained.model), "predict_proba", counting)
+    result = classify(features, trained, tmp_path, tile_px=128)
+    assert max(calls) == 1000 and min(calls) < 1000, "the blocks were not split into batches"
+    n_complete = int(np.isfinite(features.values).all(axis=0).sum())
+    assert sum(calls) == n_complete  # every mapped pixel predicted once
+    with rasterio.open(outputs.classes) as a, rasterio.open(result.classes) as b:
+        np.testing.assert_array_equal(a.read(), b.read())
+    with rasterio.open(outputs.probability) as a, rasterio.open(result.probability) as b:
+        np.testing.assert_array_equal(a.read(), b.read())
