@@ -58,19 +58,25 @@ def test_design_unseen_widens_only_the_upper_limit():
 
 
 def test_the_default_publishes_the_design_se_and_the_unseen_term_apart():
-    default = district_estimates(AREAS, UNSEEN, ZONES, year=2025,
-                                 crops=("opium_poppy",)).set_index("district_id")  # fmt: skip
+    default = district_estimates(AREAS, UNSEEN, ZONES, year=2025, crops=("opium_poppy",),
+                                 interval="normal").set_index("district_id")  # fmt: skip
     d02 = default.loc["D02"]
     se = 20 * math.sqrt(0.25 / 19)  # stratum 1 only: stratum 3's 50 points saw no poppy
     unseen = 1980 * math.sqrt(_smoothed(0, 50, 2 / 90))
     assert d02["se_ha"] == pytest.approx(se, rel=1e-12)
     assert d02["unseen_se_ha"] == pytest.approx(unseen, rel=1e-12)
     assert d02["ci_high_ha"] == pytest.approx(10 + Z * math.hypot(se, unseen), rel=1e-12)
-    region = region_estimate(AREAS, UNSEEN, year=2025, crops=("opium_poppy",)).iloc[0]
+    region = region_estimate(AREAS, UNSEEN, year=2025, crops=("opium_poppy",),
+                             interval="normal").iloc[0]  # fmt: skip
     design = region_estimate(AREAS, UNSEEN, year=2025, crops=("opium_poppy",),
-                             variance="design").iloc[0]  # fmt: skip
+                             variance="design", interval="normal").iloc[0]  # fmt: skip
     assert region["se_ha"] == pytest.approx(design["se_ha"], rel=1e-12)
     assert region["ci_high_ha"] > design["ci_high_ha"]
+    # the published limits are the MOVER ones; se_ha does not depend on them
+    published = district_estimates(AREAS, UNSEEN, ZONES, year=2025,
+                                   crops=("opium_poppy",)).set_index("district_id")  # fmt: skip
+    assert (published["interval"] == "mover_jeffreys_eb").all()
+    assert published.loc["D02", "se_ha"] == pytest.approx(se, rel=1e-12)
 
 
 def test_unseen_in_se_puts_both_terms_in_one_symmetric_interval():

@@ -233,5 +233,5 @@ def test_interval_option_is_checked_and_the_default_is_the_eb_mover():
     assert (_poppy(None, variance="fay_herriot")["interval"] == "normal").all()
     default = district_estimates(AREAS, UNSEEN, ZONES, year=2025, crops=("opium_poppy",))
     assert (default["interval"] == "mover_jeffreys_eb").all()
-    eb = _poppy("mover_jeffreys_eb", sample=UNSEEN, variance="unseen_in_se")
+    eb = _poppy("mover_jeffreys_eb", sample=UNSEEN, variance="design_unseen")
     pd.testing.assert_frame_equal(default.set_index("district_id"), eb)
