@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import dask
 import dask.array as da
 import numpy as np
 import rasterio
@@ -43,6 +44,7 @@ __all__ = [
     "native_grid",
     "load_scene",
     "clear_check",
+    "any_clear",
     "clear_share",
     "all_masked_message",
 ]
@@ -141,6 +143,33 @@ def clear_check(
     return lazy_blocks(clear_block, (spec.mask,), check_grid, chunk_px, bool, mask_snow).any()
 
 
+def any_clear(
+    spec: SceneSpec,
+    grid: AnalysisGrid,
+    *,
+    chunk_px: int = DEFAULT_CHUNK_PX,
+    mask_snow: bool = False,
+) -> bool | None:
+    """Does the scene's mask have any clear pixel on ``grid``? Stops at the first one.
+
+    The answer of :func:`clear_check`, read a few mask blocks at a time (twice as
+    many each round) so that a scene with clear pixels near its first blocks is not
+    read whole before its bands are. ``None`` when the scene has no mask.
+    """
+    if spec.mask is None:
+        return None
+    check_grid = _mask_native_grid(spec.mask, grid) or grid
+    blocks = lazy_blocks(clear_block, (spec.mask,), check_grid, chunk_px, bool, mask_snow)
+    positions = [(i, j) for i in range(blocks.numblocks[0]) for j in range(blocks.numblocks[1])]
+    start, step = 0, 4
+    while start < len(positions):
+        batch = positions[start : start + step]
+        if any(dask.compute(*[blocks.blocks[i, j].any() for i, j in batch])):
+            return True
+        start, step = start + step, step * 2
+    return False
+
+
 def clear_share(
     spec: SceneSpec,
     grid: AnalysisGrid,
@@ -229,10 +258,8 @@ def load_scene(
         grid = native_grid(infos[finest.path], finest.path)
     _check_overlap(spec, infos, grid)
 
-    if spec.mask is not None and require_clear:
-        check = clear_check(spec, grid, chunk_px=chunk_px, mask_snow=mask_snow)
-        if check is not None and not bool(check.compute()):
-            raise AllMaskedError(all_masked_message(spec))
+    if require_clear and any_clear(spec, grid, chunk_px=chunk_px, mask_snow=mask_snow) is False:
+        raise AllMaskedError(all_masked_message(spec))
     stacked = lazy_blocks(
         scene_block,
         (spec.bands, spec.mask),
