@@ -149,6 +149,10 @@ def suppress_few_plots(eradication: pd.DataFrame, min_plots: int) -> pd.DataFram
         few = pd.Series(True, index=public.index)
     own_share = public["share_source"].eq("district") if "share_source" in public else False
     thin_share = own_share & (n < min_plots)
+    # a row with no area estimate (plots outside every district, a district not estimated)
+    # publishes the recorded plots themselves as eradicated_ha: a plot figure there
+    recorded = public["method"].eq("recorded_plots") if "method" in public else False
+    thin_share |= recorded & few
     plot_columns = [c for c in PLOT_FIGURES if c in public]
     share_columns = [c for c in SHARE_FIGURES if c in public]
     for column in plot_columns + share_columns:  # counts stay whole numbers, blank if withheld
@@ -177,20 +181,36 @@ YIELD_FIGURES = (
 """Columns of ``production.csv`` computed from a district's mean yield."""
 
 
-def suppress_thin_yields(production: pd.DataFrame, min_plots: int) -> pd.DataFrame:
+HARVEST_FIGURES = ("harvested_ha", "harvested_se_ha")
+"""Columns of ``production.csv`` that are eradication's ``remaining_ha`` / ``remaining_se_ha``."""
+
+
+def suppress_thin_yields(
+    production: pd.DataFrame, min_plots: int, eradication: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Production per district with a district mean yield of fewer than ``min_plots`` plots withheld.
 
     A district's own mean yield of two plots tells either farmer the other's harvest; with
     the harvested area published, the production figure tells the same. Rows whose
     ``yield_source`` is ``district`` and whose ``n_yield_plots`` is under the minimum have
     :data:`YIELD_FIGURES` blanked and say so in ``note``; regional yields (the region's plots
-    together) are kept.
+    together) are kept. ``eradication``, the public (suppressed) eradication table: where
+    it withholds a district's ``remaining_ha``, the harvested area (the same number, from
+    which the withheld share follows) and the production are withheld too.
     """
     public = production.copy()
-    if "yield_source" not in public or "n_yield_plots" not in public:
-        return public
-    n = pd.to_numeric(public["n_yield_plots"], errors="coerce").fillna(0)
-    thin = public["yield_source"].eq("district") & (n < min_plots)
+    thin = pd.Series(False, index=public.index)
+    if "yield_source" in public and "n_yield_plots" in public:
+        n = pd.to_numeric(public["n_yield_plots"], errors="coerce").fillna(0)
+        thin = public["yield_source"].eq("district") & (n < min_plots)
+    if eradication is not None and {"district_id", "crop", "remaining_ha"} <= set(eradication):
+        withheld = eradication.loc[eradication["remaining_ha"].isna(), ["district_id", "crop"]]
+        keys = pd.MultiIndex.from_frame(public[["district_id", "crop"]].astype(str))
+        hidden = keys.isin(pd.MultiIndex.from_frame(withheld.astype(str)))
+        harvest = [c for c in HARVEST_FIGURES if c in public]
+        public[harvest] = public[harvest].apply(pd.to_numeric, errors="coerce").astype("float64")
+        public.loc[hidden, harvest] = np.nan
+        thin |= hidden
     columns = [c for c in YIELD_FIGURES if c in public]
     public[columns] = public[columns].apply(pd.to_numeric, errors="coerce").astype("float64")
     public.loc[thin, columns] = np.nan

@@ -155,6 +155,14 @@ the policy part that publishes them. Household feedback reaches the public only 
 suppressed ``programme_change.csv``."""
 
 
+def _public_eradication(restricted: Run, policy: PublicPolicy) -> pd.DataFrame | None:
+    """The eradication table as the public set shows it (production hides what it hides)."""
+    source = restricted.run_dir / "eradication.csv"
+    if not source.is_file():
+        return None
+    return suppress_few_plots(read_csv_table(source, dtype={"district_id": str}), policy.min_plots)
+
+
 def _aggregate_tables(
     restricted: Run, target: Path, policy: PublicPolicy, label: dict[str, Any]
 ) -> list[Path]:
@@ -166,7 +174,8 @@ def _aggregate_tables(
             if name == "eradication.csv":  # a district figure of one plot is that plot
                 table = suppress_few_plots(table, policy.min_plots)
             if name == "production.csv":  # a mean yield of two plots is each one's
-                table = suppress_thin_yields(table, policy.min_plots)
+                table = suppress_thin_yields(table, policy.min_plots, _public_eradication(
+                    restricted, policy))  # fmt: skip
             written.append(write_published_table(table, target / name, **label))
     return written
 

@@ -124,3 +124,45 @@ def test_a_district_mean_yield_of_too_few_plots_is_withheld():
         "not published" in public.loc[0, "note"] and public.loc[2, "note"] == "regional mean yield"
     )
     assert public["harvested_ha"].tolist() == production["harvested_ha"].tolist()
+
+
+def test_a_row_without_an_area_estimate_does_not_publish_its_one_plot():
+    """Plots outside every district (or in a district without an estimate) give
+    ``eradicated_ha`` = the recorded plots' own area: a plot figure there."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from geo.estimation import eradication_by_district
+
+    plots = gpd.GeoDataFrame(
+        {"crop": ["opium_poppy"] * 4, "status": ["eradicated", "standing", "standing", "standing"],
+         "district_id": ["D9", "D1", "D1", "D1"], "measured_area_ha": [0.37, 0.2, 0.3, 0.4]},
+        geometry=[box(0, 0, 1, 1)] * 4, crs="EPSG:32647",
+    )  # fmt: skip
+    table = eradication_by_district(plots, None, crops=["opium_poppy"])
+    lone = table[table["district_id"] == "D9"].iloc[0]
+    assert lone["method"] == "recorded_plots" and lone["eradicated_ha"] == pytest.approx(0.37)
+    public = suppress_few_plots(table, 3).set_index("district_id")
+    assert public[["eradicated_ha", "recorded_eradicated_ha"]].loc["D9"].isna().all()
+
+
+def test_public_production_hides_the_harvest_that_gives_back_a_withheld_share():
+    """harvested_ha is eradication's remaining_ha: cultivation − harvested = the withheld
+    eradicated hectares, so it goes wherever the share does."""
+    from maps.public import suppress_thin_yields
+
+    eradication = suppress_few_plots(_eradication(ROWS), 3)
+    production = pd.DataFrame({
+        "district_id": [r[0] for r in ROWS], "crop": "opium_poppy",
+        "harvested_ha": 10.0 * (1 - _eradication(ROWS)["eradicated_share"]),
+        "harvested_se_ha": 0.5, "mean_yield_kg_ha": 9.0, "n_yield_plots": 20,
+        "yield_source": "regional", "production_kg": 90.0, "note": "",
+    })  # fmt: skip
+    public = suppress_thin_yields(production, 3, eradication).set_index("district_id")
+    hidden = set(eradication.loc[eradication["remaining_ha"].isna(), "district_id"])
+    assert hidden == {"D7"}  # a district share of two plots
+    for district in production["district_id"]:
+        row = public.loc[district]
+        assert pd.isna(row["harvested_ha"]) == (district in hidden), district
+        assert pd.isna(row["production_kg"]) == (district in hidden), district
+    assert suppress_thin_yields(production, 3)["harvested_ha"].notna().all()
