@@ -64,14 +64,16 @@ def reaches(
     ``z_own·se`` (it was clipped, not computed), and so does every upper limit (one
     clipped at the mapped area). Where ``survey_pair`` is true (the other side of the
     comparison is a survey estimate of ours too) both reaches are the design ones,
-    ``z_own·se`` (module docstring), where ``se`` is known.
+    ``z_own·se`` (module docstring), where ``se`` is known and above 0.
     """
     symmetric = z_own * se
     down = (estimate - low).where(low.notna(), symmetric)
     down = down.where(~((low <= 0) & se.notna()), np.fmax(down, symmetric))
     up = (high - estimate).where(high.notna(), symmetric)
     up = up.where(se.isna(), np.fmax(up, symmetric))
-    design = pd.Series(survey_pair, index=estimate.index).fillna(False).astype(bool) & se.notna()
+    # a design SE of 0 (every stratum's points all crop or all not) is not certainty:
+    # there the limits, which see what the points could not, are read
+    design = pd.Series(survey_pair, index=estimate.index).fillna(False).astype(bool) & (se > 0)
     down, up = down.where(~design, symmetric), up.where(~design, symmetric)
     scale = z / z_own
     return (down * scale).clip(lower=0), (up * scale).clip(lower=0)

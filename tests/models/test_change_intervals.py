@@ -194,3 +194,15 @@ def test_programme_wide_reported_se_reaches_the_all_row_and_the_allocated_distri
     share_se = math.sqrt(((2 / 3) ** 2 * 64 + (1 / 3) ** 2 * 36) / 300**2)
     assert d1["baseline_se_ha"] == pytest.approx(math.hypot(20 / 3, 150 * share_se))
     assert d1["baseline_uncertainty"] == "given"
+
+
+def test_a_design_se_of_zero_is_not_certainty_between_survey_years():
+    """Every stratum's points all crop or all not: se_ha 0 in both years. The change
+    then reads the limits (which see what the points could not), not a zero-width test."""
+    now = pd.DataFrame([_estimate("D01", 17.5, 10.0, 26.0, 0.0)])
+    base = pd.DataFrame([_estimate("D01", 18.0, 9.5, 25.0, 0.0, year=2024)])
+    row = _poppy(programme_change(pd.DataFrame([_programme("P1", ["D01"])]), now, base), "P1",
+                 "D01")  # fmt: skip
+    assert row["change_ci_low_ha"] == pytest.approx(-0.5 - math.hypot(7.5, 7.0))
+    assert row["change_ci_high_ha"] == pytest.approx(-0.5 + math.hypot(8.5, 8.5))
+    assert row["verdict"] == "no detectable change"
