@@ -154,7 +154,8 @@ def unseen_floor(
     agree = np.zeros(len(n), dtype=bool)
     if residuals is not None:
         agree = np.array([not (residuals[strata == h] != 0).any() for h in range(len(n))])
-    empty = unseen | agree
+    empty = (unseen | agree) & (n < sizes)  # a stratum taken whole has no sampling error
+    unseen, agree = unseen & empty, agree & empty
     if not empty.any():
         return np.zeros(len(n)), ""
     upper_share = 1 - alpha ** (1 / n)

@@ -169,3 +169,19 @@ def test_planner_floors_a_stratum_without_crop_as_the_estimator_does():
     nothing = segments_for_precision(sample.assign(opium_poppy_ha=0.0), SIZES, "opium_poppy",
                                      half_width=0.3)  # fmt: skip
     assert nothing["n_needed"].isna().all() and (nothing["sd_ha"] > 0).all()
+
+
+def test_a_stratum_taken_whole_has_no_floor():
+    """Every segment of the low stratum was interpreted and none holds poppy: its total
+    is known (0), so no Clopper-Pearson floor, in the estimator and in the planner."""
+    sample = pd.DataFrame({"stratum": ["high"] * 6 + ["low"] * 4,
+                           "opium_poppy_ha": [1.0, 2.0, 0.5, 3.0, 0.0, 1.5, 0, 0, 0, 0],
+                           "segment_ha": 6.25})  # fmt: skip
+    sizes = {"high": 50, "low": 4}
+    est = segment_estimate(sample, sizes, "opium_poppy", n_boot=400)
+    assert est.by_stratum.loc["low", "se_ha"] == 0.0
+    high = np.array([1.0, 2.0, 0.5, 3.0, 0.0, 1.5])
+    by_hand = 50 * np.sqrt((1 - 6 / 50) * high.var(ddof=1) / 6)
+    assert est.se_ha == pytest.approx(by_hand)
+    plan = segments_for_precision(sample, sizes, "opium_poppy", half_width=0.2)
+    assert plan["n_needed"].notna().all() and plan.loc["low", "sd_ha"] == 0.0
