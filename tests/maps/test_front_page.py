@@ -137,10 +137,11 @@ def test_front_page_shows_totals_districts_and_programme_verdicts(two_years, ope
     assert log.console_errors() == [] and log.off_machine_requests() == []
 
 
-def test_year_on_year_change_reads_each_years_own_limits():
-    """An estimate near 0 with a long upper tail (0.77 [0.39, 743.7], its SE from the short
-    side) against a tight one: ± 1.96·sqrt(SE² + SE²) would read a decrease, the limits do
-    not. The interval is MOVER's, computed here by hand."""
+def test_year_on_year_change_reads_the_design_ses():
+    """Two survey years: the change is tested on the design SEs (the unseen omission and
+    the skew of the limits are the same map's in both years), so 0.77 [0.39, 743.7] with
+    se 0.2 against 2.97 with se 0.5 reads a decrease. Without an SE (an older table) the
+    SE is the one the interval's width implies."""
     keys = ["district_id", "crop"]
     now = pd.DataFrame(
         {"district_id": ["D05"], "crop": ["cannabis"], "area_ha": [0.77],
@@ -153,13 +154,18 @@ def test_year_on_year_change_reads_each_years_own_limits():
     (row,) = _with_change(now, before, keys)
     change = 0.77 - 2.97
     assert row["change_ha"] == pytest.approx(change)
-    # an up reach is at least z·SE (3.94 - 2.97 = 0.97 < 1.96 · 0.5)
-    up_before = max(3.94 - 2.97, 1.959964 * 0.5)
-    assert row["change_ci_low_ha"] == pytest.approx(change - math.hypot(0.77 - 0.39, up_before))
-    assert row["change_ci_high_ha"] == pytest.approx(change + math.hypot(743.7 - 0.77, 2.97 - 2.0))
-    assert row["verdict"] == "no detectable change"
-    assert change + 1.959964 * math.hypot(0.2, 0.5) < 0  # what the SE-only rule would have said
+    half = 1.959964 * math.hypot(0.2, 0.5)
+    assert row["change_ci_low_ha"] == pytest.approx(change - half)
+    assert row["change_ci_high_ha"] == pytest.approx(change + half)
+    assert row["verdict"] == "decrease"
     assert not any(k.startswith("_") for k in row)
+
+    # a table without se_ha: the SE its interval's width implies, width / (2 z)
+    (old,) = _with_change(now.drop(columns="se_ha"), before.drop(columns="se_ha"), keys)
+    half = math.hypot(743.7 - 0.39, 3.94 - 2.0) / 2
+    assert old["change_ci_low_ha"] == pytest.approx(change - half)
+    assert old["change_ci_high_ha"] == pytest.approx(change + half)
+    assert old["verdict"] == "no detectable change"
 
 
 def test_symmetric_limits_give_the_quadrature_interval():
