@@ -327,15 +327,15 @@ def segments_for_precision(
     # a stratum whose segments show no crop (or, for the difference, no map error) gets
     # the estimator's floor (geo.estimation.segment_variance.unseen_floor), a variance
     # of the stratum total at the sampled n: as one segment's SD, S² = V n / (N² (1 - n/N))
-    sampled = np.maximum(counts, 1)
+    at_least_one = np.maximum(counts, 1)
     map_column = f"{crop}_map_ha"
     floors, _ = unseen_floor(
         crop_ha, pd.to_numeric(segments[map_column]).to_numpy(dtype="float64")
-        if map_column in segments.columns else None, strata, sampled, sizes, alpha, segments,
-        values if estimator == "difference" else None,
+        if map_column in segments.columns else None, strata, at_least_one, sizes, alpha,
+        segments, values if estimator == "difference" else None,
     )  # fmt: skip
     with np.errstate(divide="ignore", invalid="ignore"):
-        floor_sd = np.sqrt(floors * sampled / (sizes**2 * (1 - sampled / sizes)))
+        floor_sd = np.sqrt(floors * at_least_one / (sizes**2 * (1 - at_least_one / sizes)))
     sd = np.where(floors > 0, np.fmax(spreads, floor_sd), spreads)  # fmax: NaN is "none"
     sampled = counts.tolist()
     means = [crop_ha[strata == h].mean() if counts[h] else np.nan for h in range(len(codes))]

@@ -137,10 +137,16 @@ def clear_check(
     ``None`` when the scene has no mask. Several scenes' checks can then be
     computed together (one pass, in parallel) instead of one after the other.
     """
+    blocks = _clear_blocks(spec, grid, chunk_px, mask_snow)
+    return None if blocks is None else blocks.any()
+
+
+def _clear_blocks(spec: SceneSpec, grid: AnalysisGrid, chunk_px: int, mask_snow: bool):
+    """Lazy boolean blocks of the scene's clear pixels on its mask's grid; ``None`` without a mask."""
     if spec.mask is None:
         return None
     check_grid = _mask_native_grid(spec.mask, grid) or grid
-    return lazy_blocks(clear_block, (spec.mask,), check_grid, chunk_px, bool, mask_snow).any()
+    return lazy_blocks(clear_block, (spec.mask,), check_grid, chunk_px, bool, mask_snow)
 
 
 def any_clear(
@@ -156,10 +162,9 @@ def any_clear(
     many each round) so that a scene with clear pixels near its first blocks is not
     read whole before its bands are. ``None`` when the scene has no mask.
     """
-    if spec.mask is None:
+    blocks = _clear_blocks(spec, grid, chunk_px, mask_snow)
+    if blocks is None:
         return None
-    check_grid = _mask_native_grid(spec.mask, grid) or grid
-    blocks = lazy_blocks(clear_block, (spec.mask,), check_grid, chunk_px, bool, mask_snow)
     positions = [(i, j) for i in range(blocks.numblocks[0]) for j in range(blocks.numblocks[1])]
     start, step = 0, 4
     while start < len(positions):
