@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from flows import server_db
+
 __all__ = [
     "TemporaryServer",
     "launch_server",
@@ -79,6 +81,9 @@ class TemporaryServer:
         self.process: subprocess.Popen[bytes] | None = None
         self.home = _prefect_home()
         """The Prefect home (database, record of the server) it was launched for."""
+        self.keeps_template: bool | None = None
+        """True if the server creates its database (none there, no template to copy):
+        once it answers, a copy becomes the template of ``flows.server_db``."""
 
     @property
     def api_url(self) -> str:
@@ -90,6 +95,9 @@ class TemporaryServer:
         if spec is None or spec.origin is None:
             raise RuntimeError("Prefect is not installed: pip install prefect")
         app_dir = str(Path(spec.origin).parent.parent)
+        if self.keeps_template is None:
+            existed = server_db.database_path(self.home).exists()
+            self.keeps_template = not existed and not server_db.seed_database(self.home)
         self.port = _free_port()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--app-dir", app_dir, "--factory",
@@ -127,6 +135,9 @@ class TemporaryServer:
             try:
                 with opener.open(f"{self.api_url}/health", timeout=5) as response:
                     if response.status == 200:
+                        if self.keeps_template:  # nothing of a run in it yet
+                            server_db.save_template(self.home)
+                            self.keeps_template = False
                         return self.api_url
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass

@@ -20,6 +20,10 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("DASK_DISTRIBUTED__LOGGING__DISTRIBUTED", "warning")
 os.environ.pop("PREFECT_API_URL", None)
+# the empty Prefect database new workspaces copy (flows.server_db): the session's own
+_CACHE_DIR = tempfile.mkdtemp(prefix="admon-test-cache-")
+atexit.register(shutil.rmtree, _CACHE_DIR, ignore_errors=True)
+os.environ.setdefault("ADMON_CACHE_DIR", _CACHE_DIR)
 
 
 import importlib.util  # noqa: E402

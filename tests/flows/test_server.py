@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import urllib.request
 
 import psutil
 import pytest
 
 from flows import server as prefect_server
+from flows import server_db
 
 
 @pytest.fixture
@@ -65,3 +68,57 @@ def test_one_temporary_server_answers_is_recorded_and_stops(own_home):
     assert prefect_server.process_gone(process)
     assert not (own_home / "temporary-server.json").exists()
     assert (own_home / "prefect.db").exists(), "the server's database lives in PREFECT_HOME"
+
+
+def _rows(database, table: str) -> int:
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        return db.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]  # noqa: S608
+
+
+@pytest.mark.slow
+def test_a_new_workspace_starts_from_the_first_servers_empty_database(own_home, tmp_path,
+                                                                     monkeypatch):  # fmt: skip
+    monkeypatch.setenv("ADMON_CACHE_DIR", str(tmp_path / "cache"))
+    template = server_db.template_path()
+    assert template is not None and not template.exists()
+    first = prefect_server.TemporaryServer().launch()
+    assert first.keeps_template, "no database and no template: this server makes one"
+    first.wait_ready()
+    first.stop()
+    assert template.is_file()
+    assert _rows(template, "alembic_version") == 1, "the template is migrated"
+    assert _rows(template, "block_type") > 0, "and holds Prefect's block types"
+    assert _rows(template, "configuration") == 0, "but not the server's telemetry session"
+    assert _rows(template, "flow_run") == 0
+    kept = template.read_bytes()
+
+    second_home = tmp_path / "second"
+    monkeypatch.setenv("PREFECT_HOME", str(second_home))
+    second = prefect_server.TemporaryServer().launch()
+    assert not second.keeps_template
+    assert (second_home / "prefect.db").read_bytes() == kept, "copied before the server starts"
+    url = second.wait_ready()
+    request = urllib.request.Request(f"{url}/flow_runs/filter", data=b"{}", method="POST",
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=10) as response:
+        assert json.loads(response.read()) == [], "a new workspace has no runs of another"
+    second.stop()
+    assert template.read_bytes() == kept, "a seeded server never rewrites the template"
+
+
+def test_a_configured_or_existing_database_is_left_alone(own_home, tmp_path, monkeypatch):
+    monkeypatch.setenv("ADMON_CACHE_DIR", str(tmp_path / "cache"))
+    template = server_db.template_path()
+    template.parent.mkdir(parents=True)
+    template.write_bytes(b"template")
+    own_home.mkdir(parents=True)
+    (own_home / "prefect.db").write_bytes(b"this workspace's runs")
+    assert not server_db.seed_database(own_home)
+    assert (own_home / "prefect.db").read_bytes() == b"this workspace's runs"
+    assert server_db.seed_database(tmp_path / "new")
+    assert (tmp_path / "new" / "prefect.db").read_bytes() == b"template"
+    monkeypatch.setenv("PREFECT_API_DATABASE_CONNECTION_URL", "postgresql+asyncpg://db/prefect")
+    assert server_db.template_path() is None
+    assert not server_db.seed_database(tmp_path / "other")
+    assert not (tmp_path / "other" / "prefect.db").exists()
