@@ -412,7 +412,22 @@ def main() -> None:
         "--floors",
         nargs="+",
         default=[LOWER_FLOOR],
-        choices=("none", "region", "all", "region_variance"),
+        choices=(
+            "none",
+            "region",
+            "all",
+            "region_variance",
+            "region_wilson",
+            "region_wilson_unseen",
+            "region_wilson_smoothed",
+            "region_wilson_split",
+            "region_cumulant",
+            "cumulant_all",
+            "region_kg_split",
+            "region_kg_smoothed",
+            "district_prior",
+            "district_prior+region_wilson",
+        ),
         help="where a MOVER lower reach is at least the design z*se",
     )
     args = parser.parse_args()
