@@ -15,9 +15,11 @@ nothing else, that is 2× the quadrature variance (1.41× the SE). Without the c
 estimates are taken as independent (the sum's ``note`` cannot tell).
 
 The omission each district's sample cannot see (``unseen_se_ha``) is not in ``se_ha``
-but in the upper limit (``geo.estimation.districts``); a sum carries it the same way:
-the districts' unseen terms add in quadrature and widen the sum's upper limit only, and
-a district's share of a reported baseline is as uncertain as its full interval says.
+but in the upper limit (``geo.estimation.districts``). The limits of a sum come from
+the districts' own limits (``limits_of_sum``: their reaches in quadrature, MOVER, plus
+the shared part), so a sum is skewed as its districts are and carries their unseen
+terms on the upper side; a district's share of a reported baseline is as uncertain as
+its full interval says.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import pandas as pd
 
 from models.change.inputs import add_note, current_fields, unseen_of
 
-__all__ = ["shared_components", "sum_of_districts", "share_of", "all_row"]
+__all__ = ["shared_components", "sum_of_districts", "limits_of_sum", "share_of", "all_row"]
 
 
 def shared_components(value: Any) -> dict[str, float]:
@@ -73,6 +75,25 @@ def sum_of_districts(
     for values in loadings.values():
         variance += float(np.sum(values)) ** 2 - float(np.sum(np.square(values)))
     return float(np.sum(area_ha)), math.sqrt(max(variance, 0.0))
+
+
+def limits_of_sum(rows: Sequence[dict[str, Any]], se: float, z: float) -> tuple[float, float]:
+    """The limits of a sum of district estimates, from the districts' own limits (MOVER).
+
+    Each district's reaches ``e − low`` and ``high − e`` add in quadrature (Zou & Donner
+    2008, as ``geo.estimation.mover`` sums strata), and the part of the sum's variance
+    that comes from shared regional proportions (``se² − Σ se_d²``) adds ``z`` times its
+    root to both. With normal district limits ``e ± z·se_d`` (upper with the unseen
+    term) this is ``total − z·se`` and ``total + z·√(se² + unseen²)``.
+    """
+    total = sum(float(r["area_ha"]) for r in rows)
+    shared = max(se**2 - sum(float(r["se_ha"]) ** 2 for r in rows), 0.0)
+    down = sum((float(r["area_ha"]) - float(r["ci_low_ha"])) ** 2 for r in rows)
+    up = sum((float(r["ci_high_ha"]) - float(r["area_ha"])) ** 2 for r in rows)
+    return (
+        max(0.0, total - math.sqrt(down + z**2 * shared)),
+        total + math.sqrt(up + z**2 * shared),
+    )
 
 
 def share_of(hit: pd.Series, hits: Iterable[pd.Series], total: float) -> tuple[float, float]:
@@ -125,11 +146,12 @@ def all_row(
             [r.get("_shared") for r in rows],
         )
         unseen = math.sqrt(sum(float(r.get("_unseen") or 0.0) ** 2 for r in rows))
+        low, high = limits_of_sum(rows, se, z)
         row.update(
             area_ha=total,
             se_ha=se,
-            ci_low_ha=max(0.0, total - z * se),
-            ci_high_ha=total + z * math.hypot(se, unseen),
+            ci_low_ha=low,
+            ci_high_ha=high,
             _unseen=unseen,
             n_reference=sum(r["n_reference"] for r in rows),
             note="",

@@ -106,3 +106,28 @@ def test_programme_all_row_and_series_respect_the_shared_component():
     series = programme_series(stored, programmes)
     poppy = series[(series.crop == "opium_poppy") & (series.year == 2025)].iloc[0]
     assert poppy["se_ha"] == pytest.approx(total["se_ha"], rel=1e-9)
+
+
+def test_programme_all_row_limits_are_the_mover_sum_of_the_district_limits():
+    # the published default interval: skewed district limits (MOVER over the strata)
+    now = _estimates(variance="design_unseen", interval="mover_jeffreys_eb")
+    assert (now["interval"] == "mover_jeffreys_eb").all()
+    programmes = pd.DataFrame(
+        [dict(programme_id="P1", district_ids=["D01", "D03", "D04"], baseline_year=2024,
+              baseline_opium_poppy_ha=np.nan, baseline_cannabis_ha=np.nan)]
+    )  # fmt: skip
+    stored = pd.concat([now.assign(year=2024), now], ignore_index=True)
+    change = programme_change(programmes, stored, year=2025)
+    total = change[(change.district_id == "ALL") & (change.crop == "opium_poppy")].iloc[0]
+    by = now.set_index("district_id").loc[["D01", "D03", "D04"]]
+    z = 1.959963984540054
+    # by hand: the reaches add in quadrature, and D03 and D04 share one regional part
+    a3, a4 = (shared_components(by.loc[d, "shared_se_ha"])["regional opium_poppy"]
+              for d in ("D03", "D04"))  # fmt: skip
+    down = np.sum((by["area_ha"] - by["ci_low_ha"]) ** 2) + z**2 * 2 * a3 * a4
+    up = np.sum((by["ci_high_ha"] - by["area_ha"]) ** 2) + z**2 * 2 * a3 * a4
+    assert total["area_ha"] == pytest.approx(by["area_ha"].sum(), rel=1e-12)
+    assert total["ci_low_ha"] == pytest.approx(max(0.0, by["area_ha"].sum() - down**0.5), rel=1e-9)
+    assert total["ci_high_ha"] == pytest.approx(by["area_ha"].sum() + up**0.5, rel=1e-9)
+    # skewed like its districts: a longer reach up than down, unlike total ± z·se
+    assert total["ci_high_ha"] - total["area_ha"] > total["area_ha"] - total["ci_low_ha"]
