@@ -176,3 +176,19 @@ def test_eb_mover_lifts_the_worst_district_and_never_gives_zero_width(small):
     # the point estimate and the SE are the variance method's: only the limits moved
     np.testing.assert_array_equal(eb["mean_ha"], normal["mean_ha"])
     np.testing.assert_array_equal(eb["se_over_sd"], normal["se_over_sd"])
+
+
+def test_recheck_measures_the_cells_outside_the_band_again_on_the_same_map():
+    bench = _harness()
+    options = dict(reps=60, size=(300, 240), n_districts=4, variances=("design_unseen",),
+                   intervals=("mover_jeffreys_eb",))  # fmt: skip
+    cells = bench.run_seed(5, **options)
+    outside = cells[(cells["true_ha"] > 0) & ~cells["coverage"].between(0.90, 0.99)]
+    assert len(outside), "60 samples leave some cell outside 90-99% (else nothing is checked)"
+    # with as many samples again, the same seed gives the same truth, map and samples
+    same = bench.recheck(cells, 60, **options)
+    assert len(same) == len(outside)
+    np.testing.assert_array_equal(same["coverage_again"], same["coverage"])
+    summary = bench.recheck_summary(cells, same).set_index(["level", "crop"])
+    assert summary["outside_first"].sum() == len(outside)
+    assert (summary["outside_after_recheck"] == summary["outside_first"]).all()

@@ -91,8 +91,9 @@ def test_the_design_se_is_the_true_spread_on_the_classifier_maps(classified):
     ratios, covers = [], []
     for year, (frame, counts) in frames.items():
         design = frame.design
-        results = bench.estimates(frame, counts, "design_unseen",
-                                  interval_method="mover_jeffreys_eb")  # the published limits
+        results = bench.estimates(
+            frame, counts, "design_unseen", interval_method="mover_jeffreys_eb"
+        )  # the published limits
         cells = bench.cell_table(frame, results, SMALL_SEED, "design_unseen",
                                  "mover_jeffreys_eb")  # fmt: skip
         for crop in ("opium_poppy", "cannabis"):

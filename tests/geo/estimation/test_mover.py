@@ -132,7 +132,7 @@ def _eb_prior_by_hand(x, n):
     spread = sum(nd * (xd / nd - pooled) ** 2 for xd, nd in zip(x, n, strict=True))
     dof = total - sum(nd**2 for nd in n) / total - 1
     rho = (spread / (mean * (1 - mean)) - 1) / dof
-    size = min((1 - rho) / rho if rho > 0 else math.inf, total)
+    size = min((1 - rho) / rho if rho > 0 else math.inf, total / len(n))  # one district's worth
     return mean * size, (1 - mean) * size
 
 
@@ -181,10 +181,11 @@ def test_no_crop_anywhere_in_the_region_is_never_zero_zero():
         assert (table["ci_low_ha"] == 0).all()
         assert (table["ci_high_ha"] > 0).all(), interval
     # nobody saw any: per map class the prior is Beta(μM, (1 − μ)M) with μ = ½/(Σn + 1)
-    # and M = Σn (no spread between districts): class 1 has 40 points, class 3 has 90
+    # and, with no spread between districts to see, M at its cap of one district's
+    # points, Σn/D: class 1 has 40 points in 2 districts (M = 20), class 3 has 90 (45)
     eb = _poppy("mover_jeffreys_eb", sample=none_seen)
-    up_1 = _posterior_upper(19.0, 0.5 / 41 * 40, (1 - 0.5 / 41) * 40)
-    up_3 = _posterior_upper(49.0, 0.5 / 91 * 90, (1 - 0.5 / 91) * 90)
+    up_1 = _posterior_upper(19.0, 0.5 / 41 * 20, (1 - 0.5 / 41) * 20)
+    up_3 = _posterior_upper(49.0, 0.5 / 91 * 45, (1 - 0.5 / 91) * 45)
     assert eb.loc["D02", "ci_high_ha"] == pytest.approx(math.hypot(20 * up_1, 1980 * up_3),
                                                         rel=1e-7)  # fmt: skip
 
