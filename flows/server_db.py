@@ -2,16 +2,16 @@
 
 A temporary Prefect server in a new workspace first creates its SQLite database and
 runs every migration of Prefect's schema, then registers Prefect's block types: about
-half of its start (measured 9.4 s against 4.9 s from a ready database on the 2-core
-machine, ``tests/benchmarks/README.md``). The result is the same for every workspace
+more than half of its start (measured 13.4 s against 5.2 s from a ready database on
+the 2-core machine, ``tests/benchmarks/README.md``). The result is the same for every workspace
 of one Prefect version, so the first server of a version leaves a copy of it, taken
 the moment it answers and before any flow run exists, in the user's cache; each later
 new workspace starts from a copy of that copy.
 
 The template holds the schema, Prefect's migration mark and its block types and
 schemas, nothing of a run: its ``configuration`` rows (the server's telemetry session)
-are dropped, and it is only ever written from a server that has not yet served a
-request. A workspace that already has a database keeps it; a configured database
+are dropped, and it is only ever written from a server that has answered its health
+check and nothing else. A workspace that already has a database keeps it; a configured database
 (``PREFECT_API_DATABASE_CONNECTION_URL``, e.g. PostgreSQL) is left to Prefect.
 """
 
