@@ -77,3 +77,7 @@ def test_segment_rows_difference_by_hand_and_frame_variance(tmp_path):
     bare = SimpleNamespace(**{**vars(context), "segment_frame": None})
     rows = pd.DataFrame(_segment_rows(bare, segments, map_area, tmp_path))
     assert set(rows["variance"]) == {"design"}
+    # and then the expansion row is the one to read (the difference one covered ~86%)
+    bare_poppy = rows[rows.crop == "opium_poppy"].set_index("method")
+    assert bool(bare_poppy.loc["segment_expansion", "recommended"])
+    assert not bool(bare_poppy.loc["segment_difference", "recommended"])
