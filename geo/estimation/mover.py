@@ -48,7 +48,7 @@ with ``S = Σ n_d (x_d/n_d − x̄)²`` and ``x̄ = Σx/Σn``, and prior size
 ``M = (1 − ρ)/ρ`` capped at ``Σn/D``, one district's points: the prior never
 weighs more than the sample of the district it is used in (its effective sample
 size, Morita, Thall & Müller 2008, *Biometrics* 64: 595-602). With rates of a few
-per thousand, Kleinman's moments rarely see the spread of the districts (``ρ ≤ 0``),
+per thousand, Kleinman's moments can fail to see the spread of the districts (``ρ ≤ 0``),
 and an uncapped prior then held the whole region's points: a district whose rate
 is several times the region's was bounded by the region's mean
 (``tests/benchmarks/README.md``). ``a = μM``, ``b = (1 − μ)M``. With fewer than 2
