@@ -1,18 +1,18 @@
 """An empty, already-migrated Prefect database for each new workspace.
 
-A temporary Prefect server in a new workspace first creates its SQLite database and
-runs every migration of Prefect's schema, then registers Prefect's block types: about
-more than half of its start (measured 13.4 s against 5.2 s from a ready database on
-the 2-core machine, ``tests/benchmarks/README.md``). The result is the same for every workspace
-of one Prefect version, so the first server of a version leaves a copy of it, taken
-the moment it answers and before any flow run exists, in the user's cache; each later
-new workspace starts from a copy of that copy.
+A temporary Prefect server in a new workspace first creates its SQLite database, runs
+every migration of Prefect's schema and registers Prefect's block types: more than half
+of its start (measured 13.4 s against 5.2 s from a ready database on the 2-core machine,
+``tests/benchmarks/README.md``). The result is the same for every workspace of one
+Prefect version, so the first server of a version leaves a copy of it, taken the moment
+it answers and before any flow run exists, in the user's cache; each later new
+workspace starts from a copy of that copy.
 
 The template holds the schema, Prefect's migration mark and its block types and
 schemas, nothing of a run: its ``configuration`` rows (the server's telemetry session)
 are dropped, and it is only ever written from a server that has answered its health
-check and nothing else. A workspace that already has a database keeps it; a configured database
-(``PREFECT_API_DATABASE_CONNECTION_URL``, e.g. PostgreSQL) is left to Prefect.
+check and nothing else. A workspace that already has a database keeps it; a configured
+database (``PREFECT_API_DATABASE_CONNECTION_URL``, e.g. PostgreSQL) is left to Prefect.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ import logging
 import os
 import shutil
 import sqlite3
-import tempfile
 from pathlib import Path
+
+from core.io import atomic_path
 
 __all__ = ["template_path", "seed_database", "save_template"]
 
@@ -67,7 +68,8 @@ def seed_database(home: str | Path) -> bool:
     if template is None or target.exists() or not template.is_file():
         return False
     try:
-        _atomic_copy(template, target)
+        with atomic_path(target) as scratch:
+            shutil.copyfile(template, scratch)
     except OSError as error:
         log.debug("could not copy the empty Prefect database %s: %s", template, error)
         return False
@@ -85,10 +87,7 @@ def save_template(home: str | Path) -> bool:
     if template is None or template.exists() or not source.is_file():
         return False
     try:
-        template.parent.mkdir(parents=True, exist_ok=True)
-        handle, scratch = tempfile.mkstemp(dir=template.parent, suffix=".partial")
-        os.close(handle)
-        try:
+        with atomic_path(template) as scratch:
             # the backup API reads a consistent snapshot, the write-ahead log included
             with contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src:
                 with contextlib.closing(sqlite3.connect(scratch)) as copy:
@@ -96,21 +95,7 @@ def save_template(home: str | Path) -> bool:
                     for table in RUN_ROWS:
                         copy.execute(f'DELETE FROM "{table}"')  # noqa: S608 (fixed names)
                     copy.commit()
-            os.replace(scratch, template)
-        finally:
-            Path(scratch).unlink(missing_ok=True)
     except (OSError, sqlite3.Error) as error:
         log.debug("could not keep the empty Prefect database as %s: %s", template, error)
         return False
     return True
-
-
-def _atomic_copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, scratch = tempfile.mkstemp(dir=target.parent, suffix=".partial")
-    os.close(handle)
-    try:
-        shutil.copyfile(source, scratch)
-        os.replace(scratch, target)
-    finally:
-        Path(scratch).unlink(missing_ok=True)
