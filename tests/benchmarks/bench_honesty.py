@@ -349,9 +349,9 @@ def summarize(cells: pd.DataFrame) -> pd.DataFrame:
             "cells": len(g),
             "coverage": g["coverage"].mean(), "min_cov": g["coverage"].min(),
             "p05_cov": g["coverage"].quantile(0.05),
-            "in_90_99": g["coverage"].between(0.90, 0.99).mean(),
+            "in_90_99": g["coverage"].between(*COVERAGE_BAND).mean(),
             "se/sd_median": ratio.median(), "se/sd_p10": ratio.quantile(0.1),
-            "se/sd_p90": ratio.quantile(0.9), "in_0.9_1.2": ratio.between(0.9, 1.2).mean(),
+            "se/sd_p90": ratio.quantile(0.9), "in_0.9_1.2": ratio.between(*RATIO_BAND).mean(),
             "below_90": (g["coverage"] < 0.90).mean(),
             "miss_high": g["above_high"].sum() / max((1 - g["coverage"]).sum(), 1e-12),
             "width/truth": (g["width_ha"] / g["true_ha"]).median(),
@@ -363,6 +363,9 @@ def summarize(cells: pd.DataFrame) -> pd.DataFrame:
 
 
 CELL_KEY = ["seed", "variance", "interval", "crop", "district_id", "level"]
+COVERAGE_BAND = (0.90, 0.99)
+RATIO_BAND = (0.9, 1.2)
+"""The issue's targets per cell: coverage of the 95% interval, published SE / true SD."""
 
 
 def recheck(cells: pd.DataFrame, samples: int, **options) -> pd.DataFrame:
@@ -374,7 +377,9 @@ def recheck(cells: pd.DataFrame, samples: int, **options) -> pd.DataFrame:
     pass with many more samples tells a cell that misses from one that was unlucky.
     """
     grown = cells[cells["true_ha"] > 0]
-    outside = grown[~grown["coverage"].between(0.90, 0.99) | ~grown["se_over_sd"].between(0.9, 1.2)]
+    outside = grown[
+        ~grown["coverage"].between(*COVERAGE_BAND) | ~grown["se_over_sd"].between(*RATIO_BAND)
+    ]
     again = [*CELL_KEY, "coverage", "se_over_sd"]
     parts = [
         outside[outside["seed"] == seed].merge(
@@ -398,12 +403,12 @@ def recheck_summary(cells: pd.DataFrame, again: pd.DataFrame) -> pd.DataFrame:
         cover, ratio = mine["coverage_again"], mine["se_over_sd_again"]
         out.append(dict(zip(names, key, strict=True)) | {
             "cells": len(g),
-            "cov_outside_first": int((~g["coverage"].between(0.90, 0.99)).sum()),
-            "cov_below_90_after": int((cover < 0.90).sum()),
-            "cov_above_99_after": int((cover > 0.99).sum()),
+            "cov_outside_first": int((~g["coverage"].between(*COVERAGE_BAND)).sum()),
+            "cov_below_90_after": int((cover < COVERAGE_BAND[0]).sum()),
+            "cov_above_99_after": int((cover > COVERAGE_BAND[1]).sum()),
             "cov_recheck_min": cover.min() if len(mine) else np.nan,
-            "se/sd_outside_first": int((~g["se_over_sd"].between(0.9, 1.2)).sum()),
-            "se/sd_outside_after": int((~ratio.between(0.9, 1.2)).sum()),
+            "se/sd_outside_first": int((~g["se_over_sd"].between(*RATIO_BAND)).sum()),
+            "se/sd_outside_after": int((~ratio.between(*RATIO_BAND)).sum()),
             "se/sd_recheck_min": ratio.min() if len(mine) else np.nan,
             "se/sd_recheck_max": ratio.max() if len(mine) else np.nan,
         })  # fmt: skip
@@ -473,7 +478,8 @@ def main() -> None:
         "--recheck-reps",
         type=int,
         default=0,
-        help="measure every cell outside 90-99%% again with this many samples (0: no)",
+        help="measure every cell outside 90-99%% coverage or 0.9-1.2 SE/SD again with this "
+        "many samples (0: no)",
     )
     args = parser.parse_args()
     if args.class_map:
@@ -507,10 +513,9 @@ def main() -> None:
     if args.recheck_reps:
         start = time.perf_counter()
         again = recheck(result.rows, args.recheck_reps, **options)
-        if args.cells:
-            again.to_csv(Path(args.cells).with_suffix(".recheck.csv"), index=False)
-        elif args.recheck_from:
-            again.to_csv(Path(args.recheck_from).with_suffix(".recheck.csv"), index=False)
+        if args.cells or args.recheck_from:
+            again.to_csv(Path(args.cells or args.recheck_from).with_suffix(".recheck.csv"),
+                         index=False)  # fmt: skip
         print(f"\ncells outside 90-99% or 0.9-1.2 measured again with {args.recheck_reps} samples, "
               f"{time.perf_counter() - start:.0f} s")  # fmt: skip
         print(markdown_table(recheck_summary(result.rows, again)))
