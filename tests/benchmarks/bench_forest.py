@@ -1,0 +1,105 @@
+"""How many trees the random forest needs: map accuracy against the truth, and prediction time.
+
+For each finished run of a demo region (``RUN_DIR`` holds ``features.tif``; the region
+holds the year's survey plots and true land cover), the classifier is trained the way
+``geo.classify.train_classifier`` trains it (same plots, split and seed) with each forest
+size, and predicts the same million pixels, drawn at random from the whole map, with two
+threads. The table gives the training and prediction seconds, the overall accuracy of
+those pixels against the true land cover, the poppy and cannabis F1, and the held-out
+accuracy the run would report.
+
+    .venv/bin/python tests/benchmarks/bench_forest.py REGION:YEAR:RUN_DIR [...] [--trees 100 50 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import joblib
+import numpy as np
+import rasterio
+import rioxarray
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.metrics import f1_score
+
+import geo.classify as classify
+from core.legend import code_of
+
+SAMPLE_PX = 1_000_000
+
+
+def measure(region: Path, year: int, run_dir: Path, trees: int) -> dict:
+    """One forest size on one run: seconds, accuracy against the truth, F1 of the crops."""
+    path = run_dir / "features.tif"
+    with rasterio.open(path) as src:
+        names = list(src.descriptions)
+    features = rioxarray.open_rasterio(path).rename({"band": "feature"})
+    features = features.assign_coords(feature=names)
+    pixels = features.values.reshape(len(names), -1).T
+    with rasterio.open(region / "truth" / f"landcover_{year}.tif") as src:
+        truth = src.read(1).ravel()
+    complete = np.flatnonzero(np.isfinite(pixels).all(axis=1))
+    rng = np.random.default_rng(0)
+    chosen = rng.choice(complete, min(SAMPLE_PX, len(complete)), replace=False)
+    plots = gpd.read_file(region / "plots" / str(year) / "survey_plots.geojson")
+
+    def forest(estimator: str, seed: int) -> RandomForestClassifier:
+        return RandomForestClassifier(n_estimators=trees, n_jobs=2, random_state=seed)
+
+    made = classify._make_estimator
+    classify._make_estimator = forest
+    try:
+        started = time.monotonic()
+        trained = classify.train_classifier(features, plots, seed=0)
+        fit_s = time.monotonic() - started
+    finally:
+        classify._make_estimator = made
+    started = time.monotonic()
+    with joblib.parallel_config(backend="threading"):
+        predicted = trained.model.predict(pixels[chosen].astype(np.float32))
+    predict_s = time.monotonic() - started
+    reference = truth[chosen]
+    f1 = {
+        crop: float(f1_score(reference == code_of(crop), predicted == code_of(crop)))
+        for crop in ("opium_poppy", "cannabis")
+    }
+    return {
+        "trees": trees,
+        "fit_s": fit_s,
+        "predict_mpx_s": predict_s * 1e6 / len(chosen),
+        "map_accuracy": float((predicted == reference).mean()),
+        "f1_poppy": f1["opium_poppy"],
+        "f1_cannabis": f1["cannabis"],
+        "holdout_accuracy": trained.holdout_accuracy,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("runs", nargs="+", help="REGION:YEAR:RUN_DIR")
+    parser.add_argument("--trees", type=int, nargs="+", default=[100, 50, 40])
+    args = parser.parse_args()
+    print(
+        "| run | trees | fit (s) | predict (s per Mpx, 2 threads) | map accuracy vs truth "
+        "| poppy F1 | cannabis F1 | held-out accuracy |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for run in args.runs:
+        region, year, run_dir = run.split(":")
+        for trees in args.trees:
+            r = measure(Path(region), int(year), Path(run_dir), trees)
+            print(
+                f"| {Path(region).name} {year} | {trees} | {r['fit_s']:.2f} | "
+                f"{r['predict_mpx_s']:.2f} | {r['map_accuracy']:.4f} | {r['f1_poppy']:.4f} | "
+                f"{r['f1_cannabis']:.4f} | {r['holdout_accuracy']:.4f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
