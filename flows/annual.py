@@ -41,9 +41,20 @@ from flows.plan import (
 from flows.tasking import COMPUTE_CACHE, InputFiles, WorkspaceEstimates
 from geo.grid import AnalysisGrid
 
-__all__ = ["annual_survey", "summary_markdown"]
+__all__ = ["annual_survey", "summary_markdown", "STAGE_MODULES"]
 
 log = logging.getLogger(__name__)
+
+STAGE_MODULES = (
+    "flows.ingest",
+    "geo.imagery",
+    "geo.season",
+    "geo.classify",
+    "geo.estimation",
+    "maps.publish",
+)
+"""The modules the stages import when they first run (scikit-learn, matplotlib, the store):
+``admon run`` imports them while the Prefect server starts, so no stage waits for them."""
 
 
 @flow(name="annual-survey", log_prints=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,10 @@ def run_survey(
     def check_every_year() -> None:  # fail in seconds, before any year starts computing
         for year in chosen:
             check_inputs(config, year)
-        import flows.annual  # noqa: F401 - seconds of imports, while the server starts
+        from flows.annual import STAGE_MODULES  # seconds of imports, while the server starts
+
+        for module in STAGE_MODULES:
+            importlib.import_module(module)
 
     results = []
     with (
