@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from prefect import flow, get_run_logger, unmapped
+from prefect import Task, flow, get_run_logger, unmapped
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from core.io import read_csv_table
@@ -91,21 +91,26 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
     with manifest.stage("composite") as stage:
         products = stage.outputs(
             stage.reused(frozen, "composite")
-            or stages.season_products.submit(context, scenes, grid).result()
+            or _computed(stages.season_products, context, scenes, grid)
         )
     with manifest.stage("classify") as stage:
         classified = stage.outputs(
             stage.reused(frozen, "classify")
-            or stages.train_and_classify.submit(context, products["features"]).result()
+            or _computed(stages.train_and_classify, context, products["features"])
         )
     labelled: str | None = None
     if context.estimation.interpreter == "file":
         with manifest.stage("sample") as stage:
             drawn = stage.outputs(
                 stage.reused(frozen, "sample")
-                or reference.draw_sample.submit(
-                    context, classified["classes"], products["composite_median"], scenes, grid
-                ).result()
+                or _computed(
+                    reference.draw_sample,
+                    context,
+                    classified["classes"],
+                    products["composite_median"],
+                    scenes,
+                    grid,
+                )
             )
         with manifest.stage("labels") as stage:
             state = stage.outputs(
@@ -130,9 +135,13 @@ def annual_survey(config_path: str, year: int | None = None) -> dict[str, Any]:
         with manifest.stage("link") as stage:
             earlier = baseline_estimates(config, year, plan.run_dir)
             linked = stage.outputs(
-                outputs.link_programmes.submit(
-                    context, estimated["district_estimates"], earlier, classified["classes"]
-                ).result()
+                _computed(
+                    outputs.link_programmes,
+                    context,
+                    estimated["district_estimates"],
+                    earlier,
+                    classified["classes"],
+                )
             )
     with manifest.stage("publish") as stage:
         manifest.results["stored"] = outputs.store_results.submit(
@@ -170,16 +179,28 @@ def _publish(context: RunContext, *stage_outputs: dict[str, Any]) -> dict[str, A
     """The publish stage, cached on its inputs and on every run's estimates in the workspace.
 
     A cached result whose files are gone (a published folder deleted by hand) is
-    published again.
+    published again (``_computed``).
     """
     cached = outputs.publish_outputs.with_options(
         cache_policy=COMPUTE_CACHE + WorkspaceEstimates(workspace=context.workspace),
         persist_result=True,
     )
-    published = cached.submit(context, *stage_outputs).result()
-    if all(Path(path).exists() for path in published.values()):
-        return published
-    return cached.with_options(refresh_cache=True).submit(context, *stage_outputs).result()
+    return _computed(cached, context, *stage_outputs)
+
+
+def _computed(stage: Task, *args: Any) -> Any:
+    """``stage``'s result for ``args``; computed again when a cached result names files
+    that are gone (a run folder deleted by hand), so a rerun rebuilds them."""
+    result = stage.submit(*args).result()
+    values = result.values() if isinstance(result, dict) else [result]
+    gone = [
+        v for v in values if isinstance(v, str) and Path(v).is_absolute() and not Path(v).exists()
+    ]
+    if not gone:
+        return result
+    log.info("%s: cached result names %d missing files (%s); computing it again",
+             stage.name, len(gone), gone[0])  # fmt: skip
+    return stage.with_options(refresh_cache=True).submit(*args).result()
 
 
 def _estimate(context: RunContext, classes: str, labelled: str | None) -> dict[str, Any]:
@@ -188,13 +209,12 @@ def _estimate(context: RunContext, classes: str, labelled: str | None) -> dict[s
     map_area_parts = stages.district_map_area.map(
         unmapped(classes), unmapped(context.districts), stages.district_batches(context.districts)
     )
-    estimated = stages.estimate_areas.submit(
-        context, classes, [part.result() for part in map_area_parts], labelled
-    ).result()
+    parts = [part.result() for part in map_area_parts]
+    estimated = _computed(stages.estimate_areas, context, classes, parts, labelled)
     estimated.update(
-        stages.field_estimates.submit(
-            context, estimated["map_area"], estimated["reference_sample"]
-        ).result()
+        _computed(
+            stages.field_estimates, context, estimated["map_area"], estimated["reference_sample"]
+        )
     )
     return estimated
 

@@ -252,3 +252,26 @@ def test_the_flow_imports_none_of_the_libraries_only_its_stages_compute_with():
         cwd=Path(__file__).resolve().parents[2],
     ).stdout.splitlines()
     assert imported == ["", "True"], f"imported at start: {imported[0]}"
+
+
+def test_a_rerun_after_the_run_folder_was_deleted_rebuilds_it(
+    small_region, tmp_path, config_writer, serial_flow, serial_run
+):
+    """The stages' cached results name files in the run folder: when it is gone, the
+    rerun computes the stages again instead of handing the next stage a missing file."""
+    import shutil
+
+    year = small_region.years[0]
+    config = config_writer(small_region, tmp_path / "ws")
+    first = serial_flow(config_path=str(config), year=year)
+    run_dir = Path(first["run_dir"])
+    shutil.rmtree(run_dir)
+
+    again = serial_flow(config_path=str(config), year=year)
+    assert again["run_id"] == first["run_id"]
+    for name in ("features.tif", "classes.tif", "district_estimates.csv", "map.html"):
+        assert (run_dir / name).is_file(), f"{name} was not rebuilt"
+    pd.testing.assert_frame_equal(
+        pd.read_csv(again["district_estimates"]),
+        pd.read_csv(serial_run["results"][year]["district_estimates"]),
+    )
