@@ -58,9 +58,10 @@ def run_survey(
         log.warning(
             "years %s are not in survey.years of %s; running them anyway", unknown, config_path
         )
-    from flows.plan import check_inputs
 
     def check_every_year() -> None:  # fail in seconds, before any year starts computing
+        from flows.plan import check_inputs  # imported after the server was launched
+
         for year in chosen:
             check_inputs(config, year)
         from flows.annual import STAGE_MODULES  # seconds of imports, while the server starts

@@ -30,6 +30,8 @@ __all__ = [
     "COMPUTE_CACHE",
     "InputFiles",
     "WorkspaceEstimates",
+    "TableContents",
+    "cache_with_tables",
     "COMPUTE_OPTIONS",
     "IO_RETRIES",
     "cluster_compute",
@@ -99,6 +101,32 @@ class WorkspaceEstimates(CachePolicy):
             digest.update(table.relative_to(root).as_posix().encode())
             digest.update(hashlib.sha256(table.read_bytes()).digest())
         return digest.hexdigest()
+
+
+@dataclass(kw_only=True)
+class TableContents(CachePolicy):
+    """Cache key part: the tables of one input (a list of DataFrames), by their contents.
+
+    Prefect's ``INPUTS`` hashes a list of tables by its pickle, and that depends on which
+    objects the tables share: tables just computed share some, the same tables read back
+    from the cache do not, so the first rerun of a finished run missed the cache.
+    """
+
+    name: str = ""
+
+    def compute_key(self, task_ctx: Any, inputs: Any, flow_parameters: Any, **kwargs: Any) -> str:
+        import pandas as pd
+
+        digest = hashlib.sha256()
+        for table in inputs.get(self.name) or []:
+            digest.update(repr([(str(c), str(t)) for c, t in table.dtypes.items()]).encode())
+            digest.update(pd.util.hash_pandas_object(table, index=True).to_numpy().tobytes())
+        return digest.hexdigest()
+
+
+def cache_with_tables(name: str) -> CachePolicy:
+    """``COMPUTE_CACHE`` for a stage whose input ``name`` is a list of tables."""
+    return (INPUTS - name) + TASK_SOURCE + AdmonCode() + TableContents(name=name)
 
 
 IO_RETRIES = {"retries": 3, "retry_delay_seconds": exponential_backoff(backoff_factor=2)}
