@@ -38,7 +38,7 @@ from flows.plan import (
     plan_run,
     run_context,
 )
-from flows.tasking import COMPUTE_CACHE, InputFiles, WorkspaceEstimates, cache_with_tables
+from flows.tasking import COMPUTE_CACHE, InputFiles, WorkspaceEstimates
 from geo.grid import AnalysisGrid
 
 __all__ = ["annual_survey", "summary_markdown", "STAGE_MODULES"]
@@ -210,8 +210,7 @@ def _estimate(context: RunContext, classes: str, labelled: str | None) -> dict[s
         unmapped(classes), unmapped(context.districts), stages.district_batches(context.districts)
     )
     parts = [part.result() for part in map_area_parts]
-    estimate = stages.estimate_areas.with_options(cache_policy=cache_with_tables("map_area_parts"))
-    estimated = _computed(estimate, context, classes, parts, labelled)
+    estimated = _computed(stages.estimate_areas, context, classes, parts, labelled)
     estimated.update(
         _computed(
             stages.field_estimates, context, estimated["map_area"], estimated["reference_sample"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from prefect.cache_policies import INPUTS, TASK_SOURCE, CachePolicy
+from prefect.cache_policies import TASK_SOURCE, CachePolicy, Inputs
 from prefect.tasks import exponential_backoff
 
 from core.io import release_memory
@@ -30,8 +30,7 @@ __all__ = [
     "COMPUTE_CACHE",
     "InputFiles",
     "WorkspaceEstimates",
-    "TableContents",
-    "cache_with_tables",
+    "StableInputs",
     "COMPUTE_OPTIONS",
     "IO_RETRIES",
     "cluster_compute",
@@ -66,7 +65,39 @@ def admon_code_hash() -> str:
     return digest.hexdigest()
 
 
-COMPUTE_CACHE = INPUTS + TASK_SOURCE + AdmonCode()
+@dataclass
+class StableInputs(CachePolicy):
+    """Prefect's ``INPUTS``, with every table (DataFrame) hashed by its contents, also
+    inside lists and dicts.
+
+    Prefect stabilises a DataFrame given as an input itself, but hashes a list of them by
+    its pickle, and that depends on which objects the tables share: tables just computed
+    share some, the same tables read back from the cache do not. The estimate stage's
+    map-area tables made the first rerun of every finished run miss the cache. (Not a
+    subclass of ``Inputs``: a compound policy merges those into a plain ``Inputs``.)
+    """
+
+    def compute_key(self, task_ctx: Any, inputs: Any, flow_parameters: Any, **kwargs: Any) -> Any:
+        stable = {key: _by_contents(value) for key, value in (inputs or {}).items()}
+        return Inputs().compute_key(task_ctx, stable, flow_parameters, **kwargs)
+
+
+def _by_contents(value: Any) -> Any:
+    """``value`` with each DataFrame in it replaced by a digest of its dtypes and values."""
+    import pandas as pd
+
+    if isinstance(value, pd.DataFrame):
+        digest = hashlib.sha256(repr([(str(c), str(t)) for c, t in value.dtypes.items()]).encode())
+        digest.update(pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes())
+        return ("DataFrame", digest.hexdigest())
+    if type(value) in (list, tuple):  # not a named tuple: its fields are hashed as Prefect does
+        return type(value)(_by_contents(item) for item in value)
+    if type(value) is dict:
+        return {key: _by_contents(item) for key, item in value.items()}
+    return value
+
+
+COMPUTE_CACHE = StableInputs() + TASK_SOURCE + AdmonCode()
 """Cache compute stages on what they are given, on their code and on the code they call."""
 
 
@@ -101,32 +132,6 @@ class WorkspaceEstimates(CachePolicy):
             digest.update(table.relative_to(root).as_posix().encode())
             digest.update(hashlib.sha256(table.read_bytes()).digest())
         return digest.hexdigest()
-
-
-@dataclass(kw_only=True)
-class TableContents(CachePolicy):
-    """Cache key part: the tables of one input (a list of DataFrames), by their contents.
-
-    Prefect's ``INPUTS`` hashes a list of tables by its pickle, and that depends on which
-    objects the tables share: tables just computed share some, the same tables read back
-    from the cache do not, so the first rerun of a finished run missed the cache.
-    """
-
-    name: str = ""
-
-    def compute_key(self, task_ctx: Any, inputs: Any, flow_parameters: Any, **kwargs: Any) -> str:
-        import pandas as pd
-
-        digest = hashlib.sha256()
-        for table in inputs.get(self.name) or []:
-            digest.update(repr([(str(c), str(t)) for c, t in table.dtypes.items()]).encode())
-            digest.update(pd.util.hash_pandas_object(table, index=True).to_numpy().tobytes())
-        return digest.hexdigest()
-
-
-def cache_with_tables(name: str) -> CachePolicy:
-    """``COMPUTE_CACHE`` for a stage whose input ``name`` is a list of tables."""
-    return (INPUTS - name) + TASK_SOURCE + AdmonCode() + TableContents(name=name)
 
 
 IO_RETRIES = {"retries": 3, "retry_delay_seconds": exponential_backoff(backoff_factor=2)}

@@ -31,8 +31,8 @@ from core.legend import code_of
 SAMPLE_PX = 1_000_000
 
 
-def measure(region: Path, year: int, run_dir: Path, trees: int) -> dict:
-    """One forest size on one run: seconds, accuracy against the truth, F1 of the crops."""
+def load(region: Path, year: int, run_dir: Path) -> dict:
+    """A run's features, its million scored pixels and their true classes, and the plots."""
     path = run_dir / "features.tif"
     with rasterio.open(path) as src:
         names = list(src.descriptions)
@@ -44,7 +44,16 @@ def measure(region: Path, year: int, run_dir: Path, trees: int) -> dict:
     complete = np.flatnonzero(np.isfinite(pixels).all(axis=1))
     rng = np.random.default_rng(0)
     chosen = rng.choice(complete, min(SAMPLE_PX, len(complete)), replace=False)
-    plots = gpd.read_file(region / "plots" / str(year) / "survey_plots.geojson")
+    return {
+        "features": features,
+        "pixels": pixels[chosen].astype(np.float32),
+        "reference": truth[chosen],
+        "plots": gpd.read_file(region / "plots" / str(year) / "survey_plots.geojson"),
+    }
+
+
+def measure(run: dict, trees: int) -> dict:
+    """One forest size on one loaded run: seconds, accuracy against the truth, crops' F1."""
 
     def forest(estimator: str, seed: int) -> RandomForestClassifier:
         return RandomForestClassifier(n_estimators=trees, n_jobs=2, random_state=seed)
@@ -53,15 +62,15 @@ def measure(region: Path, year: int, run_dir: Path, trees: int) -> dict:
     classify._make_estimator = forest
     try:
         started = time.monotonic()
-        trained = classify.train_classifier(features, plots, seed=0)
+        trained = classify.train_classifier(run["features"], run["plots"], seed=0)
         fit_s = time.monotonic() - started
     finally:
         classify._make_estimator = made
     started = time.monotonic()
     with joblib.parallel_config(backend="threading"):
-        predicted = trained.model.predict(pixels[chosen].astype(np.float32))
+        predicted = trained.model.predict(run["pixels"])
     predict_s = time.monotonic() - started
-    reference = truth[chosen]
+    reference = run["reference"]
     f1 = {
         crop: float(f1_score(reference == code_of(crop), predicted == code_of(crop)))
         for crop in ("opium_poppy", "cannabis")
@@ -69,7 +78,7 @@ def measure(region: Path, year: int, run_dir: Path, trees: int) -> dict:
     return {
         "trees": trees,
         "fit_s": fit_s,
-        "predict_mpx_s": predict_s * 1e6 / len(chosen),
+        "predict_mpx_s": predict_s * 1e6 / len(reference),
         "map_accuracy": float((predicted == reference).mean()),
         "f1_poppy": f1["opium_poppy"],
         "f1_cannabis": f1["cannabis"],
@@ -91,8 +100,9 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for run in args.runs:
         region, year, run_dir = run.split(":")
+        loaded = load(Path(region), int(year), Path(run_dir))
         for trees in args.trees:
-            r = measure(Path(region), int(year), Path(run_dir), trees)
+            r = measure(loaded, trees)
             print(
                 f"| {Path(region).name} {year} | {trees} | {r['fit_s']:.2f} | "
                 f"{r['predict_mpx_s']:.2f} | {r['map_accuracy']:.4f} | {r['f1_poppy']:.4f} | "

@@ -237,7 +237,7 @@ def test_a_list_of_tables_has_the_same_cache_key_when_read_back_from_the_cache()
 
     from prefect.cache_policies import INPUTS
 
-    from flows.tasking import TableContents
+    from flows.tasking import StableInputs
 
     dtype = pd.StringDtype()
     fresh = [
@@ -250,7 +250,7 @@ def test_a_list_of_tables_has_the_same_cache_key_when_read_back_from_the_cache()
         return policy.compute_key(task_ctx=None, inputs={"parts": tables}, flow_parameters={})
 
     assert key(INPUTS, fresh) != key(INPUTS, read_back), "the miss this policy is for"
-    contents = TableContents(name="parts")
+    contents = StableInputs()
     assert key(contents, fresh) == key(contents, read_back)
     changed = [fresh[0], fresh[1].assign(area_ha=2.5000001)]
     assert key(contents, changed) != key(contents, fresh)
