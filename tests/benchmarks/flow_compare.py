@@ -147,7 +147,7 @@ def compare(config: Path, region_root: Path, years: list[int], year: int, run_di
     season_config.write_text(stages_config.read_text().replace(str(stages_ws), str(season_ws)))
     products = season_ws / "products.json"
     ways = ["one_pass", "floor", "admon_job"]
-    if importlib.util.find_spec("odc.stac"):
+    if importlib.util.find_spec("odc") and importlib.util.find_spec("odc.stac"):  # the peer
         ways.append("odc_stac_job")
     for way in ways:
         out = season_ws / way
