@@ -53,6 +53,12 @@ SERVER_ENV = {
     "PREFECT__SERVER_FINAL": "1",
 }
 
+MIGRATE_SETTINGS = (
+    "PREFECT_API_DATABASE_MIGRATE_ON_START",
+    "PREFECT_SERVER_DATABASE_MIGRATE_ON_START",
+)
+"""Prefect's switch of the migration check at start; a user's own setting is kept."""
+
 
 def _free_port() -> int:
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
@@ -98,12 +104,17 @@ class TemporaryServer:
         if self.keeps_template is None:
             existed = server_db.database_path(self.home).exists()
             self.keeps_template = not existed and not server_db.seed_database(self.home)
+        env = {**os.environ, **SERVER_ENV}
+        if not any(name in os.environ for name in MIGRATE_SETTINGS) and server_db.migrated(
+            self.home
+        ):
+            env[MIGRATE_SETTINGS[0]] = "false"  # already at this version's last migration
         self.port = _free_port()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--app-dir", app_dir, "--factory",
              "prefect.server.api.server:create_app", "--host", "127.0.0.1",
              "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
-            env={**os.environ, **SERVER_ENV},
+            env=env,
         )  # fmt: skip
         _write_server_record(_server_record(self.home), self.process.pid)
         atexit.register(self.stop)

@@ -13,6 +13,12 @@ schemas, nothing of a run: its ``configuration`` rows (the server's telemetry se
 are dropped, and it is only ever written from a server that has answered its health
 check and nothing else. A workspace that already has a database keeps it; a configured
 database (``PREFECT_API_DATABASE_CONNECTION_URL``, e.g. PostgreSQL) is left to Prefect.
+
+The template also tells which migration is the installed version's last. A server whose
+database carries that mark already (copied from the template, or a workspace's own
+database after an earlier command of the same version) is started without Prefect's
+check of its migrations (:func:`migrated`): that check loads every migration script
+of Prefect's schema at each start.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from pathlib import Path
 
 from core.io import atomic_path
 
-__all__ = ["template_path", "seed_database", "save_template"]
+__all__ = ["template_path", "seed_database", "save_template", "migrated"]
 
 log = logging.getLogger(__name__)
 
@@ -99,3 +105,28 @@ def save_template(home: str | Path) -> bool:
         log.debug("could not keep the empty Prefect database as %s: %s", template, error)
         return False
     return True
+
+
+def migrated(home: str | Path) -> bool:
+    """True if ``home``'s database is at the migration the template of this version is at.
+
+    False when either is missing or unreadable, or when the marks differ (a database of
+    another Prefect version): Prefect then checks and runs its migrations as usual.
+    """
+    template = template_path()
+    if template is None or not template.is_file():
+        return False
+    mark = _migration_mark(template)
+    return mark is not None and mark == _migration_mark(database_path(home))
+
+
+def _migration_mark(database: Path) -> str | None:
+    """The ``alembic_version`` of a SQLite database, read only; None if it has none."""
+    if not database.is_file():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+            rows = db.execute("SELECT version_num FROM alembic_version").fetchall()
+    except sqlite3.Error:
+        return None
+    return ",".join(sorted(str(row[0]) for row in rows)) or None

@@ -83,6 +83,7 @@ def test_a_new_workspace_starts_from_the_first_servers_empty_database(own_home, 
     assert template is not None and not template.exists()
     first = prefect_server.TemporaryServer().launch()
     assert first.keeps_template, "no database and no template: this server makes one"
+    assert _migrate_setting(first) is None, "a new database is migrated by the server"
     first.wait_ready()
     first.stop()
     assert template.is_file()
@@ -97,6 +98,7 @@ def test_a_new_workspace_starts_from_the_first_servers_empty_database(own_home, 
     second = prefect_server.TemporaryServer().launch()
     assert not second.keeps_template
     assert (second_home / "prefect.db").read_bytes() == kept, "copied before the server starts"
+    assert _migrate_setting(second) == "false", "a copy at the last migration is not checked"
     url = second.wait_ready()
     request = urllib.request.Request(f"{url}/flow_runs/filter", data=b"{}", method="POST",
                                      headers={"Content-Type": "application/json"})  # fmt: skip
@@ -105,6 +107,32 @@ def test_a_new_workspace_starts_from_the_first_servers_empty_database(own_home, 
         assert json.loads(response.read()) == [], "a new workspace has no runs of another"
     second.stop()
     assert template.read_bytes() == kept, "a seeded server never rewrites the template"
+
+
+def _migrate_setting(server: prefect_server.TemporaryServer) -> str | None:
+    return psutil.Process(server.process.pid).environ().get("PREFECT_API_DATABASE_MIGRATE_ON_START")
+
+
+def _database(path, *marks: str):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        db.executemany("INSERT INTO alembic_version VALUES (?)", [(m,) for m in marks])
+        db.commit()
+    return path
+
+
+def test_only_a_database_at_the_templates_migration_skips_the_check(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADMON_CACHE_DIR", str(tmp_path / "cache"))
+    assert not server_db.migrated(tmp_path / "a"), "no template: Prefect checks as usual"
+    _database(server_db.template_path(), "3c841a1800a1")
+    assert not server_db.migrated(tmp_path / "a"), "no database yet"
+    assert server_db.migrated(_database(tmp_path / "same" / "prefect.db", "3c841a1800a1").parent)
+    assert not server_db.migrated(_database(tmp_path / "old" / "prefect.db", "9e2a1c08c6f1").parent)
+    assert not server_db.migrated(_database(tmp_path / "none" / "prefect.db").parent)
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "prefect.db").write_bytes(b"not a database")
+    assert not server_db.migrated(tmp_path / "broken")
 
 
 def test_a_configured_or_existing_database_is_left_alone(own_home, tmp_path, monkeypatch):
