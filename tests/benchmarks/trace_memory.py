@@ -3,7 +3,7 @@
 Runs ``admon run CONFIG --year Y`` as a user does (the default runner, in one process)
 with a few functions wrapped to note the process's resident memory as they start and
 end: the COG writes and copies of the season stage, the training-pixel gathering and
-training, the class maps, and every hand-back of freed memory
+training, the class maps, publishing, and every hand-back of freed memory inside them
 (``core.io.release_memory``). A second thread samples the memory every 20 ms, so each
 line also gives the peak since the line before. The table says which phase holds the
 peak that ``bench_flow.py`` reports as "peak RSS, largest process".
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -33,11 +32,14 @@ WRAPPED = (
     ("geo.training", "_gather_pixels"),
     ("geo.classify", "train_classifier"),
     ("geo.classify", "write_class_maps"),
+    ("maps", "publish_run"),
     ("core.io", "release_memory"),
 )
 """(module, function) pairs whose start and end are noted."""
-USERS = ("geo.cog", "geo.class_maps", "geo.classify", "geo.training", "flows.tasking")
-"""Modules that imported a wrapped function by name: their copy is replaced too."""
+USERS = ("geo.cog", "geo.class_maps", "geo.classify", "geo.training")
+"""Modules that imported a wrapped function by name: their copy is replaced too. Not
+``flows.tasking`` (the stage ends' hand-backs): importing it imports Prefect before
+``admon`` has set its environment, and the run's logs then go astray at exit."""
 
 
 def child(marks: Path, argv: list[str]) -> None:
@@ -100,19 +102,16 @@ def _owner(attr: str) -> str:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--child"]:  # the traced admon: its arguments are admon's own
+        child(Path(sys.argv[2]), sys.argv[3:])
+        return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("config", type=Path, nargs="?")
+    parser.add_argument("config", type=Path)
     parser.add_argument("--year", type=int, default=2024)
     parser.add_argument("--all", action="store_true", help="list every hand-back of memory too")
-    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
-    args, rest = parser.parse_known_args()
-    if args.child:
-        child(args.child, rest)
-        return
-    if args.config is None:
-        parser.error("CONFIG is required")
+    args = parser.parse_args()
     marks = Path(tempfile.mkdtemp(prefix="admon-trace-")) / "marks.json"
     command = [sys.executable, __file__, "--child", str(marks),
                "run", str(args.config), "--year", str(args.year)]  # fmt: skip
@@ -126,9 +125,12 @@ def main() -> None:
     print(f"wall {wall:.1f} s; peak of the process {max(x['peak_mb'] for x in lines)} MB\n")
     print("| s | MB now | MB peak since the line before | event |")
     print("|---|---|---|---|")
+    folded = 0  # the peak of lines left out is carried to the next line shown
     for line in lines:
+        folded = max(folded, line["peak_mb"])
         if args.all or "release_memory" not in line["e"]:
-            print(f"| {line['t']:.1f} | {line['mb']} | {line['peak_mb']} | `{line['e']}` |")
+            print(f"| {line['t']:.1f} | {line['mb']} | {folded} | `{line['e']}` |")
+            folded = 0
 
 
 if __name__ == "__main__":
