@@ -50,7 +50,6 @@ def child(marks: Path, argv: list[str]) -> None:
 
     process, started = psutil.Process(), time.monotonic()
     peak = [0]
-    lines: list[dict] = []
 
     def sample() -> None:
         while True:
@@ -61,11 +60,10 @@ def child(marks: Path, argv: list[str]) -> None:
 
     def note(event: str) -> None:
         rss = process.memory_info().rss
-        lines.append(
-            {"t": time.monotonic() - started, "mb": rss >> 20, "peak_mb": peak[0] >> 20, "e": event}
-        )
+        line = {"t": time.monotonic() - started, "mb": rss >> 20, "peak_mb": peak[0] >> 20}
         peak[0] = rss
-        marks.write_text(json.dumps(lines))
+        with marks.open("a", encoding="utf-8") as out:  # one line a note, kept if admon fails
+            out.write(json.dumps({**line, "e": event}) + "\n")
 
     def wrap(function, name):
         @functools.wraps(function)
@@ -78,16 +76,17 @@ def child(marks: Path, argv: list[str]) -> None:
 
         return noted
 
-    originals = {}
+    originals, wrapped = {}, {}
     for module, attr in WRAPPED:
         owner = importlib.import_module(module)
         originals[attr] = getattr(owner, attr)
-        setattr(owner, attr, wrap(originals[attr], attr))
+        wrapped[attr] = wrap(originals[attr], attr)
+        setattr(owner, attr, wrapped[attr])
     for module in USERS:
         user = importlib.import_module(module)
         for attr, original in originals.items():
             if getattr(user, attr, None) is original:
-                setattr(user, attr, getattr(importlib.import_module(_owner(attr)), attr))
+                setattr(user, attr, wrapped[attr])
     from flows.cli import app
 
     sys.argv = ["admon", *argv]
@@ -95,10 +94,6 @@ def child(marks: Path, argv: list[str]) -> None:
         app()
     finally:
         note("exit")
-
-
-def _owner(attr: str) -> str:
-    return next(module for module, name in WRAPPED if name == attr)
 
 
 def main() -> None:
@@ -112,7 +107,7 @@ def main() -> None:
     parser.add_argument("--year", type=int, default=2024)
     parser.add_argument("--all", action="store_true", help="list every hand-back of memory too")
     args = parser.parse_args()
-    marks = Path(tempfile.mkdtemp(prefix="admon-trace-")) / "marks.json"
+    marks = Path(tempfile.mkdtemp(prefix="admon-trace-")) / "marks.jsonl"
     command = [sys.executable, __file__, "--child", str(marks),
                "run", str(args.config), "--year", str(args.year)]  # fmt: skip
     started = time.monotonic()
@@ -120,7 +115,7 @@ def main() -> None:
     wall = time.monotonic() - started
     if done.returncode != 0:
         raise SystemExit(f"admon run failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    lines = json.loads(marks.read_text())
+    lines = [json.loads(line) for line in marks.read_text(encoding="utf-8").splitlines()]
     print(f"Command: `{' '.join(['admon', 'run', str(args.config), '--year', str(args.year)])}`")
     print(f"wall {wall:.1f} s; peak of the process {max(x['peak_mb'] for x in lines)} MB\n")
     print("| s | MB now | MB peak since the line before | event |")
