@@ -64,3 +64,41 @@ def test_the_legend_names_a_missing_interval_apart_from_a_missing_baseline(tmp_p
     change_verdict_png(table, "opium_poppy", tmp_path / "c.png", year=2025, run_id="r1")
     assert {"increase", "decrease", "no interval", "no baseline"} <= set(labels)
     assert "no detectable change" not in labels
+
+
+def test_district_names_fit_their_districts_on_the_page_as_saved(monkeypatch, tmp_path):
+    """The labels are placed on the layout of the saved page (the legend beside the map
+    narrows it), not on an earlier draw's: each name lies within its district, none overlap."""
+    import maps.change_map
+
+    pages = []
+
+    def keep_page(fig, out_png, *, title):
+        fig.canvas.draw()  # what savefig draws: the constrained layout, legend included
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        pages.append(([(t.get_text(), t.get_window_extent(renderer)) for t in ax.texts], ax))
+        return out_png
+
+    monkeypatch.setattr(maps.change_map, "save_figure", keep_page)
+    drawn = 0
+    for n_cols in range(6, 15):
+        districts = make_districts(n_cols, 2)
+        table = district_table(districts, make_estimates(districts, 2025))
+        table["opium_poppy_change_ha"] = 10.0
+        table["opium_poppy_change_ci_low_ha"] = 5.0
+        table["opium_poppy_change_ci_high_ha"] = 15.0
+        change_verdict_png(table, "opium_poppy", tmp_path / "c.png", year=2025, run_id="r1")
+        labels, ax = pages[-1]
+        shapes = dict(zip(table["district_name"], table.geometry, strict=True))
+        boxes = []
+        for name, box in labels:
+            if name in shapes:
+                minx, miny, maxx, maxy = shapes[name].bounds
+                (left, _), (right, _) = ax.transData.transform([(minx, miny), (maxx, maxy)])
+                assert left <= box.x0 and box.x1 <= right, (n_cols, name, box, left, right)
+                boxes.append(box)
+        for i, first in enumerate(boxes):
+            assert not any(first.overlaps(other) for other in boxes[i + 1 :]), n_cols
+        drawn += len(boxes)
+    assert drawn > 0
