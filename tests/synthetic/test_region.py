@@ -461,6 +461,30 @@ def test_interpret_reference_reads_the_truth_in_any_crs(region):
         interpret_reference(outside, region.landcover[2024])
 
 
+def test_interpret_reference_reads_each_point_of_a_raster_of_many_windows(tmp_path):
+    """Points on both sides of every 1024 px window edge, and in the last row and column,
+    get the value under them (the reader groups points by window)."""
+    height, width = 1500, 2100
+    codes = (np.arange(height)[:, None] * 7 + np.arange(width)[None, :] * 3) % 6 + 1
+    path = tmp_path / "landcover.tif"
+    transform = rasterio.transform.from_origin(380_000, 2_330_000, 10, 10)
+    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=1,
+                       dtype="uint8", crs="EPSG:32647", transform=transform, nodata=0,
+                       tiled=True, blockxsize=256, blockysize=256) as dst:  # fmt: skip
+        dst.write(codes.astype("uint8"), 1)
+    edges = [0, 1, 1023, 1024, 1025, 2047, 2048]
+    rows = np.array([r for r in edges if r < height] + [height - 1] * 3)
+    cols = np.array([c for c in edges if c < width][: len(rows) - 3] + [0, 1024, width - 1])
+    rng = np.random.default_rng(3)
+    rows = np.concatenate([rows, rng.integers(0, height, 500)])
+    cols = np.concatenate([cols, rng.integers(0, width, 500)])
+    xs, ys = rasterio.transform.xy(transform, rows, cols)
+    sample = gpd.GeoDataFrame(geometry=shapely.points(xs, ys), crs=32647)
+    labelled = interpret_reference(sample, path)
+    expected = [next(c.name for c in LEGEND if c.code == v) for v in codes[rows, cols]]
+    assert list(labelled.reference_class) == expected
+
+
 def test_the_generated_survey_file_has_the_columns_admon_reads_plus_its_own():
     from models.schema import PLOT_COLUMNS
     from synthetic.survey import SURVEY_FILE_COLUMNS
