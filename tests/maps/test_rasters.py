@@ -48,6 +48,26 @@ def test_ndvi_preview_averages_and_keeps_nodata(tmp_path):
     assert preview.values[10:, 15:] == pytest.approx(0.5)
 
 
+def test_a_decimated_preview_reads_the_finest_overview_that_is_fine_enough(tmp_path):
+    """The overviews hold 1 and the full resolution 2 (written after them): a preview at a
+    third of the size comes from the factor-2 overview, one at full size from the pixels."""
+    from rasterio.enums import Resampling
+    from rasterio.transform import from_origin
+
+    path = tmp_path / "classes.tif"
+    profile = {"driver": "GTiff", "width": 600, "height": 300, "count": 1, "dtype": "uint8",
+               "crs": "EPSG:32647", "transform": from_origin(380_000, 2_330_000, 10, 10),
+               "nodata": 0, "tiled": True, "blockxsize": 128, "blockysize": 128}  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.ones((1, 300, 600), dtype=np.uint8))
+        dst.build_overviews([2, 4], Resampling.nearest)
+    with rasterio.open(path, "r+") as dst:
+        dst.write(np.full((1, 300, 600), 2, dtype=np.uint8))
+    assert set(np.unique(read_preview(path, categorical=True, max_size=200).values)) == {1}
+    assert set(np.unique(read_preview(path, categorical=True, max_size=600).values)) == {2}
+    assert set(np.unique(read_preview(path, categorical=True, max_size=400).values)) == {2}
+
+
 def test_class_and_ndvi_colours():
     rgba = class_rgba(np.array([[0, 1, 2, 6]], dtype=np.uint8))
     assert rgba[0, 0, 3] == 0  # no data transparent
