@@ -106,8 +106,11 @@ def _predicted_windows(features: xr.DataArray, trained: TrainedClassifier, tile_
     """Yield ``(Window, stacked prediction)`` per feature block, predicted in parallel.
 
     Prediction is a dask task per block (on a cluster, on its workers, the model sent
-    once); as many blocks as there are threads are computed at a time, so memory stays
-    bounded by the block size.
+    once); twice as many blocks as there are threads are computed at a time, so memory
+    stays bounded by the block size. Twice: in a batch of one block per thread, a thread
+    whose block ends early (an edge block, one mostly without data) waits for the
+    batch's last. The 4x map took 21.0 s that way and 19.6 s this way (medians of five
+    pairs).
     """
     data = features.data
     if not isinstance(data, da.Array):
@@ -124,7 +127,7 @@ def _predicted_windows(features: xr.DataArray, trained: TrainedClassifier, tile_
     y_edges = np.cumsum((0,) + data.chunks[1])
     x_edges = np.cumsum((0,) + data.chunks[2])
     index = [(by, bx) for by in range(len(data.chunks[1])) for bx in range(len(data.chunks[2]))]
-    batch = _parallel_blocks()
+    batch = 2 * _parallel_blocks()
     for start in range(0, len(index), batch):
         chosen = index[start : start + batch]
         blocks = dask.compute(*[predicted.blocks[:, by, bx] for by, bx in chosen])
