@@ -1,14 +1,17 @@
-"""How many trees the random forest needs: map accuracy against the truth, and prediction time.
+"""How many trees the random forest needs, and how many pixels each: map accuracy against
+the truth, training and prediction time.
 
 For each finished run of a demo region (``RUN_DIR`` holds ``features.tif``; the region
 holds the year's survey plots and true land cover), the classifier is trained the way
 ``geo.classify.train_classifier`` trains it (same plots, split and seed) with each forest
-size, and predicts the same million pixels, drawn at random from the whole map, with two
-threads. The table gives the training and prediction seconds, the overall accuracy of
-those pixels against the true land cover, the poppy and cannabis F1, and the held-out
-accuracy the run would report.
+size and cap on the pixels each tree grows on (``--max-samples``, 0 = every training
+pixel, ``geo.classify.FOREST_MAX_SAMPLES`` the default cap), and predicts the same million
+pixels, drawn at random from the whole map, with two threads. The table gives the training
+and prediction seconds, the trees' median depth and leaves, the overall accuracy of those
+pixels against the true land cover, the poppy and cannabis F1, and the held-out accuracy
+the run would report.
 
-    .venv/bin/python tests/benchmarks/bench_forest.py REGION:YEAR:RUN_DIR [...] [--trees 100 50 40]
+    .venv/bin/python tests/benchmarks/bench_forest.py REGION:YEAR:RUN_DIR [...] [--trees 100 50 40] [--max-samples 0 15000]
 """
 
 from __future__ import annotations
@@ -52,11 +55,14 @@ def load(region: Path, year: int, run_dir: Path) -> dict:
     }
 
 
-def measure(run: dict, trees: int) -> dict:
-    """One forest size on one loaded run: seconds, accuracy against the truth, crops' F1."""
+def measure(run: dict, trees: int, max_samples: int) -> dict:
+    """One forest on one loaded run: seconds, tree sizes, accuracy against the truth, F1."""
 
-    def forest(estimator: str, seed: int) -> RandomForestClassifier:
-        return RandomForestClassifier(n_estimators=trees, n_jobs=2, random_state=seed)
+    def forest(estimator: str, seed: int, n_train: int) -> RandomForestClassifier:
+        cap = max_samples if 0 < max_samples < n_train else None
+        return RandomForestClassifier(
+            n_estimators=trees, n_jobs=2, random_state=seed, max_samples=cap
+        )
 
     made = classify._make_estimator
     classify._make_estimator = forest
@@ -75,8 +81,13 @@ def measure(run: dict, trees: int) -> dict:
         crop: float(f1_score(reference == code_of(crop), predicted == code_of(crop)))
         for crop in ("opium_poppy", "cannabis")
     }
+    estimators = trained.model.estimators_
     return {
         "trees": trees,
+        "pixels_per_tree": f"{trained.model.max_samples:,}" if trained.model.max_samples else "all",
+        "n_train": trained.params["n_train_pixels"],
+        "depth": float(np.median([tree.tree_.max_depth for tree in estimators])),
+        "leaves": float(np.median([tree.tree_.n_leaves for tree in estimators])),
         "fit_s": fit_s,
         "predict_mpx_s": predict_s * 1e6 / len(reference),
         "map_accuracy": float((predicted == reference).mean()),
@@ -91,24 +102,28 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("runs", nargs="+", help="REGION:YEAR:RUN_DIR")
-    parser.add_argument("--trees", type=int, nargs="+", default=[100, 50, 40])
+    parser.add_argument("--trees", type=int, nargs="+", default=[classify.FOREST_TREES])
+    parser.add_argument("--max-samples", type=int, nargs="+", default=[0])
     args = parser.parse_args()
     print(
-        "| run | trees | fit (s) | predict (s per Mpx, 2 threads) | map accuracy vs truth "
-        "| poppy F1 | cannabis F1 | held-out accuracy |"
+        "| run | training px | trees | px per tree | fit (s) | depth | leaves "
+        "| predict (s per Mpx, 2 threads) | map accuracy vs truth | poppy F1 | cannabis F1 "
+        "| held-out accuracy |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for run in args.runs:
         region, year, run_dir = run.split(":")
         loaded = load(Path(region), int(year), Path(run_dir))
         for trees in args.trees:
-            r = measure(loaded, trees)
-            print(
-                f"| {Path(region).name} {year} | {trees} | {r['fit_s']:.2f} | "
-                f"{r['predict_mpx_s']:.2f} | {r['map_accuracy']:.4f} | {r['f1_poppy']:.4f} | "
-                f"{r['f1_cannabis']:.4f} | {r['holdout_accuracy']:.4f} |",
-                flush=True,
-            )
+            for max_samples in args.max_samples:
+                r = measure(loaded, trees, max_samples)
+                print(
+                    f"| {Path(region).name} {year} | {r['n_train']:,} | {trees} | "
+                    f"{r['pixels_per_tree']} | {r['fit_s']:.2f} | {r['depth']:.0f} | "
+                    f"{r['leaves']:.0f} | {r['predict_mpx_s']:.2f} | {r['map_accuracy']:.4f} | "
+                    f"{r['f1_poppy']:.4f} | {r['f1_cannabis']:.4f} | {r['holdout_accuracy']:.4f} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

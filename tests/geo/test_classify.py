@@ -13,6 +13,7 @@ import pytest
 import rasterio
 import xarray as xr
 from shapely.geometry import Point, box
+from sklearn.ensemble import RandomForestClassifier
 
 from core.errors import InvalidInputError
 from geo.classify import (
@@ -239,6 +240,37 @@ def test_held_out_accuracy(trained):
     assert list(trained.confusion.columns) == list(trained.class_names)
     diagonal = np.diag(trained.confusion.to_numpy())
     assert trained.holdout_accuracy == pytest.approx(diagonal.sum() / trained.confusion.sum().sum())
+
+
+def test_each_tree_grows_on_at_most_the_cap_of_training_pixels(features, synthetic, monkeypatch):
+    """More training pixels than ``FOREST_MAX_SAMPLES``: every tree's bootstrap sample has
+    exactly the cap (the root's weighted sample count); at or under it, the forest is the
+    one scikit-learn grows by default, tree for tree."""
+    import geo.classify as classify_module
+
+    monkeypatch.setattr(classify_module, "FOREST_MAX_SAMPLES", 300)
+    capped = train_classifier(features, synthetic.plots, seed=0)
+    assert capped.params["n_train_pixels"] > 300
+    assert capped.model.max_samples == 300
+    roots = {tree.tree_.weighted_n_node_samples[0] for tree in capped.model.estimators_}
+    assert roots == {300.0}
+
+    monkeypatch.setattr(classify_module, "FOREST_MAX_SAMPLES", capped.params["n_train_pixels"])
+    uncapped = train_classifier(features, synthetic.plots, seed=0)
+    assert uncapped.model.max_samples is None
+    default = RandomForestClassifier(
+        n_estimators=classify_module.FOREST_TREES, n_jobs=1, random_state=0
+    )
+    train = uncapped.params["n_train_pixels"]
+    samples = training_samples(features, synthetic.plots, seed=0)
+    samples = samples[samples["plot_id"].isin(uncapped.train_plot_ids)]
+    assert len(samples) == train
+    default.fit(samples[list(uncapped.feature_names)].to_numpy(), samples["code"])
+    pixels = features.values.reshape(features.sizes["feature"], -1).T
+    pixels = pixels[np.isfinite(pixels).all(axis=1)]
+    expected = default.predict_proba(pixels)
+    assert np.array_equal(uncapped.model.predict_proba(pixels), expected)
+    assert not np.array_equal(capped.model.predict_proba(pixels), expected)
 
 
 def test_confusion_table_by_hand():
