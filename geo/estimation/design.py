@@ -103,13 +103,34 @@ def _sizes(class_map, zones, buffer_px, crop_codes):
         weights = np.broadcast_to(
             row_area_ha[window.row_off : window.row_off + window.height, None], keys.shape
         )
-        found, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-        sums = np.bincount(inverse.ravel(), weights=weights.ravel())
+        found, counts, sums = _key_totals(keys.ravel(), weights.ravel())
         for key, count, total in zip(found.tolist(), counts.tolist(), sums.tolist(), strict=True):
-            if key >= 0:
-                pixels[key] = pixels.get(key, 0) + count
-                area_ha[key] = area_ha.get(key, 0.0) + total
+            pixels[key] = pixels.get(key, 0) + count
+            area_ha[key] = area_ha.get(key, 0.0) + total
     return pixels, area_ha
+
+
+def _key_totals(keys: np.ndarray, weights: np.ndarray | None = None):
+    """The keys >= 0 of a window in ascending order, their pixel counts and summed weights.
+
+    Counted by ``numpy.bincount`` over the window's own range of (zone, stratum) pairs: a
+    sort of the million keys (``numpy.unique``) took 2.1 s of the 16x sample's 5.3 s. Each
+    key's weights are summed in pixel order, as ``numpy.unique``'s inverse summed them.
+    """
+    valid = keys >= 0
+    zone, stratum = np.divmod(keys[valid], _ZONE_FACTOR)
+    if not zone.size:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    first, span = int(zone.min()), int(stratum.max()) + 1
+    compact = (zone - first) * span + stratum
+    length = (int(zone.max()) - first + 1) * span
+    counts = np.bincount(compact, minlength=length)
+    present = np.flatnonzero(counts)
+    found = (present // span + first) * _ZONE_FACTOR + present % span
+    if weights is None:
+        return found, counts[present], None
+    sums = np.bincount(compact, weights=weights[valid], minlength=length)
+    return found, counts[present], sums[present]
 
 
 def _allocation(n_per_stratum, stratum: int) -> int:
@@ -226,7 +247,7 @@ def draw_reference_sample(
     affine = class_map.rio.transform()
     for window, codes, strata in _iter_windows(class_map, buffer_px, crop_codes):
         keys = _stratum_keys(class_map, zones, window, codes, strata).ravel()
-        for key in np.unique(keys[keys >= 0]).tolist():
+        for key in _key_totals(keys)[0].tolist():
             positions = np.flatnonzero(keys == key)
             ranks = chosen.get(key)
             if ranks is not None:

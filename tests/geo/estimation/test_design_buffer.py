@@ -125,3 +125,23 @@ def test_sample_drawn_on_another_map_is_refused(block_map):
         district_estimates(map_area, moved, None, year=2025)
     assert "10 of 34 points" in str(caught.value)
     district_estimates(map_area, sample, None, year=2025)  # its own map: accepted
+
+
+def test_stratum_totals_of_a_window_are_those_of_numpy_unique_bit_for_bit():
+    """Counts and summed pixel areas per (zone, stratum) key, keys -1 left out: the same
+    keys, counts and float sums as ``numpy.unique``'s inverse with ``bincount`` give."""
+    rng = np.random.default_rng(3)
+    zones = rng.integers(40, 47, size=200_000)
+    strata = rng.choice([1, 2, 4, 6, 101, 104], size=zones.size)
+    keys = np.where(rng.random(zones.size) < 0.1, -1, zones * 65536 + strata)
+    weights = rng.uniform(0.0099, 0.0101, size=keys.size)
+
+    found, counts, sums = sampling_module._key_totals(keys, weights)
+
+    unique, inverse, unique_counts = np.unique(keys, return_inverse=True, return_counts=True)
+    unique_sums = np.bincount(inverse, weights=weights)
+    valid = unique >= 0
+    assert np.array_equal(found, unique[valid])
+    assert np.array_equal(counts, unique_counts[valid])
+    assert np.array_equal(sums, unique_sums[valid])  # exact: the same additions in order
+    assert sampling_module._key_totals(np.full(5, -1))[0].size == 0
