@@ -5,7 +5,8 @@ For one scale, after the flow ran with the default runner in ``run_dir``:
 - **flow floor**: every input band file of the year's scenes read once, window by window,
   the vector inputs read once, and every raster the run wrote (every ``.tif`` of the run
   folder) written once more as the same kind of file: the same values (read back outside
-  the timer), the same compression, a COG with overviews where the run's file has them;
+  the timer), the same compression (at level 1 for a file without overviews, as admon
+  writes it), a COG with overviews where the run's file has them;
   no maths. CSV, GeoPackage and HTML outputs are small and not counted.
 - **in-process stage sum**: ``bench_stages.py``'s child, every stage called directly in one
   process (dask's threaded scheduler), in its own workspace; the sum of the stages' seconds.
@@ -69,7 +70,11 @@ def flow_floor(run_dir: Path, scenes: list[str], districts: str, plots: str, out
                 profile.pop(key, None)
             scratch = out / f"{number}.scratch.tif"
             target = out / f"{number}.tif"
-            options = {} if overviews else {"compress": profile.get("compress", "deflate")}
+            codec = str(profile.get("compress", "deflate")).lower()
+            # A file without overviews (features.tif) is one admon writes at level 1 of its
+            # codec (geo.cog.write_cogs' ``internal``): the same level here.
+            level = {"zstd": {"zstd_level": 1}, "deflate": {"zlevel": 1}}.get(codec, {})
+            options = {} if overviews else {"compress": codec, **level}
             if overviews:
                 profile.pop("compress", None)
                 profile.pop("predictor", None)
