@@ -11,7 +11,8 @@ alternating ways over ``--rounds`` rounds (the table gives medians):
   graph from the scene files (``tests.flows.test_season_products.product_by_product``);
 - **floor**: rasterio reads every input band file of every scene once, window by window,
   and writes the very values the stage wrote (read back from its output outside the
-  timer) through the same tiled scratch file and COG copy; no maths.
+  timer) through the same tiled scratch file and COG copy (``features.tif`` as the stage
+  writes it: no overviews, its codec at level 1); no maths.
 
 Beside a peer, a smaller job on the same STAC items (the season median of the six bands
 and the NDVI median, written with ``geo.cog.write_cogs`` by both):
@@ -175,8 +176,13 @@ def floor(config_path: Path, year: int, out: Path, written: dict[str, str]) -> d
             target.close()
         started, cpu = time.monotonic(), time.process_time()
         for path, target in outputs.items():
-            resampling = "average" if references[path].dtypes[0].startswith("float") else "nearest"
-            copy_as_cog(scratches[path], target, resampling=resampling)
+            reference = references[path]
+            resampling = "average" if reference.dtypes[0].startswith("float") else "nearest"
+            if reference.overviews(1):
+                copy_as_cog(scratches[path], target, resampling=resampling)
+            else:  # features.tif: as the stage writes it, no overviews, its codec at level 1
+                codec = str(reference.profile.get("compress", "deflate")).lower()
+                copy_as_cog(scratches[path], target, compress=codec, overviews=False, level=1)
         spent += time.monotonic() - started
         spent_cpu += time.process_time() - cpu
     finally:
