@@ -66,10 +66,10 @@ FOREST_MAX_SAMPLES = 15_000
 bootstrap sample has this many (otherwise as many as there are, scikit-learn's default).
 Without it the trees grow with the survey (the forest's nodes, its fit, its prediction
 per pixel and the model every worker holds); with it they stop growing. On the 16x demo
-region (29,866 training pixels) the fit took 3.5 s instead of 5.4 and prediction 2.95 s
-per Mpx instead of 3.28, with the same map accuracy against the truth (benchmark README,
-"Trees that stop growing with the survey"). The demo (about 7,500 training pixels) and
-the 4x region (14,635) stay below it: their forests are unchanged."""
+region (29,866 training pixels) the fit took 3.4 s instead of 5.2 and prediction 2.97 s
+per Mpx instead of 3.30, with the same map accuracy against the truth (benchmark README,
+"The forest, the reference sample and the scratch files"). The demo (about 7,500
+training pixels) and the 4x region (14,635) stay below it: their forests are unchanged."""
 
 
 def split_plots(

@@ -120,7 +120,11 @@ def _key_totals(keys: np.ndarray, weights: np.ndarray | None = None):
     valid = keys >= 0
     zone, stratum = np.divmod(keys[valid], _ZONE_FACTOR)
     if not zone.size:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+        return (
+            np.empty(0, np.int64),
+            np.empty(0, np.int64),
+            None if weights is None else np.empty(0),
+        )
     first, span = int(zone.min()), int(stratum.max()) + 1
     compact = (zone - first) * span + stratum
     length = (int(zone.max()) - first + 1) * span
