@@ -33,9 +33,19 @@ from rasterio.windows import Window
 from core.errors import InvalidInputError
 from core.io import TMP_PREFIX, atomic_path, release_memory
 
-__all__ = ["write_cog", "write_cogs", "scratch_geotiff", "copy_as_cog"]
+__all__ = [
+    "write_cog",
+    "write_cogs",
+    "scratch_geotiff",
+    "copy_as_cog",
+    "INTERNAL_COMPRESS",
+    "INTERNAL_LEVEL",
+]
 
 logger = logging.getLogger(__name__)
+
+INTERNAL_COMPRESS, INTERNAL_LEVEL = "zstd", 1
+"""Codec and level of :func:`write_cogs`' ``internal`` outputs (``features.tif``)."""
 
 
 def _as_band_array(data: xr.DataArray | xr.Dataset) -> tuple[xr.DataArray, list[str]]:
@@ -192,11 +202,11 @@ def write_cogs(
             copy_as_cog(
                 scratch,
                 plan.final,
-                compress="zstd" if inside else compress,
+                compress=INTERNAL_COMPRESS if inside else compress,
                 block_px=block_px,
                 resampling=resampling,
                 overviews=not inside,
-                level=1 if inside else None,
+                level=INTERNAL_LEVEL if inside else None,
             )
             logger.info("wrote COG %s (%d bands, %s)", plan.final, len(plan.names), plan.dtype)
             release_memory()

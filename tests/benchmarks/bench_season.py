@@ -12,7 +12,7 @@ alternating ways over ``--rounds`` rounds (the table gives medians):
 - **floor**: rasterio reads every input band file of every scene once, window by window,
   and writes the very values the stage wrote (read back from its output outside the
   timer) through the same tiled scratch file and COG copy (``features.tif`` as the stage
-  writes it: no overviews, its codec at level 1); no maths.
+  writes it: no overviews, ``geo.cog.INTERNAL_COMPRESS`` at its level); no maths.
 
 Beside a peer, a smaller job on the same STAC items (the season median of the six bands
 and the NDVI median, written with ``geo.cog.write_cogs`` by both):
@@ -138,7 +138,7 @@ def floor(config_path: Path, year: int, out: Path, written: dict[str, str]) -> d
     import rasterio
     from rasterio.windows import Window
 
-    from geo.cog import copy_as_cog
+    from geo.cog import INTERNAL_COMPRESS, INTERNAL_LEVEL, copy_as_cog
 
     _, scenes, _ = _inputs(config_path, year)
     files = sorted(p for scene in scenes for p in Path(scene).parent.glob("*.tif"))
@@ -180,9 +180,9 @@ def floor(config_path: Path, year: int, out: Path, written: dict[str, str]) -> d
             resampling = "average" if reference.dtypes[0].startswith("float") else "nearest"
             if reference.overviews(1):
                 copy_as_cog(scratches[path], target, resampling=resampling)
-            else:  # features.tif: as the stage writes it, no overviews, its codec at level 1
-                codec = str(reference.profile.get("compress", "deflate")).lower()
-                copy_as_cog(scratches[path], target, compress=codec, overviews=False, level=1)
+            else:  # features.tif: as the stage writes it, no overviews
+                copy_as_cog(scratches[path], target, compress=INTERNAL_COMPRESS,
+                            overviews=False, level=INTERNAL_LEVEL)  # fmt: skip
         spent += time.monotonic() - started
         spent_cpu += time.process_time() - cpu
     finally:

@@ -5,8 +5,8 @@ For one scale, after the flow ran with the default runner in ``run_dir``:
 - **flow floor**: every input band file of the year's scenes read once, window by window,
   the vector inputs read once, and every raster the run wrote (every ``.tif`` of the run
   folder) written once more as the same kind of file: the same values (read back outside
-  the timer), the same compression (at level 1 for a file without overviews, as admon
-  writes it), a COG with overviews where the run's file has them;
+  the timer), the same compression (``features.tif`` at ``geo.cog``'s internal codec and
+  level, as admon writes it), a COG with overviews where the run's file has them;
   no maths. CSV, GeoPackage and HTML outputs are small and not counted.
 - **in-process stage sum**: ``bench_stages.py``'s child, every stage called directly in one
   process (dask's threaded scheduler), in its own workspace; the sum of the stages' seconds.
@@ -40,7 +40,7 @@ def flow_floor(run_dir: Path, scenes: list[str], districts: str, plots: str, out
     import rasterio
     from rasterio.windows import Window
 
-    from geo.cog import copy_as_cog
+    from geo.cog import INTERNAL_COMPRESS, INTERNAL_LEVEL, copy_as_cog
 
     spent = spent_cpu = 0.0
 
@@ -71,10 +71,9 @@ def flow_floor(run_dir: Path, scenes: list[str], districts: str, plots: str, out
             scratch = out / f"{number}.scratch.tif"
             target = out / f"{number}.tif"
             codec = str(profile.get("compress", "deflate")).lower()
-            # A file without overviews (features.tif) is one admon writes at level 1 of its
-            # codec (geo.cog.write_cogs' ``internal``): the same level here.
-            level = {"zstd": {"zstd_level": 1}, "deflate": {"zlevel": 1}}.get(codec, {})
-            options = {} if overviews else {"compress": codec, **level}
+            options = {} if overviews else {"compress": codec}
+            if codec == INTERNAL_COMPRESS:  # features.tif, a geo.cog.write_cogs internal output
+                options[f"{INTERNAL_COMPRESS}_level"] = INTERNAL_LEVEL
             if overviews:
                 profile.pop("compress", None)
                 profile.pop("predictor", None)
