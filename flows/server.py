@@ -316,7 +316,15 @@ def process_gone(process: Any) -> bool:
 
 
 def _flush_run_logs() -> None:
-    with contextlib.suppress(Exception):
-        from prefect.logging.handlers import APILogHandler
+    """Send the command's queued run logs and events while its server still answers.
 
-        APILogHandler.flush()
+    Prefect's background workers send them in batches and would otherwise drain at
+    interpreter exit, after the temporary server has stopped: the run's logs never
+    reached the server, and every command waited on refused connections at exit (1.5 s;
+    once 77 s).
+    """
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        worker.drain_all(timeout=5)

@@ -150,3 +150,21 @@ def test_a_configured_or_existing_database_is_left_alone(own_home, tmp_path, mon
     assert server_db.template_path() is None
     assert not server_db.seed_database(tmp_path / "other")
     assert not (tmp_path / "other" / "prefect.db").exists()
+
+
+@pytest.mark.slow
+def test_a_runs_logs_reach_the_temporary_server_before_it_stops(own_home):
+    """Prefect sends run logs from a background worker; drained only at interpreter exit,
+    they went to a server already stopped (lost, and the exit waited on refused
+    connections)."""
+    from prefect import flow, get_run_logger
+
+    @flow(name="logs-reach-the-server")
+    def logging_flow() -> None:
+        get_run_logger().warning("marker 7f3c: this line must reach the server")
+
+    with prefect_server.prefect_api():
+        logging_flow()
+    with contextlib.closing(sqlite3.connect(own_home / "prefect.db")) as db:
+        messages = [row[0] for row in db.execute("SELECT message FROM log")]
+    assert any("marker 7f3c" in message for message in messages), messages
