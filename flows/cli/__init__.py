@@ -15,6 +15,9 @@ admon plan RUN_DIR [--district-half-width 0.25] [--region-half-width 0.1] | --us
 
 from __future__ import annotations
 
+import atexit
+import gc
+
 # The commands register on ``app`` when their modules are imported, in this order (--help's).
 # isort: off
 from flows.cli.common import app
@@ -23,6 +26,11 @@ from flows.cli import sample_plan  # noqa: F401, E402
 # isort: on
 
 __all__ = ["app"]
+
+# The interpreter's last collections at exit walk every object a command imported or
+# made: 1.3 s of a cached `admon run`'s 7.7 s. Freezing them skips only those walks; the
+# exit handlers registered later (the server's stop, Prefect's workers) run before it.
+atexit.register(gc.freeze)
 
 if __name__ == "__main__":  # pragma: no cover
     app()
