@@ -165,6 +165,61 @@ def test_nan_percentile_matches_numpy():
     assert np.isnan(nan_percentile(values, 50)[0, 0])
 
 
+def _by_np_sort(values: np.ndarray, q: float) -> np.ndarray:
+    """nan_percentile as it was before the sorting network: one ``np.sort`` of the stack."""
+    ordered = np.sort(values, axis=-1)
+    count = np.isfinite(ordered).sum(axis=-1)
+    rank = (q / 100.0) * np.maximum(count - 1, 0)
+    lower = np.floor(rank).astype(np.intp)
+    upper = np.minimum(lower + 1, np.maximum(count - 1, 0))
+    low = np.take_along_axis(ordered, lower[..., None], axis=-1)[..., 0]
+    high = np.take_along_axis(ordered, upper[..., None], axis=-1)[..., 0]
+    with np.errstate(invalid="ignore"):
+        result = low + (rank - lower) * (high - low)
+    return np.where(count > 0, result, np.nan)
+
+
+@pytest.mark.parametrize("dates", [1, 2, 3, 5, 7, 8, 13, 24, 25, 40])
+def test_nan_percentile_is_the_np_sort_percentile_bit_for_bit(dates):
+    """The sorting network (up to SORTING_NETWORK_MAX_DATES) and np.sort beyond it give the
+    very bits of sorting with np.sort: all-NaN pixels, signed zeros, ties, infinities."""
+    from geo.composite import nan_percentile
+
+    rng = np.random.default_rng(dates)
+    stack = rng.integers(0, 6, (dates, 30, 40)).astype(np.float32) / 5  # many ties
+    stack[rng.random(stack.shape) < 0.35] = np.nan
+    stack[:, 0, 0] = np.nan
+    stack[:, 0, 1] = -0.0
+    stack[0, 0, 2], stack[-1, 0, 2] = 0.0, -0.0
+    with_inf = stack.copy()
+    with_inf[0, 1, :3] = [np.inf, -np.inf, np.inf]
+    for values in (stack, with_inf):
+        values = np.moveaxis(values, 0, -1)  # time last, a view: as apply_ufunc hands it
+        for q in (0, 10, 50, 90, 100):
+            expected = _by_np_sort(values, q)
+            assert nan_percentile(values, q).tobytes() == expected.tobytes(), (dates, q)
+
+
+def test_the_merge_network_sorts_every_zero_one_input():
+    """The 0-1 principle: a comparator network that sorts every 0/1 sequence sorts all."""
+    import itertools
+
+    from geo.composite import SORTING_NETWORK_MAX_DATES, _merge_network
+
+    for n in range(2, 15):
+        rows = np.array(list(itertools.product((0, 1), repeat=n)), dtype=np.int8).T.copy()
+        for i, j in _merge_network(n):
+            assert i < j
+            rows[i], rows[j] = np.minimum(rows[i], rows[j]), np.maximum(rows[i], rows[j])
+        assert (np.diff(rows, axis=0) >= 0).all(), n
+    rng = np.random.default_rng(0)
+    for n in range(15, SORTING_NETWORK_MAX_DATES + 1):
+        rows = rng.random((n, 20_000))
+        for i, j in _merge_network(n):
+            rows[i], rows[j] = np.minimum(rows[i], rows[j]), np.maximum(rows[i], rows[j])
+        assert (np.diff(rows, axis=0) >= 0).all(), n
+
+
 def test_nan_reductions_are_numpys_own_numbers_and_never_warn_from_threads():
     """All-NaN pixels are expected; no warning may escape (warnings' filters are global)."""
     import warnings
