@@ -327,4 +327,7 @@ def _flush_run_logs() -> None:
     from prefect.logging.handlers import APILogWorker
 
     for worker in (APILogWorker, EventsWorker):
-        worker.drain_all(timeout=5)
+        try:
+            worker.drain_all(timeout=5)
+        except Exception as exc:  # noqa: BLE001 - the run's own outcome matters more
+            log.warning("run logs or events not all sent to the Prefect server: %s", exc)
