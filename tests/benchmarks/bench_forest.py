@@ -3,13 +3,13 @@ the truth, training and prediction time.
 
 For each finished run of a demo region (``RUN_DIR`` holds ``features.tif``; the region
 holds the year's survey plots and true land cover), the classifier is trained the way
-``geo.classify.train_classifier`` trains it (same plots, split and seed) with each forest
-size and cap on the pixels each tree grows on (``--max-samples``, 0 = every training
-pixel, ``geo.classify.FOREST_MAX_SAMPLES`` the default cap), and predicts the same million
-pixels, drawn at random from the whole map, with two threads. The table gives the training
-and prediction seconds, the trees' median depth and leaves, the overall accuracy of those
-pixels against the true land cover, the poppy and cannabis F1, and the held-out accuracy
-the run would report.
+``geo.classify.train_classifier`` trains it (its own estimator, same plots, split and
+seed, every core for the fit) with each forest size and cap on the pixels each tree
+grows on (``--max-samples``, 0 = every training pixel, ``geo.classify.FOREST_MAX_SAMPLES``
+the default cap), and predicts the same million pixels, drawn at random from the whole
+map, with two threads. The table gives the training and prediction seconds, the trees'
+median depth and leaves, the overall accuracy of those pixels against the true land
+cover, the poppy and cannabis F1, and the held-out accuracy the run would report.
 
     .venv/bin/python tests/benchmarks/bench_forest.py REGION:YEAR:RUN_DIR [...] [--trees 100 50 40] [--max-samples 0 15000]
 """
@@ -17,6 +17,7 @@ the run would report.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -25,7 +26,6 @@ import joblib
 import numpy as np
 import rasterio
 import rioxarray
-from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import f1_score
 
 import geo.classify as classify
@@ -58,20 +58,19 @@ def load(region: Path, year: int, run_dir: Path) -> dict:
 def measure(run: dict, trees: int, max_samples: int) -> dict:
     """One forest on one loaded run: seconds, tree sizes, accuracy against the truth, F1."""
 
-    def forest(estimator: str, seed: int, n_train: int) -> RandomForestClassifier:
-        cap = max_samples if 0 < max_samples < n_train else None
-        return RandomForestClassifier(
-            n_estimators=trees, n_jobs=2, random_state=seed, max_samples=cap
-        )
-
-    made = classify._make_estimator
-    classify._make_estimator = forest
+    # geo.classify's own estimator with this forest's size and cap (0: no cap)
+    sizes = {"FOREST_TREES": trees, "FOREST_MAX_SAMPLES": max_samples or sys.maxsize}
+    kept = {name: getattr(classify, name) for name in sizes}
+    for name, value in sizes.items():
+        setattr(classify, name, value)
     try:
         started = time.monotonic()
         trained = classify.train_classifier(run["features"], run["plots"], seed=0)
         fit_s = time.monotonic() - started
     finally:
-        classify._make_estimator = made
+        for name, value in kept.items():
+            setattr(classify, name, value)
+    trained.model.n_jobs = 2
     started = time.monotonic()
     with joblib.parallel_config(backend="threading"):
         predicted = trained.model.predict(run["pixels"])
